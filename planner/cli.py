@@ -1,0 +1,313 @@
+"""The ``planner`` command.
+
+Exit codes
+----------
+0  success
+1  internal error (a bug: please report it with ``--debug`` output)
+2  bad input: data folder, parameters or scenario break a rule (message names file, row, field)
+3  output problem: the run directory exists already or cannot be written
+130 interrupted (Ctrl-C)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from planner import __version__
+from planner.errors import PlannerError
+
+DEFAULT_DATA = Path("geodata/queshan")
+
+EXIT_OK, EXIT_INTERNAL, EXIT_INPUT, EXIT_OUTPUT, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+
+
+class _Output:
+    """Everything the CLI prints goes through here (``--quiet`` / ``--json``)."""
+
+    def __init__(self, quiet: bool, as_json: bool) -> None:
+        self.quiet = quiet or as_json
+        self.as_json = as_json
+
+    def say(self, text: str = "") -> None:
+        if not self.quiet:
+            print(text)
+
+    def result(self, data: dict[str, Any]) -> None:
+        if self.as_json:
+            print(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+
+
+def _add_common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--quiet", "-q", action="store_true", help="print nothing but errors")
+    p.add_argument("--json", action="store_true", help="print one JSON object with the results (for scripts)")
+    p.add_argument("--debug", action="store_true", help="show log messages and full tracebacks")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="planner",
+        description=(
+            "义务教育优质均衡发展规划 — plan teacher rotation, school places and catchments so a county "
+            "meets the national quality-balanced compulsory-education standard."
+        ),
+        epilog="Exit codes: 0 ok, 1 internal error, 2 bad input, 3 output problem, 130 interrupted.",
+    )
+    parser.add_argument("--version", action="version", version=f"planner {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser(
+        "check",
+        help="validate a county data folder and print its summary",
+        description="Check every rule of the data contract (docs/data.md) and print a summary: "
+        "schools by stage, pupils, teachers, settlements, road length, candidate sites.",
+    )
+    p.add_argument("data", nargs="?", type=Path, default=DEFAULT_DATA, help=f"county folder (default {DEFAULT_DATA})")
+    _add_common(p)
+
+    p = sub.add_parser(
+        "assess",
+        help="write the self-assessment workbook (自评表) for a county",
+        description="Assess every school against the 7 resource indicators, the 6-of-7 rule and the "
+        "CV thresholds, and write an Excel self-assessment workbook with CSV copies.",
+    )
+    p.add_argument("data", nargs="?", type=Path, default=DEFAULT_DATA, help=f"county folder (default {DEFAULT_DATA})")
+    p.add_argument("--out", type=Path, required=True, help="new folder to write (must not exist)")
+    p.add_argument("--standards", type=Path, help="provincial YAML overriding national thresholds")
+    _add_common(p)
+
+    p = sub.add_parser(
+        "run",
+        help="run the planner on a county and write a run directory",
+        description="Load and validate the county, build travel times, report access, assess the "
+        "baseline and write everything to a new run directory (runs/<name>-<time>).",
+    )
+    p.add_argument("scenario", nargs="?", type=Path, help="scenario YAML (optional at this stage)")
+    p.add_argument("--data", type=Path, default=DEFAULT_DATA, help=f"county folder (default {DEFAULT_DATA})")
+    p.add_argument("--out", type=Path, help="run directory to create (default runs/<name>-<timestamp>)")
+    p.add_argument("--runs", type=Path, default=Path("runs"), help="where run directories go (default runs/)")
+    _add_common(p)
+
+    p = sub.add_parser(
+        "template",
+        help="write blank Excel templates for a county's tables",
+        description="Write one Excel workbook per table with Chinese and English headers and a field "
+        "guide. With --from, fill them with an existing county's data.",
+    )
+    p.add_argument("out", type=Path, help="folder to write the templates into")
+    p.add_argument("--from", dest="source", type=Path, help="county folder whose data fills the templates")
+    _add_common(p)
+
+    p = sub.add_parser(
+        "generate",
+        help="regenerate the bundled synthetic county data",
+        description="Regenerate the deterministic synthetic county (byte for byte the committed files).",
+    )
+    p.add_argument("--county", default="411725", help="adcode (default 411725, 确山县)")
+    p.add_argument("--out", type=Path, default=DEFAULT_DATA, help=f"folder to write (default {DEFAULT_DATA})")
+    p.add_argument("--scale", type=float, default=1.0, help="make a county this many times larger (2, 4, 8)")
+    p.add_argument("--seed", type=int, help="random seed (default: the bundled data's seed)")
+    _add_common(p)
+    return parser
+
+
+# --------------------------------------------------------------------------- commands
+
+
+def _cmd_check(args: argparse.Namespace, out: _Output) -> int:
+    from planner.loader import format_summary, load_county, summarise
+
+    county = load_county(args.data)
+    summary = summarise(county)
+    out.say(f"✓ {args.data}: 数据检查通过 all data rules pass")
+    out.say(format_summary(summary))
+    out.result({"ok": True, "summary": summary})
+    return EXIT_OK
+
+
+def _cmd_template(args: argparse.Namespace, out: _Output) -> int:
+    from planner.templates import write_templates
+
+    county = None
+    if args.source:
+        from planner.loader import load_county
+
+        county = load_county(args.source, check_network=False)
+    paths = write_templates(args.out, county)
+    for p in paths:
+        out.say(f"  {p}")
+    out.say(f"✓ 已写入模板 wrote {len(paths)} templates to {args.out}")
+    out.result({"ok": True, "files": [str(p) for p in paths]})
+    return EXIT_OK
+
+
+def _cmd_generate(args: argparse.Namespace, out: _Output) -> int:
+    from planner.synth.generate import generate_county
+
+    kwargs: dict[str, Any] = {"adcode": args.county, "out_dir": args.out, "scale": args.scale}
+    if args.seed is not None:
+        kwargs["seed"] = args.seed
+    generate_county(**kwargs)
+    out.say(f"✓ generated {args.county} (scale {args.scale:g}) into {args.out}")
+    out.result({"ok": True, "out": str(args.out)})
+    return EXIT_OK
+
+
+def _cmd_assess(args: argparse.Namespace, out: _Output) -> int:
+    from planner.assess import assess
+    from planner.loader import load_county
+    from planner.report.selfassessment import write_self_assessment
+    from planner.rundir import atomic_run_dir
+    from planner.standards import load_standards
+
+    county = load_county(args.data)
+    standards = load_standards(args.standards)
+    assessment = assess(county, standards)
+    with atomic_run_dir(args.out) as tmp:
+        write_self_assessment(assessment, tmp)
+    out.say(f"✓ 自评表已写入 self-assessment written to {args.out}")
+    for line in _summary_lines(assessment):
+        out.say("  " + line)
+    out.result({"ok": True, "out": str(args.out), "summary": _summary_lines(assessment)})
+    return EXIT_OK
+
+
+def _summary_lines(assessment: Any) -> list[str]:
+    summary = getattr(assessment, "summary", None)
+    if summary is None:
+        return []
+    col = next((c for c in summary.columns if "结论" in str(c) or "verdict" in str(c).lower()), summary.columns[-1])
+    return [str(v) for v in summary[col]]
+
+
+def _cmd_run(args: argparse.Namespace, out: _Output) -> int:
+    from tqdm import tqdm
+
+    from planner.loader import format_summary, load_county, summarise
+    from planner.rundir import atomic_run_dir, input_hashes, new_run_path, write_json
+
+    name = args.scenario.stem if args.scenario else "baseline"
+    target = args.out or new_run_path(args.runs, name)
+    timings: dict[str, float] = {}
+    result: dict[str, Any] = {"scenario": name, "data": str(args.data), "version": __version__}
+    stages = ["load", "network", "assess", "write"]
+    with tqdm(total=len(stages), disable=out.quiet, desc="planner run", unit="stage", file=sys.stderr) as bar:
+        t0 = time.perf_counter()
+        bar.set_postfix_str("load 读取数据")
+        county = load_county(args.data)
+        timings["load_s"] = time.perf_counter() - t0
+        bar.update()
+
+        t0 = time.perf_counter()
+        bar.set_postfix_str("network 路网与通行时间")
+        access_text, access_tables = _access(county)
+        timings["network_s"] = time.perf_counter() - t0
+        bar.update()
+
+        t0 = time.perf_counter()
+        bar.set_postfix_str("assess 基线评估")
+        assessment = _baseline_assessment(county)
+        timings["assess_s"] = time.perf_counter() - t0
+        bar.update()
+
+        t0 = time.perf_counter()
+        bar.set_postfix_str("write 写出结果")
+        with atomic_run_dir(target) as tmp:
+            if assessment is not None:
+                from planner.report.selfassessment import write_self_assessment
+
+                write_self_assessment(assessment, tmp / "baseline")
+            for tname, table in access_tables.items():
+                table.to_csv(tmp / f"access_{tname}.csv", index=False, encoding="utf-8-sig")
+            timings["write_s"] = time.perf_counter() - t0
+            result.update(
+                {
+                    "status": "assessed (optimiser not yet run)",
+                    "summary": summarise(county),
+                    "timings_s": {k: round(v, 3) for k, v in timings.items()},
+                    "inputs_sha256": input_hashes(Path(args.data)),
+                    "python": sys.version.split()[0],
+                }
+            )
+            write_json(tmp / "manifest.json", result)
+        bar.update()
+
+    out.say(format_summary(summarise(county)))
+    if access_text:
+        out.say("")
+        out.say(access_text)
+    if assessment is not None:
+        out.say("")
+        for line in _summary_lines(assessment):
+            out.say(line)
+    out.say("")
+    out.say(f"✓ 结果目录 run directory: {target}")
+    out.result({"ok": True, "run_dir": str(target), **result})
+    return EXIT_OK
+
+
+def _access(county: Any) -> tuple[str, dict[str, Any]]:
+    """Travel times and the access report, when the network layer is available."""
+    try:
+        from planner.access import access_summary, format_access_summary
+        from planner.network import build_travel_times
+    except ImportError:
+        logging.getLogger(__name__).warning("network layer not available; access report skipped")
+        return "", {}
+    travel = build_travel_times(county)
+    report = access_summary(county, travel)
+    tables = {k: v for k, v in vars(report).items() if hasattr(v, "to_csv")} if hasattr(report, "__dict__") else {}
+    return format_access_summary(report), tables
+
+
+def _baseline_assessment(county: Any) -> Any:
+    try:
+        from planner.assess import assess
+    except ImportError:
+        logging.getLogger(__name__).warning("assessment engine not available; assessment skipped")
+        return None
+    return assess(county)
+
+
+COMMANDS = {
+    "check": _cmd_check,
+    "assess": _cmd_assess,
+    "run": _cmd_run,
+    "template": _cmd_template,
+    "generate": _cmd_generate,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``planner`` command; returns the exit code."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not args.command:
+        parser.print_help()
+        return EXIT_INPUT
+    debug = getattr(args, "debug", False)
+    logging.basicConfig(level=logging.INFO if debug else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    out = _Output(getattr(args, "quiet", False), getattr(args, "json", False))
+    try:
+        return COMMANDS[args.command](args, out)
+    except PlannerError as exc:
+        print(f"错误 error: {exc}", file=sys.stderr)
+        if out.as_json:
+            print(json.dumps({"ok": False, "error": str(exc)}, ensure_ascii=False))
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("已中断 interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as exc:
+        if debug:
+            raise
+        print(
+            f"内部错误 internal error: {type(exc).__name__}: {exc} (re-run with --debug for details)", file=sys.stderr
+        )
+        return EXIT_INTERNAL
