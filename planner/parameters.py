@@ -55,15 +55,15 @@ class UnitCosts(_Strict):
 class NewSchoolOption(_Strict):
     """A standard design for a new school at a candidate site."""
 
-    option_id: str
-    stage: Literal["primary", "junior", "nine_year"]
-    classes: int = Field(gt=0)
-    floor_area_m2: float = Field(gt=0)
-    sports_area_m2: float = Field(ge=0)
-    multimedia_rooms: int = Field(ge=0)
-    music_rooms: int = Field(ge=0)
-    art_rooms: int = Field(ge=0)
-    equipment_value_yuan: float = Field(ge=0)
+    option_id: str = Field(description="Identifier, e.g. P24 (primary, 24 classes).")
+    stage: Literal["primary", "junior", "nine_year"] = Field(description="Stage(s) the design serves.")
+    classes: int = Field(gt=0, description="Classes (ordinary classrooms) of the design.")
+    floor_area_m2: float = Field(gt=0, description="Teaching and auxiliary floor area.")
+    sports_area_m2: float = Field(ge=0, description="Sports ground and hall area.")
+    multimedia_rooms: int = Field(ge=0, description="Networked multimedia classrooms.")
+    music_rooms: int = Field(ge=0, description="Music rooms (each ≥ 96 m2).")
+    art_rooms: int = Field(ge=0, description="Art rooms (each ≥ 90 m2).")
+    equipment_value_yuan: float = Field(ge=0, description="Teaching equipment value.")
     cost_yuan: float = Field(gt=0, description="Construction and equipment, land excluded.")
 
 
