@@ -1,0 +1,231 @@
+"""Standards as soft constraints: shortfalls, the 6-of-7 school rule, guarantee items, CV.
+
+Every standard is kept in product form (resource ≥ standard × pupils), which stays
+linear when pupils are decided by the catchment variables, and gets a non-negative
+shortfall variable, so a plan always exists and says what stays unmet (DESIGN.md).
+
+- ``short[u,s,k]``: amount of resource k missing for the full standard, in the
+  standard's own unit (teachers, m², yuan, rooms). Objective: weight × short / standard
+  (pupil-equivalents).
+- School rule (6 of 7 met, the other ≥ 85%): binary ``miss[u,s,k]`` marks the one
+  indicator allowed below standard; ``rule[u,s,k]`` is the amount missing to
+  ``standard × pupils × (1 − 0.15 miss)``. With variable pupils the product
+  ``pupils × miss`` is linearised by ``w ≤ P, w ≤ Pmax·miss, w ≥ P − Pmax·(1 − miss)``.
+- School resources of a nine-year school are split between its parts by pupils, so each
+  part's value is (school total) / (school pupils): the standard is written on the
+  school's total pupils.
+- Guarantee items: pupils over classroom capacity (class-size limit × classrooms),
+  pupils over the school-size limit, missing music and art rooms (one each per 12
+  classes).
+- CV (the enrolment-weighted coefficient of variation ≤ threshold) is a second-order
+  cone; :func:`add_cv_cut` adds Kelley tangent cuts at a given point, with a slack
+  ``cv_excess[s,k]`` (in CV units) penalised in the objective. The optimiser adds cuts
+  where the true CV of a solution is too high and re-solves (planner/model/optimise.py).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pulp
+
+from planner.model.context import Lin, ModelContext
+from planner.model.inputs import INDICATORS, TEACHER_INDICATORS
+
+
+def _basis_pupils(ctx: ModelContext, unit: str, stage: str, k: str) -> Lin:
+    """Pupils the standard of indicator k is applied to (part, or whole school)."""
+    if k in TEACHER_INDICATORS:
+        return ctx.pupils[(unit, stage)]
+    total = Lin()
+    for (u, s) in ctx.inp.parts.index:
+        if u == unit:
+            total.add_lin(ctx.pupils[(u, s)])
+    return total
+
+
+def part_resource(ctx: ModelContext, unit: str, stage: str, k: str) -> Lin:
+    """Resource of indicator k available to the standard of part (unit, stage)."""
+    return ctx.resource[(unit, stage, k)] if k in TEACHER_INDICATORS else ctx.resource[(unit, "", k)]
+
+
+def max_pupils(ctx: ModelContext, unit: str, stage: str) -> float:
+    """Upper bound on a part's pupils (all demand that may reach it, or its fixed pupils)."""
+    p = ctx.inp.parts.loc[(unit, stage)]
+    if p["fixed_pupils"] == p["fixed_pupils"]:
+        return float(p["fixed_pupils"])
+    arcs = ctx.inp.arcs
+    d = ctx.inp.demand.set_index(["settlement_id", "stage"])["pupils"]
+    mine = arcs[(arcs["unit_id"] == unit) & (arcs["stage"] == stage)]
+    if not ctx.scenario.levers.catchments:
+        cur = ctx.inp.demand
+        return float(cur[(cur["current_unit"] == unit) & (cur["stage"] == stage)]["pupils"].sum())
+    return float(sum(d.get((r.settlement_id, r.stage), 0) for r in mine.itertuples(index=False)))
+
+
+def add_standards(ctx: ModelContext) -> None:
+    """Shortfall and school-rule terms for every assessed part."""
+    inp, w = ctx.inp, ctx.scenario.weights
+    n_allowed_miss = len(INDICATORS) - inp.rule_min_met
+    for (unit, stage), row in inp.parts.iterrows():
+        if not bool(row["included"]):
+            continue
+        pmax = max_pupils(ctx, unit, stage)
+        if pmax <= 0:
+            continue
+        misses = Lin()
+        for k in INDICATORS:
+            std = inp.std(stage, k)
+            basis = _basis_pupils(ctx, unit, stage, k)
+            res = part_resource(ctx, unit, stage, k)
+            basis_max = pmax if k in TEACHER_INDICATORS else sum(
+                max_pupils(ctx, u, s) for (u, s) in inp.parts.index if u == unit
+            )
+            # full standard
+            short = ctx.var("short", (unit, stage, k))
+            lhs = Lin()
+            lhs.add(short)
+            lhs.add_lin(res)
+            lhs.add_lin(basis, -std)
+            ctx.constrain(lhs, ">=", 0, f"std_{unit}_{stage}_{k}")
+            ctx.objective["full_standard"].add(short, w.full_standard / std)
+            # school rule
+            miss = ctx.var("miss", (unit, stage, k), up=1, cat=pulp.LpBinary)
+            misses.add(miss)
+            rule = ctx.var("rule", (unit, stage, k))
+            lhs = Lin()
+            lhs.add(rule)
+            lhs.add_lin(res)
+            lhs.add_lin(basis, -std)
+            if basis.is_constant():
+                lhs.add(miss, std * (1 - inp.rule_floor) * basis.const)
+            else:
+                wv = ctx.var("missP", (unit, stage, k), up=basis_max)
+                lhs.add(wv, std * (1 - inp.rule_floor))
+                a = Lin()
+                a.add(wv)
+                a.add(miss, -basis_max)
+                ctx.constrain(a, "<=", 0, f"missP_a_{unit}_{stage}_{k}")
+                b = Lin()
+                b.add(wv)
+                b.add_lin(basis, -1.0)
+                ctx.constrain(b, "<=", 0, f"missP_b_{unit}_{stage}_{k}")
+            ctx.constrain(lhs, ">=", 0, f"rule_{unit}_{stage}_{k}")
+            ctx.objective["school_rule"].add(rule, w.school_rule / std)
+            ctx.exprs["short"][(unit, stage, k)] = Lin()
+            ctx.exprs["short"][(unit, stage, k)].add(short)
+            ctx.exprs["rule"][(unit, stage, k)] = Lin()
+            ctx.exprs["rule"][(unit, stage, k)].add(rule)
+        ctx.constrain(misses, "<=", n_allowed_miss, f"misses_{unit}_{stage}")
+
+
+def add_guarantees(ctx: ModelContext) -> None:
+    """Class-size capacity, school size and music/art rooms, as penalised overflows."""
+    inp, w = ctx.inp, ctx.scenario.weights
+    base_limit = inp.class_limit["primary"]
+    for unit, row in inp.units.iterrows():
+        stages = [s for (u, s) in inp.parts.index if u == unit]
+        if not stages or not bool(row["public"]):
+            continue
+        # pupils in primary-class equivalents must fit the classrooms
+        load = Lin()
+        total = Lin()
+        classes = Lin()
+        for s in stages:
+            load.add_lin(ctx.pupils[(unit, s)], base_limit / inp.class_limit[s])
+            total.add_lin(ctx.pupils[(unit, s)])
+            classes.add_lin(ctx.pupils[(unit, s)], 1.0 / inp.class_limit[s])
+        over = ctx.var("over_capacity", unit)
+        lhs = Lin()
+        lhs.add_lin(load)
+        lhs.add(over, -1)
+        lhs.add_lin(ctx.classrooms[unit], -base_limit)
+        ctx.constrain(lhs, "<=", 0, f"capacity_{unit}")
+        ctx.objective["guarantee"].add(over, w.guarantee)
+
+        limit = inp.size_limit["nine_year" if bool(row["nine_year"]) else "single"]
+        big = ctx.var("over_size", unit)
+        lhs = Lin()
+        lhs.add_lin(total)
+        lhs.add(big, -1)
+        ctx.constrain(lhs, "<=", limit, f"size_{unit}")
+        ctx.objective["guarantee"].add(big, w.guarantee)
+
+        for kind, rooms in (("music", ctx.music_rooms[unit]), ("art", ctx.art_rooms[unit])):
+            gap = ctx.var(f"{kind}_deficit", unit)
+            lhs = Lin()
+            lhs.add(gap)
+            lhs.add_lin(rooms)
+            lhs.add_lin(classes, -1.0 / 12)
+            ctx.constrain(lhs, ">=", 0, f"{kind}_rooms_{unit}")
+            ctx.objective["guarantee"].add(gap, w.guarantee * 10)
+
+
+def cv_point(values: np.ndarray, pupils: np.ndarray) -> float:
+    """Enrolment-weighted CV of per-part resources ``values`` (DOMAIN.md §1.1)."""
+    keep = pupils > 0
+    r, p = values[keep], pupils[keep]
+    if p.sum() <= 0 or r.sum() <= 0:
+        return 0.0
+    mean = r.sum() / p.sum()
+    x = r / p
+    return float(math.sqrt(float((p * (x - mean) ** 2).sum() / p.sum())) / mean)
+
+
+def add_cv_cut(
+    ctx: ModelContext,
+    stage: str,
+    k: str,
+    parts: list[tuple[str, str]],
+    resources: np.ndarray,
+    pupils: np.ndarray,
+    shares: np.ndarray,
+    tag: str,
+) -> bool:
+    """Add the tangent cut of ``CV ≤ threshold`` at the point (resources, pupils).
+
+    With pupils fixed at the point, ``g(r) = ||(r_i − X̄ P_i)/√P_i|| − c √P X̄`` is convex
+    and positively homogeneous in the part resources ``r``, so its tangent at ``r⁰`` is
+    ``∇g(r⁰)·r ≤ 0`` with ``∂g/∂r_i = y_i / (‖y‖ √P_i) − c / √P``. The slack is scaled so
+    that it reads in CV units at the point. Returns False when no cut is possible (the
+    point has no spread).
+
+    Parameters
+    ----------
+    parts : list of (unit, stage)
+        Assessed parts of the stage, in the order of the arrays.
+    resources, pupils : ndarray
+        Part resources and pupils at the point.
+    shares : ndarray
+        For school indicators, the part's share of its school's pupils (1 for
+        single-stage schools); the part resource is share × school resource.
+    """
+    keep = pupils > 0
+    c = ctx.inp.cv_max[stage]
+    P = float(pupils[keep].sum())
+    R = float(resources[keep].sum())
+    if P <= 0 or R <= 0:
+        return False
+    mean = R / P
+    y = np.zeros_like(resources, dtype=float)
+    y[keep] = (resources[keep] - mean * pupils[keep]) / np.sqrt(pupils[keep])
+    norm = float(np.linalg.norm(y))
+    if norm <= 1e-12:
+        return False
+    grad = np.zeros_like(resources, dtype=float)
+    grad[keep] = y[keep] / (norm * np.sqrt(pupils[keep])) - c / math.sqrt(P)
+    key = (stage, k)
+    slack = ctx.vars["cv_excess"].get(key)
+    if slack is None:
+        slack = ctx.var("cv_excess", key)
+        ctx.objective["cv"].add(slack, ctx.scenario.weights.cv * 100)
+    lhs = Lin()
+    for i, (unit, s) in enumerate(parts):
+        if not keep[i] or grad[i] == 0:
+            continue
+        res = part_resource(ctx, unit, s, k)
+        lhs.add_lin(res, float(grad[i]) * (1.0 if k in TEACHER_INDICATORS else float(shares[i])))
+    lhs.add(slack, -math.sqrt(P) * mean)
+    ctx.constrain(lhs, "<=", 0, f"cv_{stage}_{k}_{tag}")
+    return True

@@ -1,0 +1,77 @@
+"""Assemble the plan MILP: levers, standards, budgets and the objective.
+
+Order matters only for what each lever reads: places first (capacity, site-open
+expressions), then catchments (pupils), resources, teachers, and last the standards and
+guarantee items, which read pupils and resources.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import pulp
+
+from planner.model.balance import add_guarantees, add_standards
+from planner.model.catchments import add_catchments
+from planner.model.context import Lin, ModelContext
+from planner.model.inputs import ModelInputs
+from planner.model.places import add_places
+from planner.model.resources import add_resources
+from planner.model.teachers import add_teachers
+from planner.scenario import Scenario
+
+#: objective groups in priority order (reported with their values)
+OBJECTIVE_GROUPS: tuple[str, ...] = (
+    "school_rule",
+    "cv",
+    "guarantee",
+    "full_standard",
+    "cost",
+    "travel",
+    "rezoned",
+    "moved",
+)
+
+
+@dataclass
+class BuiltModel:
+    """A built model and how long it took."""
+
+    ctx: ModelContext
+    build_s: float
+
+    @property
+    def prob(self) -> pulp.LpProblem:
+        """The PuLP problem."""
+        return self.ctx.prob
+
+
+def build_model(inp: ModelInputs, scenario: Scenario) -> BuiltModel:
+    """Build the plan MILP for ``inp`` under ``scenario`` (no CV cuts yet)."""
+    t0 = time.perf_counter()
+    prob = pulp.LpProblem(f"plan_{scenario.name}", pulp.LpMinimize)
+    ctx = ModelContext(inp=inp, scenario=scenario, prob=prob)
+    add_places(ctx)
+    add_catchments(ctx)
+    add_resources(ctx)
+    add_teachers(ctx)
+    add_standards(ctx)
+    add_guarantees(ctx)
+
+    ctx.constrain(ctx.capital_yuan, "<=", inp.capital_budget_yuan, "capital_budget")
+    ctx.constrain(ctx.recurrent_yuan, "<=", inp.recurrent_budget_yuan, "recurrent_budget")
+    cost = Lin()
+    cost.add_lin(ctx.capital_yuan, scenario.weights.cost_per_10k_yuan / 1e4)
+    cost.add_lin(ctx.recurrent_yuan, scenario.weights.cost_per_10k_yuan / 1e4)
+    ctx.objective["cost"] = cost
+    set_objective(ctx)
+    return BuiltModel(ctx=ctx, build_s=time.perf_counter() - t0)
+
+
+def set_objective(ctx: ModelContext) -> None:
+    """(Re)set the objective from the current groups (CV slacks may have been added)."""
+    total = Lin()
+    for group in OBJECTIVE_GROUPS:
+        total.add_lin(ctx.objective[group])
+    ctx.prob.setObjective(total.expr())

@@ -1,0 +1,62 @@
+"""Catchment lever: each settlement's pupils of a stage go wholly to one school.
+
+Variables ``x[settlement, stage, unit]`` (binary) exist only for the allowed arcs of
+:attr:`ModelInputs.arcs`: the current school plus the nearest schools and candidate sites
+within the stage's travel-time cap. With the lever off, every settlement stays with its
+current school and pupils are constants.
+"""
+
+from __future__ import annotations
+
+import pulp
+
+from planner.model.context import Lin, ModelContext
+
+
+def add_catchments(ctx: ModelContext) -> None:
+    """Add assignment variables (or constants), pupils per part and travel terms."""
+    inp, sc = ctx.inp, ctx.scenario
+    w = sc.weights
+    travel = ctx.objective["travel"]
+    rezoned = ctx.objective["rezoned"]
+    rezoned_pupils = Lin()
+
+    # private schools keep their pupils
+    for (unit, stage), row in inp.parts.iterrows():
+        if row["fixed_pupils"] == row["fixed_pupils"]:  # not NaN
+            ctx.pupils[(unit, stage)].add(None, float(row["fixed_pupils"]))
+
+    demand = inp.demand[inp.demand["pupils"] > 0]
+    arcs = inp.arcs.merge(demand[["settlement_id", "stage", "pupils", "current_unit"]], on=["settlement_id", "stage"])
+    if not sc.levers.catchments:
+        arcs = arcs[arcs["unit_id"] == arcs["current_unit"]]
+    for (sid, stage), group in arcs.groupby(["settlement_id", "stage"], sort=True):
+        d = float(group["pupils"].iloc[0])
+        if len(group) == 1:
+            row = group.iloc[0]
+            ctx.pupils[(row["unit_id"], stage)].add(None, d)
+            travel.add(None, w.travel_per_pupil_min * d * float(row["time_min"]))
+            ctx.exprs["assign"][(sid, stage, row["unit_id"])] = Lin(1.0)
+            continue
+        one = Lin()
+        for row in group.itertuples(index=False):
+            x = ctx.var("x", (sid, stage, row.unit_id), up=1, cat=pulp.LpBinary)
+            lin = Lin()
+            lin.add(x)
+            ctx.exprs["assign"][(sid, stage, row.unit_id)] = lin
+            one.add(x)
+            ctx.pupils[(row.unit_id, stage)].add(x, d)
+            travel.add(x, w.travel_per_pupil_min * d * float(row.time_min))
+            if row.unit_id != row.current_unit:
+                rezoned.add(x, w.rezoned_pupil * d)
+                rezoned_pupils.add(x, d)
+            if row.unit_id in ctx.site_open:
+                # only an opened site can take pupils
+                lhs = Lin()
+                lhs.add(x)
+                lhs.add_lin(ctx.site_open[row.unit_id], -1.0)
+                ctx.constrain(lhs, "<=", 0, f"open_{sid}_{stage}_{row.unit_id}")
+        ctx.constrain(one, "==", 1, f"assign_{sid}_{stage}")
+    ctx.exprs["totals"]["rezoned_pupils"] = rezoned_pupils
+    if sc.max_rezoned_pupils is not None and not rezoned_pupils.is_constant():
+        ctx.constrain(rezoned_pupils, "<=", sc.max_rezoned_pupils, "max_rezoned")

@@ -1,0 +1,114 @@
+"""Shared state while the plan MILP is assembled.
+
+Each lever module (``catchments``, ``places``, ``resources``, ``teachers``, ``balance``)
+adds its variables and constraints to one :class:`ModelContext` and contributes linear
+terms to the shared expressions: pupils per part, resources per part, costs and
+objective terms. Expressions are accumulated as plain ``{variable: coefficient}`` dicts
+and turned into PuLP expressions once (building term by term with ``+=`` is what makes
+PuLP models slow).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulp
+
+from planner.model.inputs import ModelInputs
+from planner.scenario import Scenario
+
+_SAFE = re.compile(r"[^A-Za-z0-9_]")
+
+
+class Lin:
+    """A linear expression being accumulated: ``{var: coef}`` plus a constant."""
+
+    __slots__ = ("const", "terms")
+
+    def __init__(self, const: float = 0.0) -> None:
+        self.terms: dict[pulp.LpVariable, float] = defaultdict(float)
+        self.const = float(const)
+
+    def add(self, var: pulp.LpVariable | None, coef: float = 1.0) -> None:
+        """Add ``coef * var`` (or ``coef`` when ``var`` is None)."""
+        if var is None:
+            self.const += coef
+        elif coef:
+            self.terms[var] += coef
+
+    def add_lin(self, other: Lin, scale: float = 1.0) -> None:
+        """Add ``scale * other``."""
+        self.const += scale * other.const
+        for v, c in other.terms.items():
+            self.terms[v] += scale * c
+
+    def expr(self) -> pulp.LpAffineExpression:
+        """The PuLP expression."""
+        return pulp.LpAffineExpression({v: c for v, c in self.terms.items() if c}, constant=self.const)
+
+    def value(self) -> float:
+        """Value at the current solution (variables without a value count as 0)."""
+        return self.const + sum(c * (v.varValue or 0.0) for v, c in self.terms.items())
+
+    def is_constant(self) -> bool:
+        """Whether no variable has a non-zero coefficient."""
+        return not any(self.terms.values())
+
+
+def safe(*parts: object) -> str:
+    """A deterministic PuLP-safe name from parts."""
+    return "_".join(_SAFE.sub("_", str(p)) for p in parts)
+
+
+@dataclass
+class ModelContext:
+    """Everything shared between lever modules while building one model."""
+
+    inp: ModelInputs
+    scenario: Scenario
+    prob: pulp.LpProblem
+    #: pupils per part (unit_id, stage)
+    pupils: dict[tuple[str, str], Lin] = field(default_factory=lambda: defaultdict(Lin))
+    #: resource per (unit_id, stage, indicator) for teacher indicators and
+    #: per (unit_id, "", indicator) for school-level indicators
+    resource: dict[tuple[str, str, str], Lin] = field(default_factory=lambda: defaultdict(Lin))
+    #: classrooms per unit (existing plus added)
+    classrooms: dict[str, Lin] = field(default_factory=lambda: defaultdict(Lin))
+    music_rooms: dict[str, Lin] = field(default_factory=lambda: defaultdict(Lin))
+    art_rooms: dict[str, Lin] = field(default_factory=lambda: defaultdict(Lin))
+    capital_yuan: Lin = field(default_factory=Lin)
+    recurrent_yuan: Lin = field(default_factory=Lin)
+    #: objective terms by group (for reporting what the objective is made of)
+    objective: dict[str, Lin] = field(default_factory=lambda: defaultdict(Lin))
+    #: 1 when a candidate site is opened (variables), per site
+    site_open: dict[str, Lin] = field(default_factory=dict)
+    #: lever variables, by lever, for extraction
+    vars: dict[str, dict[Any, pulp.LpVariable]] = field(default_factory=lambda: defaultdict(dict))
+    #: linear expressions kept for extraction and cuts
+    exprs: dict[str, dict[Any, Lin]] = field(default_factory=lambda: defaultdict(dict))
+    n_constraints: int = 0
+
+    def var(
+        self,
+        group: str,
+        key: Any,
+        *,
+        low: float | None = 0,
+        up: float | None = None,
+        cat: str = pulp.LpContinuous,
+    ) -> pulp.LpVariable:
+        """Create and register a variable named after its group and key."""
+        parts = key if isinstance(key, tuple) else (key,)
+        v = pulp.LpVariable(safe(group, *parts), lowBound=low, upBound=up, cat=cat)
+        self.vars[group][key] = v
+        return v
+
+    def constrain(self, lhs: Lin, sense: str, rhs: float, name: str) -> None:
+        """Add ``lhs (<=|>=|==) rhs``; ``lhs`` constant part is moved to the right."""
+        senses = {"<=": pulp.LpConstraintLE, ">=": pulp.LpConstraintGE, "==": pulp.LpConstraintEQ}
+        e = pulp.LpAffineExpression({v: c for v, c in lhs.terms.items() if c})
+        self.prob.addConstraint(pulp.LpConstraint(e, senses[sense], rhs=rhs - lhs.const), name=safe(name))
+        self.n_constraints += 1

@@ -1,0 +1,107 @@
+"""Model inputs: the plain tables the plan MILP is built from.
+
+:class:`ModelInputs` holds everything the optimiser needs as pandas tables with fixed
+column names, so the formulation (``planner/model/*.py``) never reads a County, a
+travel-time object or a standards file directly. :func:`prepare_inputs` fills it from
+those; tests build tiny instances by hand.
+
+Conventions
+-----------
+*unit*: an existing school (``school_id``) or a candidate site (``site_id``) where a new
+school may be built. *part*: a unit's primary or junior stage. Indicator keys are
+``qualified``, ``backbone``, ``pe_art`` (teacher indicators, counted per part from the
+teachers of that stage) and ``floor``, ``sports``, ``equipment``, ``multimedia`` (school
+resources; a nine-year school's are split between its parts by pupils, so each part's
+value is the school total divided by the school's pupils).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+TEACHER_INDICATORS: tuple[str, ...] = ("qualified", "backbone", "pe_art")
+SCHOOL_INDICATORS: tuple[str, ...] = ("floor", "sports", "equipment", "multimedia")
+INDICATORS: tuple[str, ...] = TEACHER_INDICATORS + SCHOOL_INDICATORS
+
+
+@dataclass(frozen=True)
+class ModelInputs:
+    """Tables of one plan instance.
+
+    Attributes
+    ----------
+    standard : DataFrame
+        Index (stage, indicator); column ``per_pupil``: resource required per pupil
+        (e.g. 0.042 qualified teachers, 4.5 m²).
+    rule_floor : float
+        Share of its standard the one missed indicator must reach (0.85).
+    rule_min_met : int
+        Indicators a school must meet (6 of 7).
+    cv_max : dict
+        Stage -> CV threshold (0.50, 0.45).
+    class_limit, size_limit : dict
+        Stage -> pupils per class (45, 50); unit kind -> pupils per school
+        (``single``: 2000, ``nine_year``: 2500).
+    staffing_norm : dict
+        Stage -> pupils per teacher post (19, 13.5).
+    units : DataFrame
+        Index unit_id. Columns: ``is_new`` (candidate site), ``public``, ``nine_year``,
+        ``boarding``, ``classrooms``, ``floor``, ``sports``, ``equipment``,
+        ``multimedia``, ``music_rooms``, ``art_rooms``, ``land_cost_yuan`` (sites),
+        ``site_stage`` (sites: primary/junior/nine_year), ``max_classes`` (sites).
+    parts : DataFrame
+        Index (unit_id, stage). Columns: ``pupils`` (current), ``fixed_pupils`` (private
+        schools keep their pupils; NaN for catchment schools), ``included`` (assessed),
+        ``teachers`` (current full-time teachers of the stage), ``qualified``,
+        ``backbone``, ``pe_art`` (current counts).
+    demand : DataFrame
+        Columns settlement_id, stage, pupils, current_unit.
+    arcs : DataFrame
+        Allowed assignments: settlement_id, stage, unit_id, time_min, distance_m.
+        Always holds the current assignment.
+    site_options : DataFrame
+        site_id, option_id, stage, classes, floor, sports, equipment, multimedia,
+        music_rooms, art_rooms, cost_yuan.
+    expansions : DataFrame
+        option_id, unit_id, added_classrooms, floor, sports, cost_yuan.
+    teacher_types : DataFrame
+        Current teachers grouped by kind: unit_id, stage, type_id, count, qualified,
+        backbone, pe_art (0/1 flags), eligible (rotation eligibility, bool).
+    hire_types : DataFrame
+        type_id, qualified, backbone, pe_art: the kinds of teacher that can be recruited
+        (for either stage).
+    unit_costs : dict
+        ``multimedia_room_yuan``, ``music_room_yuan``, ``art_room_yuan``,
+        ``equipment_yuan_per_yuan``, ``teacher_hire_yuan_per_year``,
+        ``rotation_allowance_yuan_per_year``.
+    capital_budget_yuan, recurrent_budget_yuan : float
+        Budgets of the plan.
+    school_times : DataFrame
+        School-to-school travel: from_unit, to_unit, time_min (for pairing rotations).
+    """
+
+    standard: pd.DataFrame
+    rule_floor: float
+    rule_min_met: int
+    cv_max: dict[str, float]
+    class_limit: dict[str, float]
+    size_limit: dict[str, float]
+    staffing_norm: dict[str, float]
+    units: pd.DataFrame
+    parts: pd.DataFrame
+    demand: pd.DataFrame
+    arcs: pd.DataFrame
+    site_options: pd.DataFrame
+    expansions: pd.DataFrame
+    teacher_types: pd.DataFrame
+    hire_types: pd.DataFrame
+    unit_costs: dict[str, float]
+    capital_budget_yuan: float
+    recurrent_budget_yuan: float
+    school_times: pd.DataFrame
+
+    def std(self, stage: str, indicator: str) -> float:
+        """Resource required per pupil for ``indicator`` at ``stage``."""
+        return float(self.standard.loc[(stage, indicator), "per_pupil"])

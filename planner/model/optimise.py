@@ -1,0 +1,137 @@
+"""Solve the plan MILP, tighten the CV with cutting planes, and return the raw solution.
+
+The loop: build the model with tangent cuts at the baseline point for every stage ×
+indicator whose baseline CV exceeds its threshold; solve; compute the true CV of the
+solution; where it still exceeds its threshold (beyond 0.001), add the tangent cut at
+the new point and re-solve, up to ``scenario.solver.cv_iterations`` rounds. The status
+reported is the solver's real status of the last solve (see
+:mod:`planner.model.solver`).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from planner.model.balance import add_cv_cut, cv_point
+from planner.model.build import OBJECTIVE_GROUPS, BuiltModel, build_model, set_objective
+from planner.model.extract import part_state
+from planner.model.inputs import INDICATORS, TEACHER_INDICATORS, ModelInputs
+from planner.model.solver import SolveResult, solve
+from planner.scenario import Scenario
+
+log = logging.getLogger(__name__)
+
+CV_TOLERANCE = 1e-3
+
+
+@dataclass
+class Solution:
+    """A solved model with its solve history."""
+
+    built: BuiltModel
+    result: SolveResult
+    rounds: list[dict[str, object]] = field(default_factory=list)
+    cv: pd.DataFrame | None = None
+    solve_s: float = 0.0
+
+    @property
+    def objective_terms(self) -> dict[str, float]:
+        """Value of each objective group at the solution."""
+        return {g: self.built.ctx.objective[g].value() for g in OBJECTIVE_GROUPS}
+
+
+def model_cv(state: pd.DataFrame, inp: ModelInputs) -> pd.DataFrame:
+    """True enrolment-weighted CV per stage × indicator of the assessed parts of ``state``."""
+    rows = []
+    for stage in sorted(set(state["stage"])):
+        part = state[(state["stage"] == stage) & state["included"] & (state["pupils"] > 0)]
+        for k in INDICATORS:
+            cv = cv_point(part[k].to_numpy(dtype=float), part["pupils"].to_numpy(dtype=float))
+            rows.append({"stage": stage, "indicator": k, "cv": cv, "threshold": inp.cv_max[stage]})
+    return pd.DataFrame(rows)
+
+
+def baseline_state(inp: ModelInputs) -> pd.DataFrame:
+    """Part state with no decision taken (current catchments, resources, teachers)."""
+    rows = []
+    units = inp.units
+    for (unit, stage), row in inp.parts.iterrows():
+        rec = {"unit_id": unit, "stage": stage, "included": bool(row["included"]), "pupils": float(row["pupils"])}
+        for k in TEACHER_INDICATORS:
+            rec[k] = float(row[k])
+        for k in ("floor", "sports", "equipment", "multimedia"):
+            rec[f"school_{k}"] = float(units.loc[unit, k]) if not bool(units.loc[unit, "is_new"]) else 0.0
+        rows.append(rec)
+    df = pd.DataFrame(rows)
+    total = df.groupby("unit_id")["pupils"].transform("sum")
+    df["share"] = np.where(total > 0, df["pupils"] / total.where(total > 0, 1), 0.0)
+    for k in ("floor", "sports", "equipment", "multimedia"):
+        df[k] = df[f"school_{k}"] * df["share"]
+    return df
+
+
+def _add_cuts(built: BuiltModel, state: pd.DataFrame, cv: pd.DataFrame, tag: str) -> int:
+    n = 0
+    for r in cv.itertuples(index=False):
+        if r.cv <= r.threshold + CV_TOLERANCE:
+            continue
+        part = state[(state["stage"] == r.stage) & state["included"] & (state["pupils"] > 0)]
+        ok = add_cv_cut(
+            built.ctx,
+            r.stage,
+            r.indicator,
+            list(zip(part["unit_id"], part["stage"], strict=True)),
+            part[r.indicator].to_numpy(dtype=float),
+            part["pupils"].to_numpy(dtype=float),
+            part["share"].to_numpy(dtype=float),
+            tag,
+        )
+        n += int(ok)
+    return n
+
+
+def optimise(inp: ModelInputs, scenario: Scenario) -> Solution:
+    """Build, solve and tighten the CV; returns the last solution.
+
+    Parameters
+    ----------
+    inp : ModelInputs
+        The instance.
+    scenario : Scenario
+        Levers, weights and solver settings.
+    """
+    built = build_model(inp, scenario)
+    base = baseline_state(inp)
+    cuts = _add_cuts(built, base, model_cv(base, inp), "base")
+    if cuts:
+        set_objective(built.ctx)
+    log.info("model built in %.2fs: %d variables, %d constraints, %d CV cuts",
+             built.build_s, len(built.prob.variables()), built.ctx.n_constraints, cuts)  # fmt: skip
+    t0 = time.perf_counter()
+    deadline = t0 + scenario.solver.time_limit_s
+    rounds: list[dict[str, object]] = []
+    result = solve(built, scenario.solver, time_limit_s=scenario.solver.time_limit_s, warm=True)
+    cv = None
+    for it in range(scenario.solver.cv_iterations + 1):
+        if not result.has_solution:
+            break
+        state = part_state(built.ctx)
+        cv = model_cv(state, inp)
+        worst = cv.assign(excess=cv["cv"] - cv["threshold"]).sort_values("excess").iloc[-1]
+        rounds.append({"round": it, "status": result.status, "gap": result.gap, "objective": result.objective,
+                       "max_cv_excess": float(worst["excess"]), "cuts": cuts})  # fmt: skip
+        if it == scenario.solver.cv_iterations:
+            break
+        added = _add_cuts(built, state, cv, f"r{it}")
+        remaining = deadline - time.perf_counter()
+        if not added or remaining < 1:
+            break
+        cuts += added
+        set_objective(built.ctx)
+        result = solve(built, scenario.solver, time_limit_s=remaining, warm=True)
+    return Solution(built=built, result=result, rounds=rounds, cv=cv, solve_s=time.perf_counter() - t0)

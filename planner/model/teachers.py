@@ -1,0 +1,138 @@
+"""Teacher lever: rotation of eligible teachers, redeployment to new schools, recruitment.
+
+Teachers are grouped into *types* by stage, the three indicator flags (above-required
+qualification, county-level backbone, PE/art specialist) and rotation eligibility, so a
+move changes each indicator exactly. The model decides how many teachers of each type
+leave (``out``) and join (``in``) every public school; sending and receiving balance per
+type. Pairing the moves into an exchange list (from, to) with the least travel inside
+the school-to-school cap is done after the solve (a transportation problem, integral by
+construction; see :func:`planner.model.extract.pair_flows`).
+
+Rules (DOMAIN.md §1.2, docs/model.md):
+
+- only eligible teachers (6+ years at their school) rotate between existing schools; a
+  new school may also be staffed by redeploying any teacher (县管校聘), which does not
+  count as rotation;
+- at least ``min_share_of_eligible`` of the county's eligible teachers rotate, and
+  backbone teachers are at least ``min_backbone_share`` of those rotating;
+- staffing norm at both ends: a school never ends below ``min(current, norm)`` teachers
+  nor above ``max(current, norm)``, the norm being one post per 19 primary / 13.5 junior
+  pupils (current pupils); a new school holds at most its norm plus one;
+- recruits are above-required teachers (optionally PE/art), never backbone, up to a cap.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pulp
+
+from planner.model.context import Lin, ModelContext
+from planner.model.inputs import TEACHER_INDICATORS
+
+
+def add_teachers(ctx: ModelContext) -> None:
+    """Add rotation, redeployment and hiring variables and the teacher resources."""
+    inp, sc = ctx.inp, ctx.scenario
+    parts = inp.parts
+    public_units = set(inp.units.index[inp.units["public"]])
+    new_units = set(inp.units.index[inp.units["is_new"]])
+
+    # current teacher resources per part
+    for (unit, stage), row in parts.iterrows():
+        for k in TEACHER_INDICATORS:
+            ctx.resource[(unit, stage, k)].add(None, float(row[k]))
+
+    net: dict[tuple[str, str], Lin] = {key: Lin() for key in parts.index}
+    types = inp.teacher_types
+    type_flags = types.drop_duplicates("type_id").set_index("type_id")
+    rotated = Lin()
+    rotated_backbone = Lin()
+    any_new_stage = {s for (u, s) in parts.index if u in new_units}
+
+    if sc.levers.rotation or any_new_stage:
+        for type_id, group in types.groupby("type_id", sort=True):
+            flags = type_flags.loc[type_id]
+            stage = str(flags["stage"])
+            eligible = bool(flags["eligible"])
+            if eligible and not sc.levers.rotation and stage not in any_new_stage:
+                continue
+            receivers = [
+                u
+                for (u, s) in parts.index
+                if s == stage and u in public_units and (u in new_units or (eligible and sc.levers.rotation))
+            ]
+            if not receivers:
+                continue
+            balance = Lin()
+            for r in group.itertuples(index=False):
+                if r.unit_id not in public_units or r.count <= 0:
+                    continue
+                if not eligible and not any(u in new_units for u in receivers):
+                    continue
+                out = ctx.var("out", (r.unit_id, type_id), up=int(r.count), cat=pulp.LpInteger)
+                balance.add(out, -1)
+                net[(r.unit_id, stage)].add(out, -1)
+                for k in TEACHER_INDICATORS:
+                    ctx.resource[(r.unit_id, stage, k)].add(out, -float(flags[k]))
+                if eligible:
+                    rotated.add(out)
+                    if flags["backbone"]:
+                        rotated_backbone.add(out)
+            if balance.is_constant():
+                continue
+            for u in receivers:
+                if not eligible and u not in new_units:
+                    continue
+                inn = ctx.var("in", (u, type_id), cat=pulp.LpInteger)
+                balance.add(inn, 1)
+                net[(u, stage)].add(inn, 1)
+                for k in TEACHER_INDICATORS:
+                    ctx.resource[(u, stage, k)].add(inn, float(flags[k]))
+            ctx.constrain(balance, "==", 0, f"type_balance_{type_id}")
+
+    # recruitment
+    hires_total = Lin()
+    if sc.levers.hires and sc.hires.max_total > 0:
+        for (unit, stage) in parts.index:
+            if unit not in public_units:
+                continue
+            for h in inp.hire_types.itertuples(index=False):
+                hv = ctx.var("hire", (unit, stage, h.type_id), cat=pulp.LpInteger, up=sc.hires.max_total)
+                hires_total.add(hv)
+                net[(unit, stage)].add(hv)
+                for k in TEACHER_INDICATORS:
+                    ctx.resource[(unit, stage, k)].add(hv, float(getattr(h, k)))
+                ctx.recurrent_yuan.add(hv, inp.unit_costs["teacher_hire_yuan_per_year"])
+        ctx.constrain(hires_total, "<=", sc.hires.max_total, "max_hires")
+    ctx.exprs["totals"]["hires"] = hires_total
+
+    # staffing norm at both ends
+    for (unit, stage), row in parts.iterrows():
+        if unit not in public_units or net[(unit, stage)].is_constant():
+            continue
+        teachers = float(row["teachers"])
+        if unit in new_units:
+            lhs = Lin()
+            lhs.add_lin(net[(unit, stage)])
+            lhs.add_lin(ctx.pupils[(unit, stage)], -1.0 / inp.staffing_norm[stage])
+            ctx.constrain(lhs, "<=", 1, f"norm_new_{unit}_{stage}")
+            continue
+        norm = math.ceil(float(row["pupils"]) / inp.staffing_norm[stage])
+        ctx.constrain(net[(unit, stage)], ">=", min(teachers, norm) - teachers, f"norm_low_{unit}_{stage}")
+        ctx.constrain(net[(unit, stage)], "<=", max(teachers, norm) - teachers, f"norm_high_{unit}_{stage}")
+    ctx.exprs["net_teachers"] = dict(net)
+
+    # rotation policy
+    ctx.exprs["totals"]["rotated"] = rotated
+    ctx.exprs["totals"]["rotated_backbone"] = rotated_backbone
+    if sc.levers.rotation and not rotated.is_constant():
+        eligible_total = int(types.loc[types["eligible"] & types["unit_id"].isin(public_units), "count"].sum())
+        need = math.ceil(sc.rotation.min_share_of_eligible * eligible_total - 1e-9)
+        ctx.constrain(rotated, ">=", need, "rotation_share")
+        lhs = Lin()
+        lhs.add_lin(rotated_backbone)
+        lhs.add_lin(rotated, -sc.rotation.min_backbone_share)
+        ctx.constrain(lhs, ">=", 0, "rotation_backbone_share")
+        ctx.recurrent_yuan.add_lin(rotated, inp.unit_costs["rotation_allowance_yuan_per_year"])
+        ctx.objective["moved"].add_lin(rotated, sc.weights.moved_teacher)

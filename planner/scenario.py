@@ -1,0 +1,176 @@
+"""Scenarios: which levers a plan may pull, its caps, budget, objective and solver settings.
+
+A scenario is a YAML file validated by pydantic (typed models with exact error
+locations, turned into one-line :class:`~planner.errors.ScenarioError` messages). A
+scenario may ``extends:`` another file in the same folder; keys given override the parent
+key by key (nested mappings are merged).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from planner.errors import ScenarioError
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Levers(_Strict):
+    """Which decisions the optimiser may take."""
+
+    catchments: bool = Field(True, description="Re-assign settlements to schools (re-zoning).")
+    new_schools: bool = Field(True, description="Build new schools at candidate sites.")
+    expansions: bool = Field(True, description="Expand existing schools (expansion_options).")
+    resources: bool = Field(True, description="Buy equipment, multimedia classrooms, music and art rooms.")
+    rotation: bool = Field(True, description="Rotate eligible teachers between schools (交流轮岗).")
+    hires: bool = Field(True, description="Recruit new teachers (recurrent budget).")
+
+
+class BudgetSettings(_Strict):
+    """Budget of the plan; defaults come from the county's parameters.yaml."""
+
+    capital_yuan: float | None = Field(None, ge=0, description="Capital budget; default: the county's.")
+    recurrent_yuan_per_year: float | None = Field(None, ge=0, description="Annual recurrent budget; default: the county's.")
+    scale: float = Field(1.0, ge=0, description="Multiplier on both budgets (0.8 = 20% less).")
+
+
+class AreaCaps(_Strict):
+    """A travel-time cap by settlement area type (minutes)."""
+
+    urban: float = Field(gt=0)
+    town: float = Field(gt=0)
+    rural: float = Field(gt=0)
+
+
+class DistanceSettings(_Strict):
+    """Travel-time caps on catchment assignments (DOMAIN.md §2 defaults, documented in docs/model.md).
+
+    Walking times for primary pupils (urban 500 m ≈ 8 min; rural 2.5 km ≈ 30-40 min) and
+    school-bus / bicycle times for junior pupils (urban 1 km; rural 5 km, 45-60 min).
+    """
+
+    primary_max_min: AreaCaps = AreaCaps(urban=15, town=30, rural=40)
+    junior_max_min: AreaCaps = AreaCaps(urban=20, town=45, rural=60)
+    boarding_max_min: float = Field(90, gt=0, description="Cap for pupils assigned to a boarding school.")
+    candidates_per_settlement: int = Field(6, ge=1, description="Nearest schools considered per settlement and stage.")
+
+
+class RotationSettings(_Strict):
+    """Teacher exchange policy (DOMAIN.md §1.2); stricter targets allowed."""
+
+    min_share_of_eligible: float = Field(0.10, ge=0, le=1, description="Teachers rotated / eligible teachers.")
+    min_backbone_share: float = Field(0.20, ge=0, le=1, description="Backbone teachers / teachers rotated.")
+    max_travel_min: float = Field(90, gt=0, description="School-to-school travel cap for a rotation (car).")
+    eligible_years: int = Field(6, ge=0, description="Consecutive years at a school that make a teacher eligible.")
+
+
+class HireSettings(_Strict):
+    """Recruitment of new teachers."""
+
+    max_total: int = Field(60, ge=0, description="Most teachers recruited by the plan.")
+
+
+class ObjectiveWeights(_Strict):
+    """Weights of the objective, in priority order (see docs/model.md)."""
+
+    school_rule: float = Field(1e6, ge=0, description="Per pupil-equivalent below the 6-of-7 + 85% school rule.")
+    full_standard: float = Field(1e4, ge=0, description="Per pupil-equivalent below a full indicator standard.")
+    guarantee: float = Field(1e4, ge=0, description="Per pupil over a class-size or school-size limit; per missing music/art room x 100.")
+    cv: float = Field(1e5, ge=0, description="Per 0.01 of CV above its threshold.")
+    cost_per_10k_yuan: float = Field(1.0, ge=0, description="Per 10,000 yuan spent (capital + recurrent).")
+    travel_per_pupil_min: float = Field(0.001, ge=0, description="Per pupil-minute of travel.")
+    rezoned_pupil: float = Field(0.05, ge=0, description="Per pupil moved from the current catchment school.")
+    moved_teacher: float = Field(0.5, ge=0, description="Per teacher rotated.")
+
+
+class SolverSettings(_Strict):
+    """MILP solver and limits."""
+
+    name: Literal["cbc", "highs"] = "cbc"
+    time_limit_s: float = Field(120, gt=0)
+    gap_rel: float = Field(0.01, ge=0, le=1)
+    cv_iterations: int = Field(4, ge=0, description="Cutting-plane rounds for the CV thresholds.")
+    threads: int = Field(2, ge=1)
+
+
+class Scenario(_Strict):
+    """Everything a plan is asked to do."""
+
+    name: str
+    description_zh: str = ""
+    description_en: str = ""
+    levers: Levers = Levers()
+    budget: BudgetSettings = BudgetSettings()
+    distance: DistanceSettings = DistanceSettings()
+    rotation: RotationSettings = RotationSettings()
+    hires: HireSettings = HireSettings()
+    weights: ObjectiveWeights = ObjectiveWeights()
+    solver: SolverSettings = SolverSettings()
+    max_rezoned_pupils: int | None = Field(None, ge=0, description="Cap on pupils moved from their catchment.")
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for k, v in over.items():
+        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def _read(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
+    if not path.exists():
+        raise ScenarioError(f"{path}: scenario file does not exist")
+    if path.resolve() in seen:
+        raise ScenarioError(f"{path.name}: 'extends' forms a cycle")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise ScenarioError(f"{path.name}: not valid YAML" + (f" at line {mark.line + 1}" if mark else "")) from None
+    if not isinstance(raw, dict):
+        raise ScenarioError(f"{path.name}: must be a mapping of keys to values")
+    parent = raw.pop("extends", None)
+    if parent:
+        ppath = path.parent / (parent if str(parent).endswith((".yaml", ".yml")) else f"{parent}.yaml")
+        raw = _merge(_read(ppath, (*seen, path.resolve())), raw)
+    return raw
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and validate a scenario YAML file (following ``extends``).
+
+    Raises
+    ------
+    ScenarioError
+        One line naming the file, the key and the rule broken.
+    """
+    path = Path(path)
+    raw = _read(path)
+    raw.setdefault("name", path.stem)
+    return scenario_from_dict(raw, source=path.name)
+
+
+def scenario_from_dict(raw: dict[str, Any], source: str = "scenario") -> Scenario:
+    """Validate a scenario given as a mapping."""
+    try:
+        return Scenario.model_validate(raw)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = ".".join(str(p) for p in err["loc"])
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key"
+        elif err["type"] == "missing":
+            msg = "required key is missing"
+        else:
+            msg = f"{err['msg']} (got {err.get('input')!r})"
+        raise ScenarioError(f"{source}, key {loc}: {msg}") from None
+
+
+def default_scenario(name: str = "combined") -> Scenario:
+    """All levers on, national defaults."""
+    return Scenario(name=name)

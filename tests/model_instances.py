@@ -1,0 +1,121 @@
+"""Hand-made plan instances (ModelInputs) small enough to enumerate."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from planner.model.inputs import INDICATORS, ModelInputs
+
+# per-pupil standards (national, DOMAIN.md §1.1)
+STANDARD = {
+    "primary": {"qualified": 0.042, "backbone": 0.010, "pe_art": 0.009, "floor": 4.5, "sports": 7.5,
+                "equipment": 2000.0, "multimedia": 0.023},
+    "junior": {"qualified": 0.053, "backbone": 0.010, "pe_art": 0.009, "floor": 5.8, "sports": 10.2,
+               "equipment": 2500.0, "multimedia": 0.024},
+}  # fmt: skip
+
+UNIT_COSTS = {
+    "multimedia_room_yuan": 39_000.0,
+    "music_room_yuan": 150_000.0,
+    "art_room_yuan": 120_000.0,
+    "equipment_yuan_per_yuan": 1.0,
+    "teacher_hire_yuan_per_year": 90_000.0,
+    "rotation_allowance_yuan_per_year": 12_000.0,
+}
+
+
+def standard_frame() -> pd.DataFrame:
+    rows = [{"stage": s, "indicator": k, "per_pupil": STANDARD[s][k]} for s in STANDARD for k in INDICATORS]
+    return pd.DataFrame(rows).set_index(["stage", "indicator"])
+
+
+def tiny_primary(capital_budget_yuan: float = 30_000_000.0, cv_max: float = 10.0) -> ModelInputs:
+    """Five settlements, two primary schools (A crowded, B roomy), two candidate sites.
+
+    Resources are generous except floor and sports area at A, so what the plan can buy
+    (an expansion of A, a new school) and where pupils go decide the objective.
+    """
+    units = pd.DataFrame(
+        [
+            # A: 10 classrooms (450 places), short of floor area for its 600 pupils
+            {"unit_id": "A", "is_new": False, "public": True, "nine_year": False, "boarding": False,
+             "classrooms": 10, "floor": 2400.0, "sports": 4000.0, "equipment": 1.5e6, "multimedia": 20,
+             "music_rooms": 1, "art_rooms": 1, "land_cost_yuan": 0.0, "site_stage": "", "max_classes": 0},
+            {"unit_id": "B", "is_new": False, "public": True, "nine_year": False, "boarding": False,
+             "classrooms": 12, "floor": 2000.0, "sports": 3200.0, "equipment": 1.0e6, "multimedia": 12,
+             "music_rooms": 1, "art_rooms": 1, "land_cost_yuan": 0.0, "site_stage": "", "max_classes": 0},
+            {"unit_id": "S1", "is_new": True, "public": True, "nine_year": False, "boarding": False,
+             "classrooms": 0, "floor": 0.0, "sports": 0.0, "equipment": 0.0, "multimedia": 0,
+             "music_rooms": 0, "art_rooms": 0, "land_cost_yuan": 2e6, "site_stage": "primary", "max_classes": 12},
+            {"unit_id": "S2", "is_new": True, "public": True, "nine_year": False, "boarding": False,
+             "classrooms": 0, "floor": 0.0, "sports": 0.0, "equipment": 0.0, "multimedia": 0,
+             "music_rooms": 0, "art_rooms": 0, "land_cost_yuan": 1e6, "site_stage": "primary", "max_classes": 6},
+        ]
+    ).set_index("unit_id", drop=False)  # fmt: skip
+    parts = pd.DataFrame(
+        [
+            {"unit_id": "A", "stage": "primary", "pupils": 600.0, "fixed_pupils": float("nan"), "included": True,
+             "teachers": 40, "qualified": 40, "backbone": 10, "pe_art": 8},
+            {"unit_id": "B", "stage": "primary", "pupils": 200.0, "fixed_pupils": float("nan"), "included": True,
+             "teachers": 20, "qualified": 20, "backbone": 5, "pe_art": 4},
+            {"unit_id": "S1", "stage": "primary", "pupils": 0.0, "fixed_pupils": float("nan"), "included": True,
+             "teachers": 0, "qualified": 0, "backbone": 0, "pe_art": 0},
+            {"unit_id": "S2", "stage": "primary", "pupils": 0.0, "fixed_pupils": float("nan"), "included": True,
+             "teachers": 0, "qualified": 0, "backbone": 0, "pe_art": 0},
+        ]
+    ).set_index(["unit_id", "stage"])  # fmt: skip
+    demand = pd.DataFrame(
+        [
+            {"settlement_id": "v1", "stage": "primary", "pupils": 250, "current_unit": "A"},
+            {"settlement_id": "v2", "stage": "primary", "pupils": 200, "current_unit": "A"},
+            {"settlement_id": "v3", "stage": "primary", "pupils": 150, "current_unit": "A"},
+            {"settlement_id": "v4", "stage": "primary", "pupils": 120, "current_unit": "B"},
+            {"settlement_id": "v5", "stage": "primary", "pupils": 80, "current_unit": "B"},
+        ]
+    )
+    arcs = pd.DataFrame(
+        [
+            ("v1", "A", 5), ("v1", "S1", 12),
+            ("v2", "A", 8), ("v2", "B", 20), ("v2", "S1", 10),
+            ("v3", "A", 10), ("v3", "B", 14), ("v3", "S2", 6),
+            ("v4", "B", 6), ("v4", "S2", 15),
+            ("v5", "B", 9),
+        ],
+        columns=["settlement_id", "unit_id", "time_min"],
+    )  # fmt: skip
+    arcs["stage"] = "primary"
+    arcs["distance_m"] = arcs["time_min"] * 70.0
+    site_options = pd.DataFrame(
+        [
+            {"site_id": "", "option_id": "P6", "stage": "primary", "classes": 6, "floor": 1500.0, "sports": 2500.0,
+             "equipment": 6e5, "multimedia": 7, "music_rooms": 1, "art_rooms": 1, "cost_yuan": 9e6},
+            {"site_id": "", "option_id": "P12", "stage": "primary", "classes": 12, "floor": 3000.0, "sports": 5000.0,
+             "equipment": 1.2e6, "multimedia": 13, "music_rooms": 1, "art_rooms": 1, "cost_yuan": 16e6},
+        ]
+    )  # fmt: skip
+    expansions = pd.DataFrame(
+        [{"option_id": "EA", "unit_id": "A", "added_classrooms": 4, "floor": 1000.0, "sports": 0.0, "cost_yuan": 5e6}]
+    )
+    return ModelInputs(
+        standard=standard_frame(),
+        rule_floor=0.85,
+        rule_min_met=6,
+        cv_max={"primary": cv_max, "junior": cv_max},
+        class_limit={"primary": 45, "junior": 50},
+        size_limit={"single": 2000, "nine_year": 2500},
+        staffing_norm={"primary": 19, "junior": 13.5},
+        units=units,
+        parts=parts,
+        demand=demand,
+        arcs=arcs,
+        site_options=site_options,
+        expansions=expansions,
+        teacher_types=pd.DataFrame(
+            columns=["unit_id", "stage", "type_id", "count", "qualified", "backbone", "pe_art", "eligible"]
+        ),
+        hire_types=pd.DataFrame(columns=["type_id", "qualified", "backbone", "pe_art"]),
+        unit_costs=UNIT_COSTS,
+        capital_budget_yuan=capital_budget_yuan,
+        recurrent_budget_yuan=0.0,
+        school_times=pd.DataFrame(columns=["from_unit", "to_unit", "time_min"]),
+    )
