@@ -119,3 +119,66 @@ def tiny_primary(capital_budget_yuan: float = 30_000_000.0, cv_max: float = 10.0
         recurrent_budget_yuan=0.0,
         school_times=pd.DataFrame(columns=["from_unit", "to_unit", "time_min"]),
     )
+
+
+def two_school_teachers(eligible_backbone_a: int = 4, cap_min: float = 90.0) -> ModelInputs:
+    """Primary schools A (strong, many backbone teachers) and B (weak, none), 20 min apart.
+
+    B has 400 pupils and no backbone teacher (needs 4); A has 400 pupils and 8 backbone
+    teachers, ``eligible_backbone_a`` of them eligible to rotate. Both schools have 21
+    teachers: A has 10 eligible non-backbone qualified teachers too; B has 6.
+    """
+    inp = tiny_primary(capital_budget_yuan=0.0)
+    units = inp.units.loc[["A", "B"]].copy()
+    units["floor"] = 5000.0
+    units["sports"] = 8000.0
+    units["equipment"] = 1e6
+    units["multimedia"] = 12
+    units["classrooms"] = 12
+    parts = pd.DataFrame(
+        [
+            {"unit_id": "A", "stage": "primary", "pupils": 400.0, "fixed_pupils": float("nan"), "included": True,
+             "teachers": 21, "qualified": 21, "backbone": 8, "pe_art": 4},
+            {"unit_id": "B", "stage": "primary", "pupils": 400.0, "fixed_pupils": float("nan"), "included": True,
+             "teachers": 21, "qualified": 21, "backbone": 0, "pe_art": 4},
+        ]
+    ).set_index(["unit_id", "stage"])  # fmt: skip
+    demand = pd.DataFrame(
+        [
+            {"settlement_id": "v1", "stage": "primary", "pupils": 400, "current_unit": "A"},
+            {"settlement_id": "v2", "stage": "primary", "pupils": 400, "current_unit": "B"},
+        ]
+    )
+    arcs = pd.DataFrame(
+        [("v1", "primary", "A", 5.0, 350.0), ("v2", "primary", "B", 5.0, 350.0)],
+        columns=["settlement_id", "stage", "unit_id", "time_min", "distance_m"],
+    )
+    types = pd.DataFrame(
+        [
+            {"unit_id": "A", "stage": "primary", "type_id": "p-QB-e", "count": eligible_backbone_a, "qualified": 1,
+             "backbone": 1, "pe_art": 0, "eligible": True},
+            {"unit_id": "A", "stage": "primary", "type_id": "p-Q-e", "count": 10, "qualified": 1, "backbone": 0,
+             "pe_art": 0, "eligible": True},
+            {"unit_id": "B", "stage": "primary", "type_id": "p-Q-e", "count": 6, "qualified": 1, "backbone": 0,
+             "pe_art": 0, "eligible": True},
+        ]
+    )  # fmt: skip
+    times = pd.DataFrame([("A", "B", 20.0), ("B", "A", 20.0)], columns=["from_unit", "to_unit", "time_min"])
+    from dataclasses import replace
+
+    return replace(
+        inp,
+        units=units,
+        parts=parts,
+        demand=demand,
+        arcs=arcs,
+        site_options=inp.site_options.iloc[0:0],
+        expansions=inp.expansions.iloc[0:0],
+        teacher_types=types,
+        hire_types=pd.DataFrame(
+            [{"type_id": "hire-Q", "qualified": 1, "backbone": 0, "pe_art": 0},
+             {"type_id": "hire-QP", "qualified": 1, "backbone": 0, "pe_art": 1}]
+        ),  # fmt: skip
+        recurrent_budget_yuan=1e6,
+        school_times=times[times["time_min"] <= cap_min],
+    )

@@ -26,12 +26,10 @@ def add_resources(ctx: ModelContext) -> None:
         mm = ctx.var("multimedia", unit, cat=pulp.LpInteger)
         ctx.resource[(unit, "", "multimedia")].add(mm)
         ctx.capital_yuan.add(mm, cost["multimedia_room_yuan"])
-        # a multimedia set goes into a classroom: no more sets than classrooms
-        cap = ctx.classrooms[unit]
-        lhs = ctx.resource[(unit, "", "multimedia")]
+        # a multimedia set goes into a classroom: no more new sets than classrooms
         diff = Lin()
-        diff.add_lin(lhs)
-        diff.add_lin(cap, -1.0)
+        diff.add(mm)
+        diff.add_lin(ctx.classrooms[unit], -1.0)
         ctx.constrain(diff, "<=", 0, f"mm_rooms_{unit}")
 
         for kind, store in (("music", ctx.music_rooms), ("art", ctx.art_rooms)):
