@@ -285,7 +285,8 @@ def _load_parameters(folder: Path) -> Parameters:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""
-        raise DataError(PARAMETERS_NAME, f"is not valid YAML{where}") from None
+        problem = f" ({exc.problem})" if getattr(exc, "problem", None) else ""
+        raise DataError(PARAMETERS_NAME, f"is not valid YAML{where}{problem}") from None
     if not isinstance(raw, dict):
         raise DataError(PARAMETERS_NAME, "must be a mapping of keys to values")
     try:

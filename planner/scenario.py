@@ -131,7 +131,9 @@ def _read(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
         raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        raise ScenarioError(f"{path.name}: not valid YAML" + (f" at line {mark.line + 1}" if mark else "")) from None
+        where = f" at line {mark.line + 1}" if mark else ""
+        problem = f" ({exc.problem})" if getattr(exc, "problem", None) else ""
+        raise ScenarioError(f"{path.name}: not valid YAML{where}{problem}") from None
     if not isinstance(raw, dict):
         raise ScenarioError(f"{path.name}: must be a mapping of keys to values")
     parent = raw.pop("extends", None)
