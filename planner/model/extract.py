@@ -111,6 +111,8 @@ def projects(ctx: ModelContext) -> pd.DataFrame:
                     "serves": SERVES["capacity"] if e["added_classrooms"] else SERVES["floor"],
                     "detail_zh": f"改扩建：新增教室{int(e['added_classrooms'])}间、校舍{e['floor']:,.0f}㎡、"
                     f"运动场馆{e['sports']:,.0f}㎡",
+                    "added_classrooms": int(e["added_classrooms"]), "added_floor_area_m2": float(e["floor"]),
+                    "added_sports_area_m2": float(e["sports"]),
                 }
             )  # fmt: skip
     for unit, v in sorted(ctx.vars["equipment"].items()):
@@ -133,8 +135,12 @@ def projects(ctx: ModelContext) -> pd.DataFrame:
                     {"kind": group, "unit_id": unit, "item": group, "quantity": n, "unit": "rooms",
                      "cost_yuan": n * unit_cost, "serves": serves, "detail_zh": f"配置{zh} {n} 间"}
                 )  # fmt: skip
-    cols = ["kind", "unit_id", "item", "quantity", "unit", "cost_yuan", "serves", "detail_zh"]
-    return pd.DataFrame(rows, columns=cols)
+    cols = ["kind", "unit_id", "item", "quantity", "unit", "cost_yuan", "serves", "detail_zh", "added_classrooms",
+            "added_floor_area_m2", "added_sports_area_m2"]  # fmt: skip
+    df = pd.DataFrame(rows, columns=cols)
+    for c in cols[-3:]:
+        df[c] = df[c].fillna(0)
+    return df
 
 
 def type_moves(ctx: ModelContext) -> tuple[pd.DataFrame, pd.DataFrame]:
