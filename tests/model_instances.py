@@ -8,9 +8,9 @@ from planner.model.inputs import INDICATORS, ModelInputs
 
 # per-pupil standards (national, DOMAIN.md §1.1)
 STANDARD = {
-    "primary": {"qualified": 0.042, "backbone": 0.010, "pe_art": 0.009, "floor": 4.5, "sports": 7.5,
+    "primary": {"above_required": 0.042, "backbone": 0.010, "pe_art": 0.009, "floor_area": 4.5, "sports_area": 7.5,
                 "equipment": 2000.0, "multimedia": 0.023},
-    "junior": {"qualified": 0.053, "backbone": 0.010, "pe_art": 0.009, "floor": 5.8, "sports": 10.2,
+    "junior": {"above_required": 0.053, "backbone": 0.010, "pe_art": 0.009, "floor_area": 5.8, "sports_area": 10.2,
                "equipment": 2500.0, "multimedia": 0.024},
 }  # fmt: skip
 
@@ -39,29 +39,29 @@ def tiny_primary(capital_budget_yuan: float = 30_000_000.0, cv_max: float = 10.0
         [
             # A: 10 classrooms (450 places), short of floor area for its 600 pupils
             {"unit_id": "A", "is_new": False, "public": True, "nine_year": False, "boarding": False,
-             "classrooms": 10, "floor": 2400.0, "sports": 4000.0, "equipment": 1.5e6, "multimedia": 20,
+             "classrooms": 10, "floor_area": 2400.0, "sports_area": 4000.0, "equipment": 1.5e6, "multimedia": 20,
              "music_rooms": 1, "art_rooms": 1, "land_cost_yuan": 0.0, "site_stage": "", "max_classes": 0},
             {"unit_id": "B", "is_new": False, "public": True, "nine_year": False, "boarding": False,
-             "classrooms": 12, "floor": 2000.0, "sports": 3200.0, "equipment": 1.0e6, "multimedia": 12,
+             "classrooms": 12, "floor_area": 2000.0, "sports_area": 3200.0, "equipment": 1.0e6, "multimedia": 12,
              "music_rooms": 1, "art_rooms": 1, "land_cost_yuan": 0.0, "site_stage": "", "max_classes": 0},
             {"unit_id": "S1", "is_new": True, "public": True, "nine_year": False, "boarding": False,
-             "classrooms": 0, "floor": 0.0, "sports": 0.0, "equipment": 0.0, "multimedia": 0,
+             "classrooms": 0, "floor_area": 0.0, "sports_area": 0.0, "equipment": 0.0, "multimedia": 0,
              "music_rooms": 0, "art_rooms": 0, "land_cost_yuan": 2e6, "site_stage": "primary", "max_classes": 12},
             {"unit_id": "S2", "is_new": True, "public": True, "nine_year": False, "boarding": False,
-             "classrooms": 0, "floor": 0.0, "sports": 0.0, "equipment": 0.0, "multimedia": 0,
+             "classrooms": 0, "floor_area": 0.0, "sports_area": 0.0, "equipment": 0.0, "multimedia": 0,
              "music_rooms": 0, "art_rooms": 0, "land_cost_yuan": 1e6, "site_stage": "primary", "max_classes": 6},
         ]
     ).set_index("unit_id", drop=False)  # fmt: skip
     parts = pd.DataFrame(
         [
             {"unit_id": "A", "stage": "primary", "pupils": 600.0, "fixed_pupils": float("nan"), "included": True,
-             "teachers": 40, "qualified": 40, "backbone": 10, "pe_art": 8},
+             "teachers": 40, "above_required": 40, "backbone": 10, "pe_art": 8},
             {"unit_id": "B", "stage": "primary", "pupils": 200.0, "fixed_pupils": float("nan"), "included": True,
-             "teachers": 20, "qualified": 20, "backbone": 5, "pe_art": 4},
+             "teachers": 20, "above_required": 20, "backbone": 5, "pe_art": 4},
             {"unit_id": "S1", "stage": "primary", "pupils": 0.0, "fixed_pupils": float("nan"), "included": True,
-             "teachers": 0, "qualified": 0, "backbone": 0, "pe_art": 0},
+             "teachers": 0, "above_required": 0, "backbone": 0, "pe_art": 0},
             {"unit_id": "S2", "stage": "primary", "pupils": 0.0, "fixed_pupils": float("nan"), "included": True,
-             "teachers": 0, "qualified": 0, "backbone": 0, "pe_art": 0},
+             "teachers": 0, "above_required": 0, "backbone": 0, "pe_art": 0},
         ]
     ).set_index(["unit_id", "stage"])  # fmt: skip
     demand = pd.DataFrame(
@@ -87,14 +87,14 @@ def tiny_primary(capital_budget_yuan: float = 30_000_000.0, cv_max: float = 10.0
     arcs["distance_m"] = arcs["time_min"] * 70.0
     site_options = pd.DataFrame(
         [
-            {"site_id": "", "option_id": "P6", "stage": "primary", "classes": 6, "floor": 1500.0, "sports": 2500.0,
+            {"site_id": "", "option_id": "P6", "stage": "primary", "classes": 6, "floor_area": 1500.0, "sports_area": 2500.0,
              "equipment": 6e5, "multimedia": 7, "music_rooms": 1, "art_rooms": 1, "cost_yuan": 9e6},
-            {"site_id": "", "option_id": "P12", "stage": "primary", "classes": 12, "floor": 3000.0, "sports": 5000.0,
+            {"site_id": "", "option_id": "P12", "stage": "primary", "classes": 12, "floor_area": 3000.0, "sports_area": 5000.0,
              "equipment": 1.2e6, "multimedia": 13, "music_rooms": 1, "art_rooms": 1, "cost_yuan": 16e6},
         ]
     )  # fmt: skip
     expansions = pd.DataFrame(
-        [{"option_id": "EA", "unit_id": "A", "added_classrooms": 4, "floor": 1000.0, "sports": 0.0, "cost_yuan": 5e6}]
+        [{"option_id": "EA", "unit_id": "A", "added_classrooms": 4, "floor_area": 1000.0, "sports_area": 0.0, "cost_yuan": 5e6}]
     )
     return ModelInputs(
         standard=standard_frame(),
@@ -111,9 +111,9 @@ def tiny_primary(capital_budget_yuan: float = 30_000_000.0, cv_max: float = 10.0
         site_options=site_options,
         expansions=expansions,
         teacher_types=pd.DataFrame(
-            columns=["unit_id", "stage", "type_id", "count", "qualified", "backbone", "pe_art", "eligible"]
+            columns=["unit_id", "stage", "type_id", "count", "above_required", "backbone", "pe_art", "eligible"]
         ),
-        hire_types=pd.DataFrame(columns=["type_id", "qualified", "backbone", "pe_art"]),
+        hire_types=pd.DataFrame(columns=["type_id", "above_required", "backbone", "pe_art"]),
         unit_costs=UNIT_COSTS,
         capital_budget_yuan=capital_budget_yuan,
         recurrent_budget_yuan=0.0,
@@ -126,21 +126,21 @@ def two_school_teachers(eligible_backbone_a: int = 4, cap_min: float = 90.0) -> 
 
     B has 400 pupils and no backbone teacher (needs 4); A has 400 pupils and 8 backbone
     teachers, ``eligible_backbone_a`` of them eligible to rotate. Both schools have 21
-    teachers: A has 10 eligible non-backbone qualified teachers too; B has 6.
+    teachers: A has 10 eligible non-backbone above_required teachers too; B has 6.
     """
     inp = tiny_primary(capital_budget_yuan=0.0)
     units = inp.units.loc[["A", "B"]].copy()
-    units["floor"] = 5000.0
-    units["sports"] = 8000.0
+    units["floor_area"] = 5000.0
+    units["sports_area"] = 8000.0
     units["equipment"] = 1e6
     units["multimedia"] = 12
     units["classrooms"] = 12
     parts = pd.DataFrame(
         [
             {"unit_id": "A", "stage": "primary", "pupils": 400.0, "fixed_pupils": float("nan"), "included": True,
-             "teachers": 21, "qualified": 21, "backbone": 8, "pe_art": 4},
+             "teachers": 21, "above_required": 21, "backbone": 8, "pe_art": 4},
             {"unit_id": "B", "stage": "primary", "pupils": 400.0, "fixed_pupils": float("nan"), "included": True,
-             "teachers": 21, "qualified": 21, "backbone": 0, "pe_art": 4},
+             "teachers": 21, "above_required": 21, "backbone": 0, "pe_art": 4},
         ]
     ).set_index(["unit_id", "stage"])  # fmt: skip
     demand = pd.DataFrame(
@@ -155,11 +155,11 @@ def two_school_teachers(eligible_backbone_a: int = 4, cap_min: float = 90.0) -> 
     )
     types = pd.DataFrame(
         [
-            {"unit_id": "A", "stage": "primary", "type_id": "p-QB-e", "count": eligible_backbone_a, "qualified": 1,
+            {"unit_id": "A", "stage": "primary", "type_id": "p-QB-e", "count": eligible_backbone_a, "above_required": 1,
              "backbone": 1, "pe_art": 0, "eligible": True},
-            {"unit_id": "A", "stage": "primary", "type_id": "p-Q-e", "count": 10, "qualified": 1, "backbone": 0,
+            {"unit_id": "A", "stage": "primary", "type_id": "p-Q-e", "count": 10, "above_required": 1, "backbone": 0,
              "pe_art": 0, "eligible": True},
-            {"unit_id": "B", "stage": "primary", "type_id": "p-Q-e", "count": 6, "qualified": 1, "backbone": 0,
+            {"unit_id": "B", "stage": "primary", "type_id": "p-Q-e", "count": 6, "above_required": 1, "backbone": 0,
              "pe_art": 0, "eligible": True},
         ]
     )  # fmt: skip
@@ -176,8 +176,8 @@ def two_school_teachers(eligible_backbone_a: int = 4, cap_min: float = 90.0) -> 
         expansions=inp.expansions.iloc[0:0],
         teacher_types=types,
         hire_types=pd.DataFrame(
-            [{"type_id": "hire-Q", "qualified": 1, "backbone": 0, "pe_art": 0},
-             {"type_id": "hire-QP", "qualified": 1, "backbone": 0, "pe_art": 1}]
+            [{"type_id": "hire-Q", "above_required": 1, "backbone": 0, "pe_art": 0},
+             {"type_id": "hire-QP", "above_required": 1, "backbone": 0, "pe_art": 1}]
         ),  # fmt: skip
         recurrent_budget_yuan=1e6,
         school_times=times[times["time_min"] <= cap_min],

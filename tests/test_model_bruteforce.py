@@ -33,7 +33,7 @@ def _objective(inp: ModelInputs, sc: Scenario, assign: dict[str, str], builds: d
     units = inp.units
     # capacity and resources after the decisions
     rooms = {u: float(units.loc[u, "classrooms"]) for u in units.index}
-    res = {u: {k: float(units.loc[u, k]) for k in ("floor", "sports", "equipment", "multimedia")} for u in units.index}
+    res = {u: {k: float(units.loc[u, k]) for k in ("floor_area", "sports_area", "equipment", "multimedia")} for u in units.index}
     music = {u: float(units.loc[u, "music_rooms"]) for u in units.index}
     art = {u: float(units.loc[u, "art_rooms"]) for u in units.index}
     capital = 0.0
@@ -51,8 +51,8 @@ def _objective(inp: ModelInputs, sc: Scenario, assign: dict[str, str], builds: d
     if expand:
         e = inp.expansions.iloc[0]
         rooms[e["unit_id"]] += e["added_classrooms"]
-        res[e["unit_id"]]["floor"] += e["floor"]
-        res[e["unit_id"]]["sports"] += e["sports"]
+        res[e["unit_id"]]["floor_area"] += e["floor_area"]
+        res[e["unit_id"]]["sports_area"] += e["sports_area"]
         capital += e["cost_yuan"]
     if capital > inp.capital_budget_yuan:
         return None

@@ -37,7 +37,7 @@ def test_cutting_planes_bring_the_true_cv_under_its_threshold() -> None:
     assert cv.loc["equipment", "cv"] <= 0.2 + 1e-3
     assert cv.loc["multimedia", "cv"] <= 0.2 + 1e-3
     # floor and sports area cannot change with these levers: their CV stays as it was
-    assert cv.loc["floor", "cv"] == pytest.approx(_cv([2400, 2000], [600, 200]))
+    assert cv.loc["floor_area", "cv"] == pytest.approx(_cv([2400, 2000], [600, 200]))
     bought = projects(sol.built.ctx)
     eq_a = float(bought.loc[(bought["kind"] == "equipment") & (bought["unit_id"] == "A"), "cost_yuan"].sum())
     # the least equipment for A that brings the CV to 0.2, by bisection on the formula

@@ -105,8 +105,8 @@ def test_budget_too_small_gives_a_plan_and_an_unmet_table() -> None:
     assert sol.result.status == "optimal"
     assert projects(sol.built.ctx).empty
     short = unmet(sol.built.ctx).set_index(["unit_id", "indicator"])
-    assert short.loc[("A", "floor"), "shortfall"] == pytest.approx(300)
-    assert short.loc[("A", "sports"), "shortfall"] == pytest.approx(500)
+    assert short.loc[("A", "floor_area"), "shortfall"] == pytest.approx(300)
+    assert short.loc[("A", "sports_area"), "shortfall"] == pytest.approx(500)
     # sports at 4000 / 4500 = 88.9% may be the one missed indicator; floor at 88.9% too, but only one
     # may be missed: the rule shortfall is the smaller normalised gap left, 300 m2 of floor or 500 of sports
     rule = short["rule_shortfall"]

@@ -18,8 +18,8 @@ from planner.model.inputs import INDICATORS, SCHOOL_INDICATORS, TEACHER_INDICATO
 
 #: serve labels for projects
 SERVES = {
-    "floor": "生均教学及辅助用房面积 floor area per pupil",
-    "sports": "生均体育运动场馆面积 sports area per pupil",
+    "floor_area": "生均教学及辅助用房面积 floor area per pupil",
+    "sports_area": "生均体育运动场馆面积 sports area per pupil",
     "equipment": "生均教学仪器设备值 equipment value per pupil",
     "multimedia": "每百名学生网络多媒体教室数 multimedia rooms per 100 pupils",
     "capacity": "班额与学位 class size and places",
@@ -108,11 +108,11 @@ def projects(ctx: ModelContext) -> pd.DataFrame:
                 {
                     "kind": "expansion", "unit_id": e["unit_id"], "item": option,
                     "quantity": int(e["added_classrooms"]), "unit": "classrooms", "cost_yuan": float(e["cost_yuan"]),
-                    "serves": SERVES["capacity"] if e["added_classrooms"] else SERVES["floor"],
-                    "detail_zh": f"改扩建：新增教室{int(e['added_classrooms'])}间、校舍{e['floor']:,.0f}㎡、"
-                    f"运动场馆{e['sports']:,.0f}㎡",
-                    "added_classrooms": int(e["added_classrooms"]), "added_floor_area_m2": float(e["floor"]),
-                    "added_sports_area_m2": float(e["sports"]),
+                    "serves": SERVES["capacity"] if e["added_classrooms"] else SERVES["floor_area"],
+                    "detail_zh": f"改扩建：新增教室{int(e['added_classrooms'])}间、校舍{e['floor_area']:,.0f}㎡、"
+                    f"运动场馆{e['sports_area']:,.0f}㎡",
+                    "added_classrooms": int(e["added_classrooms"]), "added_floor_area_m2": float(e["floor_area"]),
+                    "added_sports_area_m2": float(e["sports_area"]),
                 }
             )  # fmt: skip
     for unit, v in sorted(ctx.vars["equipment"].items()):
@@ -159,7 +159,7 @@ def category_of(flags: pd.Series) -> str:
         return "backbone"
     if flags["pe_art"]:
         return "pe_art"
-    if flags["qualified"]:
+    if flags["above_required"]:
         return "above_required"
     return "other"
 
@@ -200,12 +200,12 @@ def pair_flows(ctx: ModelContext, max_travel_min: float) -> pd.DataFrame:
                     t = tmap.get((a, b), math.nan)
                     rows.append(
                         {"from_unit": a, "to_unit": b, "stage": flags["stage"], "type_id": type_id,
-                         "category": category_of(flags), "qualified": int(flags["qualified"]),
+                         "category": category_of(flags), "above_required": int(flags["above_required"]),
                          "backbone": int(flags["backbone"]), "pe_art": int(flags["pe_art"]),
                          "eligible": bool(flags["eligible"]), "count": int(n), "time_min": t,
                          "within_cap": bool(t <= max_travel_min)}
                     )  # fmt: skip
-    cols = ["from_unit", "to_unit", "stage", "type_id", "category", "qualified", "backbone", "pe_art", "eligible",
+    cols = ["from_unit", "to_unit", "stage", "type_id", "category", "above_required", "backbone", "pe_art", "eligible",
             "count", "time_min", "within_cap"]  # fmt: skip
     return pd.DataFrame(rows, columns=cols)
 

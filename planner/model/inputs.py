@@ -9,8 +9,8 @@ Conventions
 -----------
 *unit*: an existing school (``school_id``) or a candidate site (``site_id``) where a new
 school may be built. *part*: a unit's primary or junior stage. Indicator keys are
-``qualified``, ``backbone``, ``pe_art`` (teacher indicators, counted per part from the
-teachers of that stage) and ``floor``, ``sports``, ``equipment``, ``multimedia`` (school
+``above_required``, ``backbone``, ``pe_art`` (teacher indicators, counted per part from the
+teachers of that stage) and ``floor_area``, ``sports_area``, ``equipment``, ``multimedia`` (school
 resources; a nine-year school's are split between its parts by pupils, so each part's
 value is the school total divided by the school's pupils).
 """
@@ -21,8 +21,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-TEACHER_INDICATORS: tuple[str, ...] = ("qualified", "backbone", "pe_art")
-SCHOOL_INDICATORS: tuple[str, ...] = ("floor", "sports", "equipment", "multimedia")
+TEACHER_INDICATORS: tuple[str, ...] = ("above_required", "backbone", "pe_art")
+SCHOOL_INDICATORS: tuple[str, ...] = ("floor_area", "sports_area", "equipment", "multimedia")
 INDICATORS: tuple[str, ...] = TEACHER_INDICATORS + SCHOOL_INDICATORS
 
 
@@ -34,7 +34,7 @@ class ModelInputs:
     ----------
     standard : DataFrame
         Index (stage, indicator); column ``per_pupil``: resource required per pupil
-        (e.g. 0.042 qualified teachers, 4.5 m²).
+        (e.g. 0.042 above_required teachers, 4.5 m²).
     rule_floor : float
         Share of its standard the one missed indicator must reach (0.85).
     rule_min_met : int
@@ -48,13 +48,13 @@ class ModelInputs:
         Stage -> pupils per teacher post (19, 13.5).
     units : DataFrame
         Index unit_id. Columns: ``is_new`` (candidate site), ``public``, ``nine_year``,
-        ``boarding``, ``classrooms``, ``floor``, ``sports``, ``equipment``,
+        ``boarding``, ``classrooms``, ``floor_area``, ``sports_area``, ``equipment``,
         ``multimedia``, ``music_rooms``, ``art_rooms``, ``land_cost_yuan`` (sites),
         ``site_stage`` (sites: primary/junior/nine_year), ``max_classes`` (sites).
     parts : DataFrame
         Index (unit_id, stage). Columns: ``pupils`` (current), ``fixed_pupils`` (private
         schools keep their pupils; NaN for catchment schools), ``included`` (assessed),
-        ``teachers`` (current full-time teachers of the stage), ``qualified``,
+        ``teachers`` (current full-time teachers of the stage), ``above_required``,
         ``backbone``, ``pe_art`` (current counts).
     demand : DataFrame
         Columns settlement_id, stage, pupils, current_unit.
@@ -62,15 +62,15 @@ class ModelInputs:
         Allowed assignments: settlement_id, stage, unit_id, time_min, distance_m.
         Always holds the current assignment.
     site_options : DataFrame
-        site_id, option_id, stage, classes, floor, sports, equipment, multimedia,
+        site_id, option_id, stage, classes, floor_area, sports_area, equipment, multimedia,
         music_rooms, art_rooms, cost_yuan.
     expansions : DataFrame
-        option_id, unit_id, added_classrooms, floor, sports, cost_yuan.
+        option_id, unit_id, added_classrooms, floor_area, sports_area, cost_yuan.
     teacher_types : DataFrame
-        Current teachers grouped by kind: unit_id, stage, type_id, count, qualified,
+        Current teachers grouped by kind: unit_id, stage, type_id, count, above_required,
         backbone, pe_art (0/1 flags), eligible (rotation eligibility, bool).
     hire_types : DataFrame
-        type_id, qualified, backbone, pe_art: the kinds of teacher that can be recruited
+        type_id, above_required, backbone, pe_art: the kinds of teacher that can be recruited
         (for either stage).
     unit_costs : dict
         ``multimedia_room_yuan``, ``music_room_yuan``, ``art_room_yuan``,

@@ -64,13 +64,13 @@ def baseline_state(inp: ModelInputs) -> pd.DataFrame:
         rec = {"unit_id": unit, "stage": stage, "included": bool(row["included"]), "pupils": float(row["pupils"])}
         for k in TEACHER_INDICATORS:
             rec[k] = float(row[k])
-        for k in ("floor", "sports", "equipment", "multimedia"):
+        for k in ("floor_area", "sports_area", "equipment", "multimedia"):
             rec[f"school_{k}"] = float(units.loc[unit, k]) if not bool(units.loc[unit, "is_new"]) else 0.0
         rows.append(rec)
     df = pd.DataFrame(rows)
     total = df.groupby("unit_id")["pupils"].transform("sum")
     df["share"] = np.where(total > 0, df["pupils"] / total.where(total > 0, 1), 0.0)
-    for k in ("floor", "sports", "equipment", "multimedia"):
+    for k in ("floor_area", "sports_area", "equipment", "multimedia"):
         df[k] = df[f"school_{k}"] * df["share"]
     return df
 

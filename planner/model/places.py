@@ -23,7 +23,7 @@ def add_places(ctx: ModelContext) -> None:
     units = inp.units
     for unit, row in units[~units["is_new"]].iterrows():
         ctx.classrooms[unit].add(None, float(row["classrooms"]))
-        for k in ("floor", "sports", "equipment", "multimedia"):
+        for k in ("floor_area", "sports_area", "equipment", "multimedia"):
             ctx.resource[(unit, "", k)].add(None, float(row[k]))
         ctx.music_rooms[unit].add(None, float(row["music_rooms"]))
         ctx.art_rooms[unit].add(None, float(row["art_rooms"]))
@@ -42,7 +42,7 @@ def add_places(ctx: ModelContext) -> None:
             z = ctx.var("build", (unit, o.option_id), up=1, cat=pulp.LpBinary)
             is_open.add(z)
             ctx.classrooms[unit].add(z, float(o.classes))
-            for k in ("floor", "sports", "equipment", "multimedia"):
+            for k in ("floor_area", "sports_area", "equipment", "multimedia"):
                 ctx.resource[(unit, "", k)].add(z, float(getattr(o, k)))
             ctx.music_rooms[unit].add(z, float(o.music_rooms))
             ctx.art_rooms[unit].add(z, float(o.art_rooms))
@@ -59,8 +59,8 @@ def add_places(ctx: ModelContext) -> None:
                 y = ctx.var("expand", e.option_id, up=1, cat=pulp.LpBinary)
                 one.add(y)
                 ctx.classrooms[unit].add(y, float(e.added_classrooms))
-                ctx.resource[(unit, "", "floor")].add(y, float(e.floor))
-                ctx.resource[(unit, "", "sports")].add(y, float(e.sports))
+                ctx.resource[(unit, "", "floor_area")].add(y, float(e.floor_area))
+                ctx.resource[(unit, "", "sports_area")].add(y, float(e.sports_area))
                 ctx.capital_yuan.add(y, float(e.cost_yuan))
             if len(group) > 1:
                 ctx.constrain(one, "<=", 1, f"one_expansion_{unit}")

@@ -34,8 +34,8 @@ def _units(county: County) -> pd.DataFrame:
             "nine_year": (s["kind"] == "nine_year").to_numpy(),
             "boarding": s["is_boarding"].to_numpy(dtype=bool),
             "classrooms": s["classrooms"].to_numpy(dtype=float),
-            "floor": s["floor_area_m2"].to_numpy(dtype=float),
-            "sports": s["sports_area_m2"].to_numpy(dtype=float),
+            "floor_area": s["floor_area_m2"].to_numpy(dtype=float),
+            "sports_area": s["sports_area_m2"].to_numpy(dtype=float),
             "equipment": s["equipment_value_yuan"].to_numpy(dtype=float),
             "multimedia": s["multimedia_rooms"].to_numpy(dtype=float),
             "music_rooms": s["music_rooms"].to_numpy(dtype=float),
@@ -54,8 +54,8 @@ def _units(county: County) -> pd.DataFrame:
             "nine_year": (c["stage"] == "nine_year").to_numpy(),
             "boarding": False,
             "classrooms": 0.0,
-            "floor": 0.0,
-            "sports": 0.0,
+            "floor_area": 0.0,
+            "sports_area": 0.0,
             "equipment": 0.0,
             "multimedia": 0.0,
             "music_rooms": 0.0,
@@ -94,19 +94,19 @@ def _teacher_types(county: County, flags: pd.DataFrame, eligible_years: int) -> 
     t["type_id"] = (
         t["stage"].str[0]
         + "-"
-        + t["qualified"].map({1: "Q", 0: "q"})
+        + t["above_required"].map({1: "Q", 0: "q"})
         + t["backbone"].map({1: "B", 0: "b"})
         + t["pe_art"].map({1: "P", 0: "p"})
         + t["eligible"].map({True: "-e", False: "-n"})
     )
     grouped = (
-        t.groupby(["school_id", "stage", "type_id", "qualified", "backbone", "pe_art", "eligible"], sort=True)
+        t.groupby(["school_id", "stage", "type_id", "above_required", "backbone", "pe_art", "eligible"], sort=True)
         .size()
         .rename("count")
         .reset_index()
         .rename(columns={"school_id": "unit_id"})
     )
-    return grouped[["unit_id", "stage", "type_id", "count", "qualified", "backbone", "pe_art", "eligible"]]
+    return grouped[["unit_id", "stage", "type_id", "count", "above_required", "backbone", "pe_art", "eligible"]]
 
 
 def _arcs(county: County, scenario: Scenario, travel: pd.DataFrame, units: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -190,9 +190,9 @@ def prepare_inputs(
         ``size_limit`` (``single``/``nine_year``), ``staffing_norm``.
     parts : DataFrame
         Index (school_id, stage) of existing schools' parts: ``pupils``, ``included``,
-        ``teachers``, ``qualified``, ``backbone``, ``pe_art``.
+        ``teachers``, ``above_required``, ``backbone``, ``pe_art``.
     teacher_flags : DataFrame
-        Index teacher_id: ``school_id``, ``stage``, ``qualified``, ``backbone``,
+        Index teacher_id: ``school_id``, ``stage``, ``above_required``, ``backbone``,
         ``pe_art`` (0/1), as the assessment engine classifies them.
     travel : DataFrame
         settlement_id, stage, unit_id (school or site), time_min, distance_m (sparse).
@@ -212,12 +212,12 @@ def prepare_inputs(
     opts = pd.DataFrame(
         [
             {"site_id": "", "option_id": o.option_id, "stage": o.stage, "classes": o.classes,
-             "floor": o.floor_area_m2, "sports": o.sports_area_m2, "equipment": o.equipment_value_yuan,
+             "floor_area": o.floor_area_m2, "sports_area": o.sports_area_m2, "equipment": o.equipment_value_yuan,
              "multimedia": o.multimedia_rooms, "music_rooms": o.music_rooms, "art_rooms": o.art_rooms,
              "cost_yuan": o.cost_yuan}
             for o in county.parameters.new_school_options
         ],
-        columns=["site_id", "option_id", "stage", "classes", "floor", "sports", "equipment", "multimedia",
+        columns=["site_id", "option_id", "stage", "classes", "floor_area", "sports_area", "equipment", "multimedia",
                  "music_rooms", "art_rooms", "cost_yuan"],
     )  # fmt: skip
     ex = county.expansion_options
@@ -226,8 +226,8 @@ def prepare_inputs(
             "option_id": ex["option_id"].to_numpy(),
             "unit_id": ex["school_id"].to_numpy(),
             "added_classrooms": ex["added_classrooms"].to_numpy(dtype=float),
-            "floor": ex["added_floor_area_m2"].to_numpy(dtype=float),
-            "sports": ex["added_sports_area_m2"].to_numpy(dtype=float),
+            "floor_area": ex["added_floor_area_m2"].to_numpy(dtype=float),
+            "sports_area": ex["added_sports_area_m2"].to_numpy(dtype=float),
             "cost_yuan": ex["cost_yuan"].to_numpy(dtype=float),
         }
     )
@@ -247,8 +247,8 @@ def prepare_inputs(
         expansions=expansions,
         teacher_types=_teacher_types(county, teacher_flags, scenario.rotation.eligible_years),
         hire_types=pd.DataFrame(
-            [{"type_id": "hire-Q", "qualified": 1, "backbone": 0, "pe_art": 0},
-             {"type_id": "hire-QP", "qualified": 1, "backbone": 0, "pe_art": 1}]
+            [{"type_id": "hire-Q", "above_required": 1, "backbone": 0, "pe_art": 0},
+             {"type_id": "hire-QP", "above_required": 1, "backbone": 0, "pe_art": 1}]
         ),  # fmt: skip
         unit_costs={
             "multimedia_room_yuan": uc.multimedia_room_yuan,
