@@ -30,6 +30,7 @@ class Levers(_Strict):
     resources: bool = Field(True, description="Buy equipment, multimedia classrooms, music and art rooms.")
     rotation: bool = Field(True, description="Rotate eligible teachers between schools (交流轮岗).")
     hires: bool = Field(True, description="Recruit new teachers (recurrent budget).")
+    closures: bool = Field(False, description="Close or merge small schools and teaching points (撤并).")
 
 
 class BudgetSettings(_Strict):
@@ -68,6 +69,15 @@ class RotationSettings(_Strict):
     min_backbone_share: float = Field(0.20, ge=0, le=1, description="Backbone teachers / teachers rotated.")
     max_travel_min: float = Field(90, gt=0, description="School-to-school travel cap for a rotation (car).")
     eligible_years: int = Field(6, ge=0, description="Consecutive years at a school that make a teacher eligible.")
+
+
+class ClosureSettings(_Strict):
+    """Which schools the closures lever may close (their pupils go to other schools)."""
+
+    max_pupils: int = Field(100, ge=0, description="Only schools with at most this many pupils today.")
+    kinds: tuple[Literal["teaching_point", "primary", "junior"], ...] = Field(
+        ("teaching_point",), description="School kinds that may be closed."
+    )
 
 
 class HireSettings(_Strict):
@@ -110,6 +120,7 @@ class Scenario(_Strict):
     distance: DistanceSettings = DistanceSettings()
     rotation: RotationSettings = RotationSettings()
     hires: HireSettings = HireSettings()
+    closures: ClosureSettings = ClosureSettings()
     weights: ObjectiveWeights = ObjectiveWeights()
     solver: SolverSettings = SolverSettings()
     max_rezoned_pupils: int | None = Field(None, ge=0, description="Cap on pupils moved from their catchment.")

@@ -38,16 +38,16 @@ def tiny_primary(capital_budget_yuan: float = 30_000_000.0, cv_max: float = 10.0
     units = pd.DataFrame(
         [
             # A: 10 classrooms (450 places), short of floor area for its 600 pupils
-            {"unit_id": "A", "is_new": False, "public": True, "nine_year": False, "boarding": False,
+            {"unit_id": "A", "kind": "primary", "is_new": False, "public": True, "nine_year": False, "boarding": False,
              "classrooms": 10, "floor_area": 2400.0, "sports_area": 4000.0, "equipment": 1.5e6, "multimedia": 20,
              "music_rooms": 1, "art_rooms": 1, "land_cost_yuan": 0.0, "site_stage": "", "max_classes": 0},
-            {"unit_id": "B", "is_new": False, "public": True, "nine_year": False, "boarding": False,
+            {"unit_id": "B", "kind": "primary", "is_new": False, "public": True, "nine_year": False, "boarding": False,
              "classrooms": 12, "floor_area": 2000.0, "sports_area": 3200.0, "equipment": 1.0e6, "multimedia": 12,
              "music_rooms": 1, "art_rooms": 1, "land_cost_yuan": 0.0, "site_stage": "", "max_classes": 0},
-            {"unit_id": "S1", "is_new": True, "public": True, "nine_year": False, "boarding": False,
+            {"unit_id": "S1", "kind": "site", "is_new": True, "public": True, "nine_year": False, "boarding": False,
              "classrooms": 0, "floor_area": 0.0, "sports_area": 0.0, "equipment": 0.0, "multimedia": 0,
              "music_rooms": 0, "art_rooms": 0, "land_cost_yuan": 2e6, "site_stage": "primary", "max_classes": 12},
-            {"unit_id": "S2", "is_new": True, "public": True, "nine_year": False, "boarding": False,
+            {"unit_id": "S2", "kind": "site", "is_new": True, "public": True, "nine_year": False, "boarding": False,
              "classrooms": 0, "floor_area": 0.0, "sports_area": 0.0, "equipment": 0.0, "multimedia": 0,
              "music_rooms": 0, "art_rooms": 0, "land_cost_yuan": 1e6, "site_stage": "primary", "max_classes": 6},
         ]

@@ -66,6 +66,9 @@ def _objective(inp: ModelInputs, sc: Scenario, assign: dict[str, str], builds: d
         pupils[u] += d.pupils
         travel += d.pupils * arcs.loc[(d.settlement_id, u)]
         rezoned += d.pupils * (u != d.current_unit)
+    for u in set(inp.demand["current_unit"]):
+        if u not in assign.values():
+            return None  # re-zoning may not empty an existing school (no closures here)
     total = w.travel_per_pupil_min * travel + w.rezoned_pupil * rezoned + w.cost_per_10k_yuan * capital / 1e4
     for u in units.index:
         p = pupils[u]

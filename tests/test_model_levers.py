@@ -114,3 +114,42 @@ def test_budget_too_small_gives_a_plan_and_an_unmet_table() -> None:
     # re-zoning alone fixes it: v3's 150 pupils move from A to B
     sol = optimise(inp, _sc(catchments=True))
     assert unmet(sol.built.ctx).empty
+
+
+def test_closing_a_small_weak_school_moves_its_pupils() -> None:
+    # C: a public primary school of 60 pupils (settlement v6, 8 minutes from B) with 100 m2 of floor area
+    # (needs 4.5 * 60 = 270) and 300 m2 of sports area (needs 450): it misses two indicators. B has room:
+    # 12 classrooms (540 places) for 200 pupils, 2,000 m2 of floor area (needs 4.5 * 260 = 1,170 after).
+    import pandas as pd
+
+    from planner.model.extract import closed_units
+
+    inp = tiny_primary(capital_budget_yuan=0.0)
+    units = pd.concat([inp.units, inp.units.loc[["B"]].assign(unit_id="C", classrooms=3, floor_area=100.0,
+                                                              sports_area=300.0, equipment=2e5, multimedia=3)])  # fmt: skip
+    units.index = units["unit_id"]
+    parts = pd.concat([inp.parts, pd.DataFrame(
+        [{"pupils": 60.0, "fixed_pupils": float("nan"), "included": True, "teachers": 5, "above_required": 5,
+          "backbone": 1, "pe_art": 1}], index=pd.MultiIndex.from_tuples([("C", "primary")], names=["unit_id", "stage"]))])  # fmt: skip
+    demand = pd.concat([inp.demand, pd.DataFrame([{"settlement_id": "v6", "stage": "primary", "pupils": 60,
+                                                   "current_unit": "C"}])], ignore_index=True)  # fmt: skip
+    arcs = pd.concat([inp.arcs, pd.DataFrame([("v6", "C", 3.0, "primary", 210.0), ("v6", "B", 8.0, "primary", 560.0)],
+                                             columns=list(inp.arcs.columns))], ignore_index=True)  # fmt: skip
+    inp = replace(inp, units=units, parts=parts, demand=demand, arcs=arcs)
+    closing = scenario_from_dict({"name": "close", "levers": {"catchments": True, "new_schools": False,
+                                  "expansions": False, "resources": False, "rotation": False, "hires": False,
+                                  "closures": True}, "closures": {"kinds": ["primary"], "max_pupils": 100},
+                                  "solver": {"gap_rel": 0.0, "cv_iterations": 0}})  # fmt: skip
+    sol = optimise(inp, closing)
+    assert closed_units(sol.built.ctx) == ["C"]
+    state = part_state(sol.built.ctx).set_index("unit_id")
+    assert state.loc["C", "pupils"] == 0
+    proj = projects(sol.built.ctx)
+    assert list(proj.loc[proj["kind"] == "closure", "unit_id"]) == ["C"]
+    short = unmet(sol.built.ctx)
+    assert "C" not in set(short["unit_id"])
+    # without the closures lever re-zoning may not empty a school: v6 stays and C keeps its shortfalls
+    sol = optimise(inp, closing.model_copy(update={"levers": closing.levers.model_copy(update={"closures": False})}))
+    assert closed_units(sol.built.ctx) == []
+    assert part_state(sol.built.ctx).set_index("unit_id").loc["C", "pupils"] == 60
+    assert {"floor_area", "sports_area"} <= set(unmet(sol.built.ctx).query("unit_id == 'C'")["indicator"])

@@ -34,6 +34,9 @@ def add_catchments(ctx: ModelContext) -> None:
         d = float(group["pupils"].iloc[0])
         if len(group) == 1:
             row = group.iloc[0]
+            if row["unit_id"] in ctx.closed:
+                # the settlement has no other school: its school cannot close
+                ctx.constrain(ctx.closed[row["unit_id"]], "<=", 0, f"keep_{row['unit_id']}_{sid}_{stage}")
             ctx.pupils[(row["unit_id"], stage)].add(None, d)
             travel.add(None, w.travel_per_pupil_min * d * float(row["time_min"]))
             ctx.exprs["assign"][(sid, stage, row["unit_id"])] = Lin(1.0)
@@ -50,6 +53,11 @@ def add_catchments(ctx: ModelContext) -> None:
             if row.unit_id != row.current_unit:
                 rezoned.add(x, w.rezoned_pupil * d)
                 rezoned_pupils.add(x, d)
+            if row.unit_id in ctx.closed:
+                lhs = Lin()
+                lhs.add(x)
+                lhs.add_lin(ctx.closed[row.unit_id])
+                ctx.constrain(lhs, "<=", 1, f"closed_{sid}_{stage}_{row.unit_id}")
             if row.unit_id in ctx.site_open:
                 # only an opened site can take pupils
                 lhs = Lin()
@@ -57,6 +65,24 @@ def add_catchments(ctx: ModelContext) -> None:
                 lhs.add_lin(ctx.site_open[row.unit_id], -1.0)
                 ctx.constrain(lhs, "<=", 0, f"open_{sid}_{stage}_{row.unit_id}")
         ctx.constrain(one, "==", 1, f"assign_{sid}_{stage}")
+    # re-zoning never empties an existing school by accident: it keeps at least one of its
+    # settlements unless the closures lever closes it
+    served: dict[str, Lin] = {}
+    for (sid, stage, unit), lin in ctx.exprs["assign"].items():
+        served.setdefault(unit, Lin()).add_lin(lin)
+    units = inp.units
+    current = set(demand["current_unit"])
+    for unit in sorted(current):
+        if unit not in units.index or bool(units.loc[unit, "is_new"]) or not bool(units.loc[unit, "public"]):
+            continue
+        keep = served.get(unit)
+        if keep is None or keep.is_constant():
+            continue
+        if unit in ctx.closed:
+            keep = Lin()
+            keep.add_lin(served[unit])
+            keep.add_lin(ctx.closed[unit])
+        ctx.constrain(keep, ">=", 1, f"stays_open_{unit}")
     ctx.exprs["totals"]["rezoned_pupils"] = rezoned_pupils
     if sc.max_rezoned_pupils is not None and not rezoned_pupils.is_constant():
         ctx.constrain(rezoned_pupils, "<=", sc.max_rezoned_pupils, "max_rezoned")

@@ -85,6 +85,8 @@ class ModelContext:
     objective: dict[str, Lin] = field(default_factory=lambda: defaultdict(Lin))
     #: 1 when a candidate site is opened (variables), per site
     site_open: dict[str, Lin] = field(default_factory=dict)
+    #: 1 when a closable school is closed (variables), per school
+    closed: dict[str, Lin] = field(default_factory=dict)
     #: lever variables, by lever, for extraction
     vars: dict[str, dict[Any, pulp.LpVariable]] = field(default_factory=lambda: defaultdict(dict))
     #: linear expressions kept for extraction and cuts

@@ -100,6 +100,12 @@ def projects(ctx: ModelContext) -> pd.DataFrame:
                     "detail_zh": f"新建{int(o['classes'])}班学校（含土地费用 {land / 1e4:,.0f} 万元）",
                 }
             )  # fmt: skip
+    for unit, c in sorted(ctx.vars["close"].items()):
+        if _val(c) > 0.5:
+            rows.append(
+                {"kind": "closure", "unit_id": unit, "item": "closure", "quantity": 1, "unit": "school",
+                 "cost_yuan": 0.0, "serves": "布局调整 school network", "detail_zh": "撤并：学生划入邻近学校"}
+            )  # fmt: skip
     exp = inp.expansions.set_index("option_id") if len(inp.expansions) else None
     for option, y in sorted(ctx.vars["expand"].items()):
         if _val(y) > 0.5 and exp is not None:
@@ -141,6 +147,11 @@ def projects(ctx: ModelContext) -> pd.DataFrame:
     for c in cols[-3:]:
         df[c] = df[c].fillna(0)
     return df
+
+
+def closed_units(ctx: ModelContext) -> list[str]:
+    """Schools the plan closes."""
+    return sorted(u for u, c in ctx.vars["close"].items() if _val(c) > 0.5)
 
 
 def type_moves(ctx: ModelContext) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -47,7 +47,8 @@ class ModelInputs:
     staffing_norm : dict
         Stage -> pupils per teacher post (19, 13.5).
     units : DataFrame
-        Index unit_id. Columns: ``is_new`` (candidate site), ``public``, ``nine_year``,
+        Index unit_id. Columns: ``kind`` (school kind, or ``site``), ``is_new`` (candidate
+        site), ``public``, ``nine_year``,
         ``boarding``, ``classrooms``, ``floor_area``, ``sports_area``, ``equipment``,
         ``multimedia``, ``music_rooms``, ``art_rooms``, ``land_cost_yuan`` (sites),
         ``site_stage`` (sites: primary/junior/nine_year), ``max_classes`` (sites).

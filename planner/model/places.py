@@ -5,6 +5,10 @@ stage and no larger than the site's ``max_classes``); its land cost is paid once
 opens. An existing school may take at most one of its expansion options (they are
 alternatives, e.g. a 6- or a 12-classroom block). Both add classrooms, floor area and
 sports area; a new school also brings the rooms and equipment of its design.
+
+With the closures lever, a small public school (of the kinds and size the scenario
+allows) may be closed (撤并): it then takes no pupils, all its teachers are redeployed
+(planner/model/teachers.py), and its settlements go to other schools within their caps.
 """
 
 from __future__ import annotations
@@ -50,6 +54,9 @@ def add_places(ctx: ModelContext) -> None:
         if not is_open.is_constant():
             ctx.constrain(is_open, "<=", 1, f"one_design_{unit}")
 
+    if sc.levers.closures:
+        add_closures(ctx)
+
     if sc.levers.expansions and len(inp.expansions):
         for unit, group in inp.expansions.groupby("unit_id", sort=True):
             if unit not in units.index or not bool(units.loc[unit, "public"]):
@@ -64,3 +71,26 @@ def add_places(ctx: ModelContext) -> None:
                 ctx.capital_yuan.add(y, float(e.cost_yuan))
             if len(group) > 1:
                 ctx.constrain(one, "<=", 1, f"one_expansion_{unit}")
+
+
+def closable_units(ctx: ModelContext) -> list[str]:
+    """Public existing schools the scenario allows to close."""
+    inp, cl = ctx.inp, ctx.scenario.closures
+    units = inp.units
+    pupils = inp.parts["pupils"].groupby(level=0).sum()
+    out = []
+    for unit, row in units.iterrows():
+        if row["is_new"] or not row["public"] or row["kind"] not in cl.kinds:
+            continue
+        if float(pupils.get(unit, 0.0)) <= cl.max_pupils:
+            out.append(unit)
+    return sorted(out)
+
+
+def add_closures(ctx: ModelContext) -> None:
+    """A binary ``close[u]`` per closable school; ``ctx.closed[u]`` is its expression."""
+    for unit in closable_units(ctx):
+        c = ctx.var("close", unit, up=1, cat=pulp.LpBinary)
+        lin = Lin()
+        lin.add(c)
+        ctx.closed[unit] = lin

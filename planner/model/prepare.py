@@ -29,6 +29,7 @@ def _units(county: County) -> pd.DataFrame:
     units = pd.DataFrame(
         {
             "unit_id": s.index,
+            "kind": s["kind"].to_numpy(),
             "is_new": False,
             "public": (s["ownership"] == "public").to_numpy(),
             "nine_year": (s["kind"] == "nine_year").to_numpy(),
@@ -49,6 +50,7 @@ def _units(county: County) -> pd.DataFrame:
     sites = pd.DataFrame(
         {
             "unit_id": c.index,
+            "kind": "site",
             "is_new": True,
             "public": True,
             "nine_year": (c["stage"] == "nine_year").to_numpy(),

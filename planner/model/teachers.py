@@ -18,7 +18,11 @@ Rules (DOMAIN.md §1.2, docs/model.md):
 - staffing norm at both ends: a school never ends below ``min(current, norm)`` teachers
   nor above ``max(current, norm)``, the norm being one post per 19 primary / 13.5 junior
   pupils (current pupils); a new school holds at most its norm plus one;
-- recruits are above-required teachers (optionally PE/art), never backbone, up to a cap.
+- recruits are above-required teachers (optionally PE/art), never backbone, up to a cap;
+- a closed school (closures lever) receives and recruits nobody; its eligible teachers may
+  rotate like any others, and those left are listed for the bureau to place (待统筹安排):
+  the plan does not assume where they go, so their effect on other schools' indicators is
+  not counted (conservative).
 """
 
 from __future__ import annotations
@@ -48,48 +52,48 @@ def add_teachers(ctx: ModelContext) -> None:
     type_flags = types.drop_duplicates("type_id").set_index("type_id")
     rotated = Lin()
     rotated_backbone = Lin()
-    any_new_stage = {s for (u, s) in parts.index if u in new_units}
+    new_stages = {s for (u, s) in parts.index if u in new_units}
+    big = float(parts["teachers"].sum()) + 1
 
-    if sc.levers.rotation or any_new_stage:
-        for type_id, group in types.groupby("type_id", sort=True):
-            flags = type_flags.loc[type_id]
-            stage = str(flags["stage"])
-            eligible = bool(flags["eligible"])
-            if eligible and not sc.levers.rotation and stage not in any_new_stage:
+    for type_id, group in types.groupby("type_id", sort=True):
+        flags = type_flags.loc[type_id]
+        stage = str(flags["stage"])
+        eligible = bool(flags["eligible"])
+        may_rotate = eligible and sc.levers.rotation
+        if not (may_rotate or stage in new_stages):
+            continue
+        # rotation: any public school receives; redeployment (non-eligible): only new schools
+        receivers = [
+            u for (u, s) in parts.index if s == stage and u in public_units and (u in new_units or may_rotate)
+        ]
+        balance = Lin()
+        for r in group.itertuples(index=False):
+            if r.unit_id not in public_units or r.count <= 0:
                 continue
-            receivers = [
-                u
-                for (u, s) in parts.index
-                if s == stage and u in public_units and (u in new_units or (eligible and sc.levers.rotation))
-            ]
-            if not receivers:
-                continue
-            balance = Lin()
-            for r in group.itertuples(index=False):
-                if r.unit_id not in public_units or r.count <= 0:
-                    continue
-                if not eligible and not any(u in new_units for u in receivers):
-                    continue
-                out = ctx.var("out", (r.unit_id, type_id), up=int(r.count), cat=pulp.LpInteger)
-                balance.add(out, -1)
-                net[(r.unit_id, stage)].add(out, -1)
-                for k in TEACHER_INDICATORS:
-                    ctx.resource[(r.unit_id, stage, k)].add(out, -float(flags[k]))
-                if eligible:
-                    rotated.add(out)
-                    if flags["backbone"]:
-                        rotated_backbone.add(out)
-            if balance.is_constant():
-                continue
-            for u in receivers:
-                if not eligible and u not in new_units:
-                    continue
-                inn = ctx.var("in", (u, type_id), cat=pulp.LpInteger)
-                balance.add(inn, 1)
-                net[(u, stage)].add(inn, 1)
-                for k in TEACHER_INDICATORS:
-                    ctx.resource[(u, stage, k)].add(inn, float(flags[k]))
-            ctx.constrain(balance, "==", 0, f"type_balance_{type_id}")
+            out = ctx.var("out", (r.unit_id, type_id), up=int(r.count), cat=pulp.LpInteger)
+            balance.add(out, -1)
+            net[(r.unit_id, stage)].add(out, -1)
+            for k in TEACHER_INDICATORS:
+                ctx.resource[(r.unit_id, stage, k)].add(out, -float(flags[k]))
+            if eligible:
+                rotated.add(out)
+                if flags["backbone"]:
+                    rotated_backbone.add(out)
+        if balance.is_constant():
+            continue
+        for u in receivers:
+            inn = ctx.var("in", (u, type_id), cat=pulp.LpInteger)
+            balance.add(inn, 1)
+            net[(u, stage)].add(inn, 1)
+            for k in TEACHER_INDICATORS:
+                ctx.resource[(u, stage, k)].add(inn, float(flags[k]))
+            if u in ctx.closed:
+                # a closed school receives nobody
+                lhs = Lin()
+                lhs.add(inn)
+                lhs.add_lin(ctx.closed[u], big)
+                ctx.constrain(lhs, "<=", big, f"no_in_if_closed_{u}_{type_id}")
+        ctx.constrain(balance, "==", 0, f"type_balance_{type_id}")
 
     # recruitment
     hires_total = Lin()
@@ -99,6 +103,11 @@ def add_teachers(ctx: ModelContext) -> None:
                 continue
             for h in inp.hire_types.itertuples(index=False):
                 hv = ctx.var("hire", (unit, stage, h.type_id), cat=pulp.LpInteger, up=sc.hires.max_total)
+                if unit in ctx.closed:
+                    lhs = Lin()
+                    lhs.add(hv)
+                    lhs.add_lin(ctx.closed[unit], float(sc.hires.max_total))
+                    ctx.constrain(lhs, "<=", float(sc.hires.max_total), f"no_hire_if_closed_{unit}_{stage}_{h.type_id}")
                 hires_total.add(hv)
                 net[(unit, stage)].add(hv)
                 for k in TEACHER_INDICATORS:
@@ -119,7 +128,12 @@ def add_teachers(ctx: ModelContext) -> None:
             ctx.constrain(lhs, "<=", 1, f"norm_new_{unit}_{stage}")
             continue
         norm = math.ceil(float(row["pupils"]) / inp.staffing_norm[stage])
-        ctx.constrain(net[(unit, stage)], ">=", min(teachers, norm) - teachers, f"norm_low_{unit}_{stage}")
+        low = Lin()
+        low.add_lin(net[(unit, stage)])
+        if unit in ctx.closed:
+            # a closed school may lose every teacher
+            low.add_lin(ctx.closed[unit], float(min(teachers, norm)))
+        ctx.constrain(low, ">=", min(teachers, norm) - teachers, f"norm_low_{unit}_{stage}")
         ctx.constrain(net[(unit, stage)], "<=", max(teachers, norm) - teachers, f"norm_high_{unit}_{stage}")
     ctx.exprs["net_teachers"] = dict(net)
 
