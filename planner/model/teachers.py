@@ -67,10 +67,13 @@ def add_teachers(ctx: ModelContext) -> None:
             u for (u, s) in parts.index if s == stage and u in public_units and (u in new_units or may_rotate)
         ]
         balance = Lin()
+        outs: dict[str, pulp.LpVariable] = {}
+        ins: dict[str, pulp.LpVariable] = {}
         for r in group.itertuples(index=False):
             if r.unit_id not in public_units or r.count <= 0:
                 continue
             out = ctx.var("out", (r.unit_id, type_id), up=int(r.count), cat=pulp.LpInteger)
+            outs[r.unit_id] = out
             balance.add(out, -1)
             net[(r.unit_id, stage)].add(out, -1)
             for k in TEACHER_INDICATORS:
@@ -83,6 +86,7 @@ def add_teachers(ctx: ModelContext) -> None:
             continue
         for u in receivers:
             inn = ctx.var("in", (u, type_id), cat=pulp.LpInteger)
+            ins[u] = inn
             balance.add(inn, 1)
             net[(u, stage)].add(inn, 1)
             for k in TEACHER_INDICATORS:
@@ -94,6 +98,17 @@ def add_teachers(ctx: ModelContext) -> None:
                 lhs.add_lin(ctx.closed[u], big)
                 ctx.constrain(lhs, "<=", big, f"no_in_if_closed_{u}_{type_id}")
         ctx.constrain(balance, "==", 0, f"type_balance_{type_id}")
+        # a school cannot exchange with itself: out_u + in_u <= all moves of the type, which is
+        # exactly when the moves can be paired between different schools
+        total = Lin()
+        for v in ins.values():
+            total.add(v)
+        for u in sorted(set(outs) & set(ins)):
+            lhs = Lin()
+            lhs.add(outs[u])
+            lhs.add(ins[u])
+            lhs.add_lin(total, -1.0)
+            ctx.constrain(lhs, "<=", 0, f"no_self_{u}_{type_id}")
 
     # recruitment
     hires_total = Lin()
