@@ -24,6 +24,7 @@ from planner import __version__
 from planner.errors import PlannerError
 
 DEFAULT_DATA = Path("geodata/queshan")
+DEFAULT_SCENARIO = Path("scenarios/combined.yaml")
 
 EXIT_OK, EXIT_INTERNAL, EXIT_INPUT, EXIT_OUTPUT, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
@@ -88,7 +89,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Load and validate the county, build travel times, report access, assess the "
         "baseline and write everything to a new run directory (runs/<name>-<time>).",
     )
-    p.add_argument("scenario", nargs="?", type=Path, help="scenario YAML (optional at this stage)")
+    p.add_argument("scenario", nargs="?", type=Path, help=f"scenario YAML (default {DEFAULT_SCENARIO})")
     p.add_argument("--data", type=Path, default=DEFAULT_DATA, help=f"county folder (default {DEFAULT_DATA})")
     p.add_argument("--out", type=Path, help="run directory to create (default runs/<name>-<timestamp>)")
     p.add_argument("--runs", type=Path, default=Path("runs"), help="where run directories go (default runs/)")
@@ -191,88 +192,103 @@ def _cmd_run(args: argparse.Namespace, out: _Output) -> int:
 
     from planner.loader import format_summary, load_county, summarise
     from planner.rundir import atomic_run_dir, input_hashes, new_run_path, write_json
+    from planner.scenario import default_scenario, load_scenario
 
-    name = args.scenario.stem if args.scenario else "baseline"
-    target = args.out or new_run_path(args.runs, name)
+    scenario_path = args.scenario or (DEFAULT_SCENARIO if DEFAULT_SCENARIO.exists() else None)
+    scenario = load_scenario(scenario_path) if scenario_path else default_scenario()
+    target = args.out or new_run_path(args.runs, scenario.name)
+    if target.exists():
+        from planner.rundir import RunDirError
+
+        raise RunDirError(f"{target}: already exists; runs are never overwritten (choose another --out)")
     timings: dict[str, float] = {}
-    result: dict[str, Any] = {"scenario": name, "data": str(args.data), "version": __version__}
-    stages = ["load", "network", "assess", "write"]
+    stages = ["load", "network", "assess", "plan", "report"]
     with tqdm(total=len(stages), disable=out.quiet, desc="planner run", unit="stage", file=sys.stderr) as bar:
-        t0 = time.perf_counter()
-        bar.set_postfix_str("load 读取数据")
+
+        def step(name: str, label: str) -> float:
+            bar.set_postfix_str(label)
+            return time.perf_counter()
+
+        t0 = step("load", "load 读取数据")
         county = load_county(args.data)
         timings["load_s"] = time.perf_counter() - t0
         bar.update()
 
-        t0 = time.perf_counter()
-        bar.set_postfix_str("network 路网与通行时间")
-        access_text, access_tables = _access(county)
+        t0 = step("network", "network 路网与通行时间")
+        travel = _travel(county, scenario)
+        access_text, access_tables = _access(county, travel)
         timings["network_s"] = time.perf_counter() - t0
         bar.update()
 
-        t0 = time.perf_counter()
-        bar.set_postfix_str("assess 基线评估")
-        assessment = _baseline_assessment(county)
+        t0 = step("assess", "assess 基线评估")
+        from planner.assess import assess
+
+        before = assess(county)
         timings["assess_s"] = time.perf_counter() - t0
         bar.update()
 
-        t0 = time.perf_counter()
-        bar.set_postfix_str("write 写出结果")
-        with atomic_run_dir(target) as tmp:
-            if assessment is not None:
-                from planner.report.selfassessment import write_self_assessment
+        t0 = step("plan", "plan 优化求解")
+        from planner.pipeline import plan_county
 
-                write_self_assessment(assessment, tmp / "baseline")
-            for tname, table in access_tables.items():
-                table.to_csv(tmp / f"access_{tname}.csv", index=False, encoding="utf-8-sig")
-            timings["write_s"] = time.perf_counter() - t0
-            result.update(
-                {
-                    "status": "assessed (optimiser not yet run)",
-                    "summary": summarise(county),
-                    "timings_s": {k: round(v, 3) for k, v in timings.items()},
-                    "inputs_sha256": input_hashes(Path(args.data)),
-                    "python": sys.version.split()[0],
-                }
-            )
-            write_json(tmp / "manifest.json", result)
+        plan = plan_county(county, scenario, travel.long, travel.school_times, distance_method=travel.method,
+                           before=before)  # fmt: skip
+        timings["plan_s"] = time.perf_counter() - t0
+        bar.update()
+
+        t0 = step("report", "report 写出结果")
+        with atomic_run_dir(target) as tmp:
+            from planner.report.run import write_run
+
+            files = write_run(plan, tmp, access_tables=access_tables)
+            timings["report_s"] = time.perf_counter() - t0
+            manifest = {
+                "scenario": scenario.model_dump(mode="json"),
+                "scenario_file": str(scenario_path) if scenario_path else None,
+                "data": str(args.data),
+                "inputs_sha256": input_hashes(Path(args.data)),
+                "planner_version": __version__,
+                "python": sys.version.split()[0],
+                "solver": plan.solver,
+                "status": plan.solver["description"],
+                "gap": plan.solver["gap"],
+                "costs": plan.costs,
+                "distance_method": plan.distance_method,
+                "timings_s": {k: round(v, 3) for k, v in timings.items()},
+                "files": sorted(str(f.relative_to(tmp)) for f in files),
+                "notes": plan.notes,
+            }
+            write_json(tmp / "manifest.json", manifest)
         bar.update()
 
     out.say(format_summary(summarise(county)))
     if access_text:
         out.say("")
         out.say(access_text)
-    if assessment is not None:
-        out.say("")
-        for line in _summary_lines(assessment):
-            out.say(line)
+    out.say("")
+    from planner.report.run import format_plan_summary
+
+    out.say(format_plan_summary(plan))
     out.say("")
     out.say(f"✓ 结果目录 run directory: {target}")
-    out.result({"ok": True, "run_dir": str(target), **result})
+    out.result({"ok": True, "run_dir": str(target), "status": plan.solver["description"], "costs": plan.costs,
+                "timings_s": {k: round(v, 3) for k, v in timings.items()}})  # fmt: skip
     return EXIT_OK
 
 
-def _access(county: Any) -> tuple[str, dict[str, Any]]:
-    """Travel times and the access report, when the network layer is available."""
-    try:
-        from planner.access import access_summary, format_access_summary
-        from planner.network import build_travel_times
-    except ImportError:
-        logging.getLogger(__name__).warning("network layer not available; access report skipped")
-        return "", {}
-    travel = build_travel_times(county)
-    report = access_summary(county, travel)
-    tables = {k: v for k, v in vars(report).items() if hasattr(v, "to_csv")} if hasattr(report, "__dict__") else {}
+def _travel(county: Any, scenario: Any) -> Any:
+    """Travel times for the plan (network, or straight line when the county has no roads)."""
+    from planner.travel import plan_travel_times
+
+    return plan_travel_times(county, scenario)
+
+
+def _access(county: Any, travel: Any) -> tuple[str, dict[str, Any]]:
+    """The access report (pupils by travel-time band) and its tables."""
+    from planner.access import access_summary, format_access_summary
+
+    report = access_summary(county, travel.travel_times)
+    tables = {k: v for k, v in vars(report).items() if hasattr(v, "to_csv")}
     return format_access_summary(report), tables
-
-
-def _baseline_assessment(county: Any) -> Any:
-    try:
-        from planner.assess import assess
-    except ImportError:
-        logging.getLogger(__name__).warning("assessment engine not available; assessment skipped")
-        return None
-    return assess(county)
 
 
 COMMANDS = {

@@ -173,3 +173,27 @@ def write_tiny_county(folder: Path) -> Path:
 
     (folder / "parameters.yaml").write_text(yaml.safe_dump(PARAMETERS, allow_unicode=True, sort_keys=False), "utf-8")
     return folder
+
+
+def straight_line_travel(county, speed_kmh: float = 4.0, school_speed_kmh: float = 30.0):  # noqa: ANN001, ANN201
+    """Settlement→school/site and school↔school times on straight lines (test stand-in for the network)."""
+    targets = pd.concat(
+        [
+            county.schools[["geometry"]].assign(unit_id=county.schools.index),
+            county.candidate_sites[["geometry"]].assign(unit_id=county.candidate_sites.index),
+        ]
+    )
+    rows = []
+    for sid, s in county.settlements.iterrows():
+        for stage in ("primary", "junior"):
+            for t in targets.itertuples():
+                d = s.geometry.distance(t.geometry)
+                rows.append((sid, stage, t.unit_id, d / 1000 / speed_kmh * 60, d))
+    travel = pd.DataFrame(rows, columns=["settlement_id", "stage", "unit_id", "time_min", "distance_m"])
+    pairs = [
+        (a.unit_id, b.unit_id, a.geometry.distance(b.geometry) / 1000 / school_speed_kmh * 60)
+        for a in targets.itertuples()
+        for b in targets.itertuples()
+        if a.unit_id != b.unit_id
+    ]
+    return travel, pd.DataFrame(pairs, columns=["from_unit", "to_unit", "time_min"])

@@ -1,0 +1,248 @@
+"""From a county and a scenario to a Plan: glue between the layers.
+
+Reads the standards, the assessment engine's school parts and teacher categories, the
+travel times, prepares the model instance, optimises, applies the plan to the county and
+assesses the after-state with the same engine that assessed the baseline.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+
+from planner.assess import assess, assess_parts, school_parts, teacher_categories
+from planner.county import County
+from planner.model.extract import assignments, closed_units, hires, pair_flows, projects
+from planner.model.inputs import INDICATORS
+from planner.model.optimise import Solution, optimise
+from planner.model.prepare import prepare_inputs
+from planner.plan import Plan, apply_plan
+from planner.scenario import Scenario
+from planner.standards import INDICATORS_BY_KEY, Standards, load_standards
+
+log = logging.getLogger(__name__)
+
+
+def standard_frame(standards: Standards) -> pd.DataFrame:
+    """Per-pupil resource standard by (stage, indicator) for the model."""
+    rows = [
+        {"stage": s, "indicator": k, "per_pupil": standards.threshold(s, k) / INDICATORS_BY_KEY[k].per_pupils}
+        for s in ("primary", "junior")
+        for k in INDICATORS
+    ]
+    return pd.DataFrame(rows).set_index(["stage", "indicator"])
+
+
+def limits_of(standards: Standards) -> dict[str, Any]:
+    """School rule, CV thresholds, class and school size, staffing norm for the model."""
+    g = standards.guarantee
+    return {
+        "rule_floor": standards.school_rule.floor_share,
+        "rule_min_met": standards.school_rule.min_met,
+        "cv_max": {s: standards.cv_max[s] for s in ("primary", "junior")},
+        "class_limit": {s: g.class_size_max[s] for s in ("primary", "junior")},
+        "size_limit": {"single": g.school_size_max.single_stage, "nine_year": g.school_size_max.nine_year},
+        "staffing_norm": {s: g.staffing_pupils_per_post[s] for s in ("primary", "junior")},
+    }
+
+
+def model_parts(county: County, standards: Standards) -> pd.DataFrame:
+    """The engine's school parts in the model's shape (index school_id, stage)."""
+    p = school_parts(county, standards)
+    p = p[p["kind"] != "special"]
+    out = pd.DataFrame(
+        {
+            "unit_id": p["school_id"].to_numpy(),
+            "stage": p["stage"].to_numpy(),
+            "pupils": p["pupils"].to_numpy(dtype=float),
+            "included": p["included"].to_numpy(dtype=bool),
+            "teachers": p["teachers"].to_numpy(dtype=int),
+            "above_required": p["teachers_above_required"].to_numpy(dtype=float),
+            "backbone": p["backbone_teachers"].to_numpy(dtype=float),
+            "pe_art": p["pe_art_teachers"].to_numpy(dtype=float),
+        }
+    )
+    return out.set_index(["unit_id", "stage"])
+
+
+def _new_schools(county: County, sol: Solution) -> pd.DataFrame:
+    """Rows for the schools the plan builds, in the schools table's shape."""
+    ctx = sol.built.ctx
+    opts = {o.option_id: o for o in county.parameters.new_school_options}
+    sites = county.candidate_sites
+    rows = []
+    for (site, option), z in sorted(ctx.vars["build"].items()):
+        if (z.varValue or 0) < 0.5:
+            continue
+        o = opts[option]
+        s = sites.loc[site]
+        rows.append(
+            {
+                "school_id": site, "name_zh": f"{s['name_zh']}新建学校", "township_id": s["township_id"],
+                "kind": o.stage, "lon": s["lon"], "lat": s["lat"], "geometry": s.geometry, "classrooms": o.classes,
+                "floor_area_m2": o.floor_area_m2, "sports_area_m2": o.sports_area_m2,
+                "equipment_value_yuan": o.equipment_value_yuan, "multimedia_rooms": o.multimedia_rooms,
+                "music_rooms": o.music_rooms, "art_rooms": o.art_rooms,
+            }
+        )  # fmt: skip
+    cols = ["school_id", "name_zh", "township_id", "kind", "lon", "lat", "geometry", "classrooms", "floor_area_m2",
+            "sports_area_m2", "equipment_value_yuan", "multimedia_rooms", "music_rooms", "art_rooms"]  # fmt: skip
+    return gpd.GeoDataFrame(pd.DataFrame(rows, columns=cols), geometry="geometry", crs=county.crs)
+
+
+def exchange_list(county: County, flows: pd.DataFrame, standards: Standards) -> pd.DataFrame:
+    """Name the teachers who move: for each flow, the longest-serving teachers of its type.
+
+    Deterministic: candidates of the flow's type at the sending school sorted by years at
+    the school (longest first), then teacher_id.
+    """
+    cats = teacher_categories(county.teachers, standards)
+    cats["years_at_school"] = county.teachers["years_at_school"]
+    taken: set[str] = set()
+    rows = []
+    for f in flows.sort_values(["from_unit", "to_unit", "type_id"]).itertuples(index=False):
+        pool = cats[
+            (cats["school_id"] == f.from_unit)
+            & (cats["stage"] == f.stage)
+            & (cats["above_required"].astype(int) == f.above_required)
+            & (cats["backbone"].astype(int) == f.backbone)
+            & (cats["pe_art"].astype(int) == f.pe_art)
+            & (cats["eligible"] == f.eligible)
+            & ~cats.index.isin(list(taken))
+        ]
+        pool = pool.assign(_tid=pool.index).sort_values(["years_at_school", "_tid"], ascending=[False, True])
+        chosen = pool.head(int(f.count))
+        if len(chosen) < f.count:
+            raise RuntimeError(f"not enough teachers of type {f.type_id} at {f.from_unit} for the plan")
+        for tid, c in chosen.iterrows():
+            taken.add(str(tid))
+            rows.append(
+                {"teacher_id": tid, "from_school_id": f.from_unit, "to_school_id": f.to_unit, "stage": f.stage,
+                 "category": c["category"], "years_at_school": int(c["years_at_school"]),
+                 "kind": "rotation" if f.eligible else "redeployment", "time_min": f.time_min,
+                 "within_cap": f.within_cap}
+            )  # fmt: skip
+    cols = ["teacher_id", "from_school_id", "to_school_id", "stage", "category", "years_at_school", "kind",
+            "time_min", "within_cap"]  # fmt: skip
+    return pd.DataFrame(rows, columns=cols)
+
+
+def plan_county(
+    county: County,
+    scenario: Scenario,
+    travel: pd.DataFrame,
+    school_times: pd.DataFrame,
+    *,
+    standards: Standards | None = None,
+    distance_method: str = "network",
+    before: Any = None,
+) -> Plan:
+    """Optimise a plan for ``county`` under ``scenario``.
+
+    Parameters
+    ----------
+    travel : DataFrame
+        settlement_id, stage, unit_id (school or candidate site), time_min, distance_m.
+    school_times : DataFrame
+        from_unit, to_unit, time_min between schools and sites (teacher rotation).
+    distance_method : str
+        ``network`` or ``straight_line``; carried into every output.
+    """
+    std = standards or load_standards()
+    before = before if before is not None else assess(county, std)
+    inp = prepare_inputs(
+        county,
+        scenario,
+        standard=standard_frame(std),
+        limits=limits_of(std),
+        parts=model_parts(county, std),
+        teacher_flags=teacher_categories(county.teachers, std)[["school_id", "stage", "above_required", "backbone",
+                                                                "pe_art"]],  # fmt: skip
+        travel=travel,
+        school_times=school_times,
+    )
+    sol = optimise(inp, scenario)
+    if not sol.result.has_solution:
+        raise RuntimeError(f"the solver returned no plan ({sol.result.describe()})")
+    ctx = sol.built.ctx
+    assign = assignments(ctx).rename(columns={"unit_id": "school_id", "current_unit": "current_school_id"})
+    arcs = inp.arcs.set_index(["settlement_id", "stage", "unit_id"])
+    assign["within_cap"] = [
+        bool(arcs.loc[(a.settlement_id, a.stage, a.school_id), "within_cap"]) for a in assign.itertuples(index=False)
+    ]
+    proj = projects(ctx).rename(columns={"unit_id": "school_id"})
+    flows = pair_flows(ctx, scenario.rotation.max_travel_min)
+    ex = exchange_list(county, flows, std)
+    hired = hires(ctx).rename(columns={"unit_id": "school_id"})
+    new = _new_schools(county, sol)
+    after_county = apply_plan(county, assign, proj, ex, hired, new, limits_of(std)["class_limit"])
+    closed = closed_units(ctx)
+    notes: list[str] = []
+    if closed:
+        after_county, stranded = _drop_closed(after_county, closed)
+        if len(stranded):
+            notes.append(f"{len(stranded)} teachers of closed schools are left for the bureau to place (待统筹安排)")
+    rotation = _rotation_table(ex)
+    base_parts = school_parts(county, std)
+    pool = int(base_parts.loc[(base_parts["ownership"] == "public") & (base_parts["kind"] != "special"),
+                              "teachers_eligible"].sum())  # fmt: skip
+    after = assess_parts(school_parts(after_county, std), std, rotation=rotation, eligible_teachers=pool,
+                         county_name_zh=after_county.name_zh, synthetic=after_county.synthetic)  # fmt: skip
+    capital = float(proj["cost_yuan"].sum())
+    recurrent = float(hired["cost_yuan_per_year"].sum()) + int((ex["kind"] == "rotation").sum()) * county.parameters.unit_costs.rotation_allowance_yuan_per_year
+    r = sol.result
+    return Plan(
+        scenario_name=scenario.name,
+        assignments=assign,
+        projects=proj,
+        flows=flows.rename(columns={"from_unit": "from_school_id", "to_unit": "to_school_id"}),
+        exchange_list=ex,
+        hires=hired,
+        costs={
+            "capital_yuan": capital,
+            "capital_budget_yuan": inp.capital_budget_yuan,
+            "recurrent_yuan_per_year": recurrent,
+            "recurrent_budget_yuan_per_year": inp.recurrent_budget_yuan,
+        },
+        solver={
+            "status": r.status, "description": r.describe(), "gap": r.gap, "bound": r.bound, "objective": r.objective,
+            "solver": r.solver, "solve_s": round(sol.solve_s, 3), "build_s": round(sol.built.build_s, 3),
+            "cv_rounds": sol.rounds, "variables": len(sol.built.prob.variables()),
+            "constraints": sol.built.ctx.n_constraints,
+        },  # fmt: skip
+        objective_terms=sol.objective_terms,
+        before=before,
+        after=after,
+        after_county=after_county,
+        distance_method=distance_method,
+        notes=notes,
+    )
+
+
+def _rotation_table(ex: pd.DataFrame) -> pd.DataFrame:
+    rot = ex[ex["kind"] == "rotation"]
+    if not len(rot):
+        return pd.DataFrame(columns=["from_school_id", "to_school_id", "category", "count"])
+    return (
+        rot.groupby(["from_school_id", "to_school_id", "category"]).size().rename("count").reset_index()
+    )
+
+
+def _drop_closed(county: County, closed: list[str]) -> tuple[County, pd.DataFrame]:
+    from dataclasses import replace
+
+    stranded = county.teachers[county.teachers["school_id"].isin(closed)]
+    return (
+        replace(
+            county,
+            schools=county.schools.drop(index=closed),
+            teachers=county.teachers.drop(index=stranded.index),
+        ),
+        stranded,
+    )
+
+
+__all__ = ["exchange_list", "limits_of", "model_parts", "plan_county", "standard_frame"]
