@@ -2,10 +2,16 @@
 
 GCJ-02 is WGS-84 with a published, deterministic obfuscation offset of a few hundred
 metres inside China; BD-09 adds a further rotation-and-shift on top of GCJ-02. The
-forward transforms below are the widely used open implementations of those offsets; the
-inverses are solved by fixed-point iteration to well under a centimetre. CGCS2000 agrees
+forward transforms below are the widely used open implementations of those offsets (the
+same formulas as the coordtransform, eviltransform and gcoord projects); the inverses are
+solved by fixed-point iteration to well under a millimetre (the usual closed-form BD-09 →
+GCJ-02 inverse is off by up to about 0.2 m; it is kept as ``exact=False``). CGCS2000 agrees
 with WGS-84 to within the accuracy that matters here (a few centimetres) and is treated as
 equal. Outside China's bounding box GCJ-02 is defined as the identity.
+
+The leaked forward algorithm is known to agree with the map services' own conversion to
+within about a metre (tests compare against published reference pairs; see
+``tests/test_datum.py``).
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ def in_china(lon: ArrayLike, lat: ArrayLike) -> NDArray[np.bool_]:
     """Whether points fall in the rough bounding box where GCJ-02 applies."""
     lon = np.asarray(lon, dtype=float)
     lat = np.asarray(lat, dtype=float)
-    return (lon > 72.004) & (lon < 137.8347) & (lat > 0.8293) & (lat < 55.8271)
+    return (lon >= 72.004) & (lon <= 137.8347) & (lat >= 0.8293) & (lat <= 55.8271)
 
 
 def _delta(lon: NDArray[np.float64], lat: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
@@ -60,7 +66,9 @@ def wgs84_to_gcj02(lon: ArrayLike, lat: ArrayLike) -> tuple[NDArray[np.float64],
     return np.where(inside, lon + dlon, lon), np.where(inside, lat + dlat, lat)
 
 
-def gcj02_to_wgs84(lon: ArrayLike, lat: ArrayLike, tol_deg: float = 1e-10) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+def gcj02_to_wgs84(
+    lon: ArrayLike, lat: ArrayLike, tol_deg: float = 1e-10
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Convert GCJ-02 lon/lat to WGS-84 by fixed-point iteration (error < 1 mm)."""
     glon = np.asarray(lon, dtype=float)
     glat = np.asarray(lat, dtype=float)
@@ -84,13 +92,37 @@ def gcj02_to_bd09(lon: ArrayLike, lat: ArrayLike) -> tuple[NDArray[np.float64], 
     return z * np.cos(theta) + 0.0065, z * np.sin(theta) + 0.006
 
 
-def bd09_to_gcj02(lon: ArrayLike, lat: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """Convert Baidu BD-09 lon/lat to GCJ-02 (the standard closed-form inverse)."""
-    x = np.asarray(lon, dtype=float) - 0.0065
-    y = np.asarray(lat, dtype=float) - 0.006
+def bd09_to_gcj02(
+    lon: ArrayLike, lat: ArrayLike, exact: bool = True, tol_deg: float = 1e-10
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Convert Baidu BD-09 lon/lat to GCJ-02.
+
+    Starts from the standard closed-form inverse (error up to ~0.2 m) and, with ``exact``,
+    refines it by fixed-point iteration on :func:`gcj02_to_bd09` until the forward transform
+    reproduces the input to ``tol_deg`` (about 0.01 mm).
+    """
+    blon = np.asarray(lon, dtype=float)
+    blat = np.asarray(lat, dtype=float)
+    x = blon - 0.0065
+    y = blat - 0.006
     z = np.sqrt(x * x + y * y) - 0.00002 * np.sin(y * _X_PI)
     theta = np.arctan2(y, x) - 0.000003 * np.cos(x * _X_PI)
-    return z * np.cos(theta), z * np.sin(theta)
+    glon, glat = z * np.cos(theta), z * np.sin(theta)
+    if not exact:
+        return glon, glat
+    for _ in range(20):
+        flon, flat = gcj02_to_bd09(glon, glat)
+        elon, elat = flon - blon, flat - blat
+        glon = glon - elon
+        glat = glat - elat
+        if np.all(np.abs(elon) < tol_deg) and np.all(np.abs(elat) < tol_deg):
+            break
+    return glon, glat
+
+
+def wgs84_to_bd09(lon: ArrayLike, lat: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Convert WGS-84 lon/lat to Baidu BD-09 (via GCJ-02)."""
+    return gcj02_to_bd09(*wgs84_to_gcj02(lon, lat))
 
 
 def to_wgs84(lon: ArrayLike, lat: ArrayLike, datum: Datum) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
@@ -101,4 +133,15 @@ def to_wgs84(lon: ArrayLike, lat: ArrayLike, datum: Datum) -> tuple[NDArray[np.f
         return gcj02_to_wgs84(lon, lat)
     if datum == "bd09":
         return gcj02_to_wgs84(*bd09_to_gcj02(lon, lat))
+    raise ValueError(f"unknown datum {datum!r}; expected one of {', '.join(DATUMS)}")
+
+
+def from_wgs84(lon: ArrayLike, lat: ArrayLike, datum: Datum) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Convert WGS-84 lon/lat to ``datum`` (e.g. to overlay results on an AMap or Baidu map)."""
+    if datum in ("wgs84", "cgcs2000"):
+        return np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
+    if datum == "gcj02":
+        return wgs84_to_gcj02(lon, lat)
+    if datum == "bd09":
+        return wgs84_to_bd09(lon, lat)
     raise ValueError(f"unknown datum {datum!r}; expected one of {', '.join(DATUMS)}")
