@@ -89,14 +89,14 @@ class HireSettings(_Strict):
 class ObjectiveWeights(_Strict):
     """Weights of the objective, in priority order (see docs/model.md)."""
 
-    school_rule: float = Field(1e6, ge=0, description="Per pupil-equivalent below the 6-of-7 + 85% school rule.")
-    full_standard: float = Field(1e4, ge=0, description="Per pupil-equivalent below a full indicator standard.")
-    guarantee: float = Field(1e5, ge=0, description="Per pupil over classroom capacity or the school-size limit; x10 per missing music/art room.")
-    cv: float = Field(1e3, ge=0, description="Per 0.01 of CV above its threshold.")
-    cost_per_10k_yuan: float = Field(1.0, ge=0, description="Per 10,000 yuan spent (capital + recurrent).")
-    travel_per_pupil_min: float = Field(0.001, ge=0, description="Per pupil-minute of travel.")
-    rezoned_pupil: float = Field(0.05, ge=0, description="Per pupil moved from the current catchment school.")
-    moved_teacher: float = Field(0.5, ge=0, description="Per teacher rotated.")
+    school_rule: float = Field(1000, ge=0, description="Per pupil-equivalent below the 6-of-7 + 85% school rule.")
+    full_standard: float = Field(10, ge=0, description="Per pupil-equivalent below a full indicator standard.")
+    guarantee: float = Field(100, ge=0, description="Per pupil over classroom capacity or the school-size limit; x10 per missing music/art room.")
+    cv: float = Field(10, ge=0, description="Per 0.01 of CV above its threshold.")
+    cost_per_10k_yuan: float = Field(0.01, ge=0, description="Per 10,000 yuan spent (capital + recurrent).")
+    travel_per_pupil_min: float = Field(1e-4, ge=0, description="Per pupil-minute of travel.")
+    rezoned_pupil: float = Field(0.005, ge=0, description="Per pupil moved from the current catchment school.")
+    moved_teacher: float = Field(0.05, ge=0, description="Per teacher rotated.")
 
 
 class SolverSettings(_Strict):

@@ -34,54 +34,47 @@ from planner.model.context import Lin, ModelContext
 from planner.model.inputs import INDICATORS, TEACHER_INDICATORS
 
 
-def _basis_pupils(ctx: ModelContext, unit: str, stage: str, k: str) -> Lin:
-    """Pupils the standard of indicator k is applied to (part, or whole school)."""
-    if k in TEACHER_INDICATORS:
-        return ctx.pupils[(unit, stage)]
-    total = Lin()
-    for (u, s) in ctx.inp.parts.index:
-        if u == unit:
-            total.add_lin(ctx.pupils[(u, s)])
-    return total
-
-
 def part_resource(ctx: ModelContext, unit: str, stage: str, k: str) -> Lin:
     """Resource of indicator k available to the standard of part (unit, stage)."""
     return ctx.resource[(unit, stage, k)] if k in TEACHER_INDICATORS else ctx.resource[(unit, "", k)]
 
 
-def max_pupils(ctx: ModelContext, unit: str, stage: str) -> float:
-    """Upper bound on a part's pupils (all demand that may reach it, or its fixed pupils)."""
-    p = ctx.inp.parts.loc[(unit, stage)]
-    if p["fixed_pupils"] == p["fixed_pupils"]:
-        return float(p["fixed_pupils"])
-    arcs = ctx.inp.arcs
-    d = ctx.inp.demand.set_index(["settlement_id", "stage"])["pupils"]
-    mine = arcs[(arcs["unit_id"] == unit) & (arcs["stage"] == stage)]
-    if not ctx.scenario.levers.catchments:
-        cur = ctx.inp.demand
-        return float(cur[(cur["current_unit"] == unit) & (cur["stage"] == stage)]["pupils"].sum())
-    return float(sum(d.get((r.settlement_id, r.stage), 0) for r in mine.itertuples(index=False)))
+def max_pupils(ctx: ModelContext) -> dict[tuple[str, str], float]:
+    """Upper bound on each part's pupils: all demand that may reach it, or its fixed pupils."""
+    inp = ctx.inp
+    demand = inp.demand
+    if ctx.scenario.levers.catchments:
+        reach = inp.arcs.merge(demand[["settlement_id", "stage", "pupils"]], on=["settlement_id", "stage"])
+        sums = reach.groupby(["unit_id", "stage"])["pupils"].sum()
+    else:
+        sums = demand.groupby(["current_unit", "stage"])["pupils"].sum()
+    out = {key: float(sums.get(key, 0.0)) for key in inp.parts.index}
+    fixed = inp.parts["fixed_pupils"]
+    for key, v in fixed[fixed.notna()].items():
+        out[key] = float(v)
+    return out
 
 
 def add_standards(ctx: ModelContext) -> None:
     """Shortfall and school-rule terms for every assessed part."""
     inp, w = ctx.inp, ctx.scenario.weights
     n_allowed_miss = len(INDICATORS) - inp.rule_min_met
+    pmax = max_pupils(ctx)
+    school_total: dict[str, Lin] = {}
+    school_max: dict[str, float] = {}
+    for (u, s) in inp.parts.index:
+        school_total.setdefault(u, Lin()).add_lin(ctx.pupils[(u, s)])
+        school_max[u] = school_max.get(u, 0.0) + pmax[(u, s)]
     for (unit, stage), row in inp.parts.iterrows():
-        if not bool(row["included"]):
-            continue
-        pmax = max_pupils(ctx, unit, stage)
-        if pmax <= 0:
+        if not bool(row["included"]) or pmax[(unit, stage)] <= 0:
             continue
         misses = Lin()
         for k in INDICATORS:
             std = inp.std(stage, k)
-            basis = _basis_pupils(ctx, unit, stage, k)
+            teacher = k in TEACHER_INDICATORS
+            basis = ctx.pupils[(unit, stage)] if teacher else school_total[unit]
+            basis_max = pmax[(unit, stage)] if teacher else school_max[unit]
             res = part_resource(ctx, unit, stage, k)
-            basis_max = pmax if k in TEACHER_INDICATORS else sum(
-                max_pupils(ctx, u, s) for (u, s) in inp.parts.index if u == unit
-            )
             # full standard
             short = ctx.var("short", (unit, stage, k))
             lhs = Lin()
@@ -113,11 +106,15 @@ def add_standards(ctx: ModelContext) -> None:
                 ctx.constrain(b, "<=", 0, f"missP_b_{unit}_{stage}_{k}")
             ctx.constrain(lhs, ">=", 0, f"rule_{unit}_{stage}_{k}")
             ctx.objective["school_rule"].add(rule, w.school_rule / std)
-            ctx.exprs["short"][(unit, stage, k)] = Lin()
-            ctx.exprs["short"][(unit, stage, k)].add(short)
-            ctx.exprs["rule"][(unit, stage, k)] = Lin()
-            ctx.exprs["rule"][(unit, stage, k)].add(rule)
+            ctx.exprs["short"][(unit, stage, k)] = _of(short)
+            ctx.exprs["rule"][(unit, stage, k)] = _of(rule)
         ctx.constrain(misses, "<=", n_allowed_miss, f"misses_{unit}_{stage}")
+
+
+def _of(var: pulp.LpVariable) -> Lin:
+    lin = Lin()
+    lin.add(var)
+    return lin
 
 
 def add_guarantees(ctx: ModelContext) -> None:

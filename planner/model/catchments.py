@@ -30,41 +30,57 @@ def add_catchments(ctx: ModelContext) -> None:
     arcs = inp.arcs.merge(demand[["settlement_id", "stage", "pupils", "current_unit"]], on=["settlement_id", "stage"])
     if not sc.levers.catchments:
         arcs = arcs[arcs["unit_id"] == arcs["current_unit"]]
-    for (sid, stage), group in arcs.groupby(["settlement_id", "stage"], sort=True):
-        d = float(group["pupils"].iloc[0])
-        if len(group) == 1:
-            row = group.iloc[0]
-            if row["unit_id"] in ctx.closed:
+    arcs = arcs.sort_values(["settlement_id", "stage", "time_min", "unit_id"], kind="stable")
+    sids = arcs["settlement_id"].to_numpy()
+    stages = arcs["stage"].to_numpy()
+    units = arcs["unit_id"].to_numpy()
+    currents = arcs["current_unit"].to_numpy()
+    times = arcs["time_min"].to_numpy(dtype=float)
+    pupils = arcs["pupils"].to_numpy(dtype=float)
+    n = len(arcs)
+    start = 0
+    while start < n:
+        end = start + 1
+        while end < n and sids[end] == sids[start] and stages[end] == stages[start]:
+            end += 1
+        sid, stage, d = sids[start], stages[start], pupils[start]
+        if end - start == 1:
+            unit = units[start]
+            if unit in ctx.closed:
                 # the settlement has no other school: its school cannot close
-                ctx.constrain(ctx.closed[row["unit_id"]], "<=", 0, f"keep_{row['unit_id']}_{sid}_{stage}")
-            ctx.pupils[(row["unit_id"], stage)].add(None, d)
-            travel.add(None, w.travel_per_pupil_min * d * float(row["time_min"]))
-            ctx.exprs["assign"][(sid, stage, row["unit_id"])] = Lin(1.0)
+                ctx.constrain(ctx.closed[unit], "<=", 0, f"keep_{unit}_{sid}_{stage}")
+            ctx.pupils[(unit, stage)].add(None, d)
+            travel.add(None, w.travel_per_pupil_min * d * times[start])
+            ctx.exprs["assign"][(sid, stage, unit)] = Lin(1.0)
+            start = end
             continue
         one = Lin()
-        for row in group.itertuples(index=False):
-            x = ctx.var("x", (sid, stage, row.unit_id), up=1, cat=pulp.LpBinary)
+        for j in range(start, end):
+            unit, current = units[j], currents[j]
+            x = ctx.var("x", (sid, stage, unit), up=1, cat=pulp.LpBinary)
+            x.setInitialValue(1.0 if unit == current else 0.0)  # start: today's catchments
             lin = Lin()
             lin.add(x)
-            ctx.exprs["assign"][(sid, stage, row.unit_id)] = lin
+            ctx.exprs["assign"][(sid, stage, unit)] = lin
             one.add(x)
-            ctx.pupils[(row.unit_id, stage)].add(x, d)
-            travel.add(x, w.travel_per_pupil_min * d * float(row.time_min))
-            if row.unit_id != row.current_unit:
+            ctx.pupils[(unit, stage)].add(x, d)
+            travel.add(x, w.travel_per_pupil_min * d * times[j])
+            if unit != current:
                 rezoned.add(x, w.rezoned_pupil * d)
                 rezoned_pupils.add(x, d)
-            if row.unit_id in ctx.closed:
+            if unit in ctx.closed:
                 lhs = Lin()
                 lhs.add(x)
-                lhs.add_lin(ctx.closed[row.unit_id])
-                ctx.constrain(lhs, "<=", 1, f"closed_{sid}_{stage}_{row.unit_id}")
-            if row.unit_id in ctx.site_open:
+                lhs.add_lin(ctx.closed[unit])
+                ctx.constrain(lhs, "<=", 1, f"closed_{sid}_{stage}_{unit}")
+            if unit in ctx.site_open:
                 # only an opened site can take pupils
                 lhs = Lin()
                 lhs.add(x)
-                lhs.add_lin(ctx.site_open[row.unit_id], -1.0)
-                ctx.constrain(lhs, "<=", 0, f"open_{sid}_{stage}_{row.unit_id}")
+                lhs.add_lin(ctx.site_open[unit], -1.0)
+                ctx.constrain(lhs, "<=", 0, f"open_{sid}_{stage}_{unit}")
         ctx.constrain(one, "==", 1, f"assign_{sid}_{stage}")
+        start = end
     # re-zoning never empties an existing school by accident: it keeps at least one of its
     # settlements unless the closures lever closes it
     served: dict[str, Lin] = {}

@@ -105,4 +105,8 @@ class ModelInputs:
 
     def std(self, stage: str, indicator: str) -> float:
         """Resource required per pupil for ``indicator`` at ``stage``."""
-        return float(self.standard.loc[(stage, indicator), "per_pupil"])
+        cache = self.__dict__.get("_std_cache")
+        if cache is None:
+            cache = {key: float(v) for key, v in self.standard["per_pupil"].items()}
+            object.__setattr__(self, "_std_cache", cache)
+        return cache[(stage, indicator)]
