@@ -8,6 +8,7 @@ current school and pupils are constants.
 
 from __future__ import annotations
 
+import numpy as np
 import pulp
 
 from planner.model.context import Lin, ModelContext
@@ -37,6 +38,8 @@ def add_catchments(ctx: ModelContext) -> None:
     currents = arcs["current_unit"].to_numpy()
     times = arcs["time_min"].to_numpy(dtype=float)
     pupils = arcs["pupils"].to_numpy(dtype=float)
+    within = arcs["within_cap"].to_numpy(dtype=bool) if "within_cap" in arcs else np.ones(len(arcs), dtype=bool)
+    beyond = Lin()
     n = len(arcs)
     start = 0
     while start < n:
@@ -51,6 +54,8 @@ def add_catchments(ctx: ModelContext) -> None:
                 ctx.constrain(ctx.closed[unit], "<=", 0, f"keep_{unit}_{sid}_{stage}")
             ctx.pupils[(unit, stage)].add(None, d)
             travel.add(None, w.travel_per_pupil_min * d * times[start])
+            if not within[start]:
+                beyond.add(None, d)
             ctx.exprs["assign"][(sid, stage, unit)] = Lin(1.0)
             start = end
             continue
@@ -68,6 +73,8 @@ def add_catchments(ctx: ModelContext) -> None:
             if unit != current:
                 rezoned.add(x, w.rezoned_pupil * d)
                 rezoned_pupils.add(x, d)
+            if not within[j]:
+                beyond.add(x, d)
             if unit in ctx.closed:
                 lhs = Lin()
                 lhs.add(x)
@@ -100,5 +107,9 @@ def add_catchments(ctx: ModelContext) -> None:
             keep.add_lin(ctx.closed[unit])
         ctx.constrain(keep, ">=", 1, f"stays_open_{unit}")
     ctx.exprs["totals"]["rezoned_pupils"] = rezoned_pupils
+    # pupils sent beyond their travel-time cap: a guarantee item (only today's school may be
+    # beyond the cap, kept so that today's catchments remain a valid plan)
+    ctx.exprs["totals"]["beyond_cap_pupils"] = beyond
+    ctx.objective["guarantee"].add_lin(beyond, 2 * w.guarantee)
     if sc.max_rezoned_pupils is not None and not rezoned_pupils.is_constant():
         ctx.constrain(rezoned_pupils, "<=", sc.max_rezoned_pupils, "max_rezoned")

@@ -148,12 +148,10 @@ def _arcs(county: County, scenario: Scenario, travel: pd.DataFrame, units: pd.Da
     tt = tt.assign(cap_min=cap, within_cap=tt["time_min"].to_numpy() <= cap)
     near = tt[tt["within_cap"]].sort_values(["settlement_id", "stage", "time_min", "unit_id"])
     near = near.groupby(["settlement_id", "stage"], sort=False).head(dist.candidates_per_settlement)
-    # the current school is always allowed when no school lies within the cap (the plan reports it)
+    # today's school is always allowed, even beyond the cap (penalised in the model, reported in
+    # the plan), so that today's catchments are a valid starting plan
     current = tt[tt["unit_id"] == tt["current_unit"]]
-    has_near = near[["settlement_id", "stage"]].drop_duplicates()
-    keep_current = current.merge(has_near, on=["settlement_id", "stage"], how="left", indicator=True)
-    keep_current = keep_current[(keep_current["_merge"] == "left_only") | keep_current["within_cap"]]
-    arcs = pd.concat([near, keep_current.drop(columns="_merge")], ignore_index=True)
+    arcs = pd.concat([near, current], ignore_index=True)
     arcs = arcs.drop_duplicates(["settlement_id", "stage", "unit_id"]).sort_values(["settlement_id", "stage", "time_min", "unit_id"])
     missing = demand.merge(arcs[["settlement_id", "stage"]].drop_duplicates(), how="left", indicator=True)
     missing = missing[missing["_merge"] == "left_only"]

@@ -171,7 +171,9 @@ def add_teachers(ctx: ModelContext) -> None:
         lhs.add_lin(rotated, -sc.rotation.min_backbone_share)
         lhs.add(short_b)
         ctx.constrain(lhs, ">=", 0, "rotation_backbone_share")
-        ctx.objective["guarantee"].add(short, sc.weights.guarantee * 10)
-        ctx.objective["guarantee"].add(short_b, sc.weights.guarantee * 10)
+        # a rotation the policy requires outweighs any one school's standards: the policy binds
+        # whenever it can be met at all
+        ctx.objective["guarantee"].add(short, sc.weights.school_rule * 100)
+        ctx.objective["guarantee"].add(short_b, sc.weights.school_rule * 100)
         ctx.recurrent_yuan.add_lin(rotated, inp.unit_costs["rotation_allowance_yuan_per_year"])
         ctx.objective["moved"].add_lin(rotated, sc.weights.moved_teacher)
