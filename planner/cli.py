@@ -114,6 +114,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=DEFAULT_DATA, help=f"folder to write (default {DEFAULT_DATA})")
     p.add_argument("--scale", type=float, default=1.0, help="make a county this many times larger (2, 4, 8)")
     p.add_argument("--seed", type=int, help="random seed (default: the bundled data's seed)")
+    p.add_argument("--boundary", type=Path, help="GeoJSON of county boundaries holding the adcode "
+                   "(default geodata/county_boundaries.geojson)")
     _add_common(p)
     return parser
 
@@ -154,6 +156,8 @@ def _cmd_generate(args: argparse.Namespace, out: _Output) -> int:
     kwargs: dict[str, Any] = {"adcode": args.county, "out_dir": args.out, "scale": args.scale}
     if args.seed is not None:
         kwargs["seed"] = args.seed
+    if args.boundary is not None:
+        kwargs["boundary_path"] = args.boundary
     generate_county(**kwargs)
     out.say(f"✓ generated {args.county} (scale {args.scale:g}) into {args.out}")
     out.result({"ok": True, "out": str(args.out)})
@@ -167,8 +171,8 @@ def _cmd_assess(args: argparse.Namespace, out: _Output) -> int:
     from planner.rundir import atomic_run_dir
     from planner.standards import load_standards
 
+    standards = load_standards(args.standards)  # a bad standards file fails before the county load
     county = load_county(args.data)
-    standards = load_standards(args.standards)
     assessment = assess(county, standards)
     with atomic_run_dir(args.out) as tmp:
         write_self_assessment(assessment, tmp)
@@ -287,8 +291,7 @@ def _access(county: Any, travel: Any) -> tuple[str, dict[str, Any]]:
     from planner.access import access_summary, format_access_summary
 
     report = access_summary(county, travel.travel_times)
-    tables = {k: v for k, v in vars(report).items() if hasattr(v, "to_csv")}
-    return format_access_summary(report), tables
+    return format_access_summary(report), report.tables(zh=True)
 
 
 COMMANDS = {

@@ -15,6 +15,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from planner.errors import ScenarioError
+from planner.network import TravelModes
 
 
 class _Strict(BaseModel):
@@ -102,7 +103,7 @@ class ObjectiveWeights(_Strict):
 class SolverSettings(_Strict):
     """MILP solver and limits."""
 
-    name: Literal["cbc", "highs"] = "cbc"
+    name: Literal["cbc", "highs"] = "highs"
     time_limit_s: float = Field(120, gt=0)
     gap_rel: float = Field(0.01, ge=0, le=1)
     cv_iterations: int = Field(4, ge=0, description="Cutting-plane rounds for the CV thresholds.")
@@ -118,6 +119,7 @@ class Scenario(_Strict):
     levers: Levers = Levers()
     budget: BudgetSettings = BudgetSettings()
     distance: DistanceSettings = DistanceSettings()
+    travel: TravelModes = Field(default_factory=TravelModes, description="Travel modes and speeds (docs/network.md).")
     rotation: RotationSettings = RotationSettings()
     hires: HireSettings = HireSettings()
     closures: ClosureSettings = ClosureSettings()

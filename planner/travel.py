@@ -43,7 +43,7 @@ def plan_travel_times(county: County, scenario: Any) -> PlanTravel:
     """Travel tables for ``county`` under ``scenario``'s caps."""
     from planner.network import build_travel_times
 
-    tt = build_travel_times(county)
+    tt = build_travel_times(county, getattr(scenario, "travel", None))
     return from_network(tt)
 
 

@@ -62,13 +62,17 @@ def add_standards(ctx: ModelContext) -> None:
     pmax = max_pupils(ctx)
     school_total: dict[str, Lin] = {}
     school_max: dict[str, float] = {}
+    parts_of: dict[str, int] = {}
     for (u, s) in inp.parts.index:
+        parts_of[u] = parts_of.get(u, 0) + 1
         school_total.setdefault(u, Lin()).add_lin(ctx.pupils[(u, s)])
         school_max[u] = school_max.get(u, 0.0) + pmax[(u, s)]
     for (unit, stage), row in inp.parts.iterrows():
         if not bool(row["included"]) or pmax[(unit, stage)] <= 0:
             continue
         misses = Lin()
+        ws = Lin()
+        single_basis = parts_of[unit] == 1  # one stage: every indicator uses the same pupils
         for k in INDICATORS:
             std = inp.std(stage, k)
             teacher = k in TEACHER_INDICATORS
@@ -95,6 +99,7 @@ def add_standards(ctx: ModelContext) -> None:
                 lhs.add(miss, std * (1 - inp.rule_floor) * basis.const)
             else:
                 wv = ctx.var("missP", (unit, stage, k), up=basis_max)
+                ws.add(wv)
                 lhs.add(wv, std * (1 - inp.rule_floor))
                 a = Lin()
                 a.add(wv)
@@ -109,6 +114,13 @@ def add_standards(ctx: ModelContext) -> None:
             ctx.exprs["short"][(unit, stage, k)] = _of(short)
             ctx.exprs["rule"][(unit, stage, k)] = _of(rule)
         ctx.constrain(misses, "<=", n_allowed_miss, f"misses_{unit}_{stage}")
+        if single_basis and not ws.is_constant() and n_allowed_miss == 1:
+            # Σ_k P·miss_k ≤ P: only one indicator may be missed, so at most P pupils' worth of
+            # relief in total (tightens the LP relaxation a lot)
+            lhs = Lin()
+            lhs.add_lin(ws)
+            lhs.add_lin(ctx.pupils[(unit, stage)], -1.0)
+            ctx.constrain(lhs, "<=", 0, f"missP_sum_{unit}_{stage}")
 
 
 def _of(var: pulp.LpVariable) -> Lin:
