@@ -85,3 +85,14 @@ def test_plan_improves_on_baseline(tiny_plan) -> None:  # noqa: ANN001
         return float((ind["shortfall"] / (ind["standard"] / per)).sum())
 
     assert pe(after) < 0.8 * pe(before)
+
+
+def test_same_inputs_give_byte_identical_plan_tables(tiny_plan, tmp_path: Path) -> None:  # noqa: ANN001
+    county, plan = tiny_plan
+    travel, school_times = straight_line_travel(county)
+    again = plan_county(county, load_scenario(ROOT / "scenarios" / "combined.yaml"), travel, school_times,
+                        distance_method="straight_line")  # fmt: skip
+    a = plan.save(tmp_path / "a")
+    b = again.save(tmp_path / "b")
+    for pa, pb in zip(a, b, strict=True):
+        assert pa.read_bytes() == pb.read_bytes(), pa.name

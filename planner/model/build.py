@@ -18,7 +18,7 @@ from planner.model.context import Lin, ModelContext
 from planner.model.inputs import ModelInputs
 from planner.model.places import add_places
 from planner.model.resources import add_resources
-from planner.model.teachers import add_teachers
+from planner.model.teachers import add_teachers, rotation_start
 from planner.scenario import Scenario
 
 #: objective groups in priority order (reported with their values)
@@ -56,6 +56,7 @@ def build_model(inp: ModelInputs, scenario: Scenario) -> BuiltModel:
     add_catchments(ctx)
     add_resources(ctx)
     add_teachers(ctx)
+    rotation_start(ctx)
     add_standards(ctx)
     add_guarantees(ctx)
 

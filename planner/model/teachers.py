@@ -177,3 +177,51 @@ def add_teachers(ctx: ModelContext) -> None:
         ctx.objective["guarantee"].add(short_b, sc.weights.school_rule * 100)
         ctx.recurrent_yuan.add_lin(rotated, inp.unit_costs["rotation_allowance_yuan_per_year"])
         ctx.objective["moved"].add_lin(rotated, sc.weights.moved_teacher)
+
+
+def rotation_start(ctx: ModelContext) -> int:
+    """Give the solver a starting plan that already meets the rotation policy.
+
+    Swaps of two eligible teachers of the same type between two schools change no
+    indicator and no staffing level, so the do-nothing plan plus enough swaps (backbone
+    teachers first, then others) is feasible and meets the 10% / 20% policy. Partners
+    are the nearest school holding the same type. Returns the teachers moved.
+    """
+    inp, sc = ctx.inp, ctx.scenario
+    if not sc.levers.rotation:
+        return 0
+    types = inp.teacher_types
+    public = set(inp.units.index[inp.units["public"]])
+    elig = types[types["eligible"] & types["unit_id"].isin(public)]
+    need = math.ceil(sc.rotation.min_share_of_eligible * int(elig["count"].sum()) - 1e-9)
+    need_backbone = math.ceil(sc.rotation.min_backbone_share * need - 1e-9)
+    times = inp.school_times
+    near: dict[str, list[str]] = {}
+    for a, group in times.sort_values(["from_unit", "time_min", "to_unit"]).groupby("from_unit", sort=False):
+        near[str(a)] = [str(b) for b in group["to_unit"]]
+    outs, ins = ctx.vars["out"], ctx.vars["in"]
+    left = {(r.unit_id, r.type_id): int(r.count) for r in elig.itertuples(index=False)}
+    moved = moved_backbone = 0
+    for backbone_pass in (True, False):
+        order = elig[elig["backbone"].astype(bool) == backbone_pass].sort_values(["type_id", "unit_id"])
+        for r in order.itertuples(index=False):
+            target = need_backbone if backbone_pass else need
+            done = moved_backbone if backbone_pass else moved
+            if done >= target:
+                break
+            a, t = r.unit_id, r.type_id
+            if left.get((a, t), 0) <= 0 or (a, t) not in outs or (a, t) not in ins:
+                continue
+            partner = next(
+                (b for b in near.get(a, []) if left.get((b, t), 0) > 0 and (b, t) in outs and (b, t) in ins), None
+            )
+            if partner is None:
+                continue
+            for u, v in ((a, partner), (partner, a)):
+                outs[(u, t)].setInitialValue((outs[(u, t)].varValue or 0) + 1)
+                ins[(v, t)].setInitialValue((ins[(v, t)].varValue or 0) + 1)
+                left[(u, t)] -= 1
+            moved += 2
+            if backbone_pass:
+                moved_backbone += 2
+    return moved
