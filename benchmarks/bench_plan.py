@@ -45,7 +45,9 @@ def main() -> None:
     print(f"county {county.name_zh}: load {load_s:.2f}s, travel times {travel_s:.2f}s ({travel.method})")
     print(f"{'solver':8} {'build s':>8} {'solve s':>8} {'total s':>8} {'vars':>7} {'cons':>7}  status")
     for name in args.solvers:
-        solver = base.solver.model_copy(update={"name": name, **({"time_limit_s": args.time_limit} if args.time_limit else {})})
+        solver = base.solver.model_copy(
+            update={"name": name, **({"time_limit_s": args.time_limit} if args.time_limit else {})}
+        )
         sc = base.model_copy(update={"solver": solver})
         t0 = time.perf_counter()
         plan = plan_county(county, sc, travel.long, travel.school_times, distance_method=travel.method)

@@ -114,8 +114,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=DEFAULT_DATA, help=f"folder to write (default {DEFAULT_DATA})")
     p.add_argument("--scale", type=float, default=1.0, help="make a county this many times larger (2, 4, 8)")
     p.add_argument("--seed", type=int, help="random seed (default: the bundled data's seed)")
-    p.add_argument("--boundary", type=Path, help="GeoJSON of county boundaries holding the adcode "
-                   "(default geodata/county_boundaries.geojson)")
+    p.add_argument(
+        "--boundary",
+        type=Path,
+        help="GeoJSON of county boundaries holding the adcode (default geodata/county_boundaries.geojson)",
+    )
     _add_common(p)
     return parser
 

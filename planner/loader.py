@@ -536,7 +536,7 @@ def _check_cross_rules(frames: dict[str, Any], sources: dict[str, _Source]) -> N
     # school kind vs stages taught
     for stage, kinds in _STAGE_KINDS.items():
         for col in (f"pupils_{stage}", f"classes_{stage}"):
-            bad = (~sch_flat["kind"].isin(kinds + ("special",))) & (sch_flat[col] > 0)
+            bad = (~sch_flat["kind"].isin((*kinds, "special"))) & (sch_flat[col] > 0)
             if bad.any():
                 i = int(np.flatnonzero(bad.to_numpy())[0])
                 raise _fail(
@@ -633,7 +633,7 @@ def _check_cross_rules(frames: dict[str, Any], sources: dict[str, _Source]) -> N
             TEACHERS,
             i,
             "stage",
-            f"school {t_flat['school_id'].iloc[i]} is a {kind.iloc[i]} school and has no {t_flat['stage'].iloc[i]} stage",
+            f"school {t_flat['school_id'].iloc[i]} is a {kind.iloc[i]} school and has no {t_flat['stage'].iloc[i]} stage",  # noqa: E501
         )
     counts = t_flat.groupby("school_id").size()
     n_teachers = sch_flat["school_id"].map(counts).fillna(0).astype(int)
@@ -646,7 +646,7 @@ def _check_cross_rules(frames: dict[str, Any], sources: dict[str, _Source]) -> N
             SCHOOLS,
             i,
             "staff_total",
-            f"{sch_flat['staff_total'].iloc[i]} staff, but teachers table lists {n_teachers.iloc[i]} full-time teachers here",
+            f"{sch_flat['staff_total'].iloc[i]} staff, but teachers table lists {n_teachers.iloc[i]} full-time teachers here",  # noqa: E501
         )
 
     # music and art room areas need rooms
@@ -731,14 +731,14 @@ def format_summary(summary: dict[str, Any]) -> str:
         f"  乡镇街道 townships            {summary['townships']:>8,}",
         f"  居民点 settlements            {summary['settlements']:>8,}",
         f"  学校 schools (primary+junior) {summary['schools']:>8,}",
-        f"    小学 primary                {summary['primary_schools']:>8,}  (含教学点 incl. teaching points {summary['teaching_points']})",
-        f"    初中 junior                 {summary['junior_schools']:>8,}  (含九年一贯制 incl. nine-year {summary['nine_year_schools']})",
-        f"    寄宿制 boarding             {summary['boarding_schools']:>8,}   民办 private {summary['private_schools']}   特教 special {summary['special_schools']}",
+        f"    小学 primary                {summary['primary_schools']:>8,}  (含教学点 incl. teaching points {summary['teaching_points']})",  # noqa: E501
+        f"    初中 junior                 {summary['junior_schools']:>8,}  (含九年一贯制 incl. nine-year {summary['nine_year_schools']})",  # noqa: E501
+        f"    寄宿制 boarding             {summary['boarding_schools']:>8,}   民办 private {summary['private_schools']}   特教 special {summary['special_schools']}",  # noqa: E501
         f"  小学在校生 primary pupils     {summary['pupils_primary']:>8,}",
         f"  初中在校生 junior pupils      {summary['pupils_junior']:>8,}",
         f"  教职工 staff                  {summary['staff']:>8,}   专任教师 full-time teachers {summary['teachers']:,}",
         f"  道路 roads (km)               {summary['road_km']:>10,.1f}",
-        f"  备选地块 candidate sites      {summary['candidate_sites']:>8,}   改扩建方案 expansion options {summary['expansion_options']}",
+        f"  备选地块 candidate sites      {summary['candidate_sites']:>8,}   改扩建方案 expansion options {summary['expansion_options']}",  # noqa: E501
         f"  资本预算 capital budget (万元) {summary['capital_budget_yuan'] / 1e4:>9,.0f}",
     ]
     return "\n".join(lines)

@@ -159,8 +159,9 @@ def plan_county(
         standard=standard_frame(std),
         limits=limits_of(std),
         parts=model_parts(county, std),
-        teacher_flags=teacher_categories(county.teachers, std)[["school_id", "stage", "above_required", "backbone",
-                                                                "pe_art"]],  # fmt: skip
+        teacher_flags=teacher_categories(county.teachers, std)[
+            ["school_id", "stage", "above_required", "backbone", "pe_art"]
+        ],
         travel=travel,
         school_times=school_times,
     )
@@ -192,7 +193,10 @@ def plan_county(
     after = assess_parts(school_parts(after_county, std), std, rotation=rotation, eligible_teachers=pool,
                          county_name_zh=after_county.name_zh, synthetic=after_county.synthetic)  # fmt: skip
     capital = float(proj["cost_yuan"].sum())
-    recurrent = float(hired["cost_yuan_per_year"].sum()) + int((ex["kind"] == "rotation").sum()) * county.parameters.unit_costs.rotation_allowance_yuan_per_year
+    recurrent = (
+        float(hired["cost_yuan_per_year"].sum())
+        + int((ex["kind"] == "rotation").sum()) * county.parameters.unit_costs.rotation_allowance_yuan_per_year
+    )
     r = sol.result
     return Plan(
         scenario_name=scenario.name,
@@ -208,11 +212,18 @@ def plan_county(
             "recurrent_budget_yuan_per_year": inp.recurrent_budget_yuan,
         },
         solver={
-            "status": r.status, "description": r.describe(), "gap": r.gap, "bound": r.bound, "objective": r.objective,
-            "solver": r.solver, "solve_s": round(sol.solve_s, 3), "build_s": round(sol.built.build_s, 3),
-            "cv_rounds": sol.rounds, "variables": len(sol.built.prob.variables()),
+            "status": r.status,
+            "description": r.describe(),
+            "gap": r.gap,
+            "bound": r.bound,
+            "objective": r.objective,
+            "solver": r.solver,
+            "solve_s": round(sol.solve_s, 3),
+            "build_s": round(sol.built.build_s, 3),
+            "cv_rounds": sol.rounds,
+            "variables": len(sol.built.prob.variables()),
             "constraints": sol.built.ctx.n_constraints,
-        },  # fmt: skip
+        },
         objective_terms=sol.objective_terms,
         before=before,
         after=after,
@@ -226,9 +237,7 @@ def _rotation_table(ex: pd.DataFrame) -> pd.DataFrame:
     rot = ex[ex["kind"] == "rotation"]
     if not len(rot):
         return pd.DataFrame(columns=["from_school_id", "to_school_id", "category", "count"])
-    return (
-        rot.groupby(["from_school_id", "to_school_id", "category"]).size().rename("count").reset_index()
-    )
+    return rot.groupby(["from_school_id", "to_school_id", "category"]).size().rename("count").reset_index()
 
 
 def _drop_closed(county: County, closed: list[str]) -> tuple[County, pd.DataFrame]:

@@ -96,7 +96,7 @@ class Plan:
 
 
 def _classes_needed(pupils: float, limit: float) -> int:
-    return int(math.ceil(pupils / limit - 1e-9)) if pupils > 0 else 0
+    return math.ceil(pupils / limit - 1e-9) if pupils > 0 else 0
 
 
 def apply_plan(
@@ -215,7 +215,7 @@ def apply_plan(
             else:
                 share = rooms * need[s] / total_need
                 before = int(old.loc[sid, f"classes_{s}"]) if sid in old.index else 0
-                classes = max(1, min(need[s], max(int(math.floor(share)), before)))
+                classes = max(1, min(need[s], max(math.floor(share), before)))
             schools.loc[sid, f"classes_{s}"] = classes
 
     # --- teachers
@@ -240,7 +240,9 @@ def apply_plan(
     delta = counts_after.sub(counts_before, fill_value=0).astype(int)
     for sid, d in delta.items():
         if d and sid in schools.index:
-            schools.loc[sid, "staff_total"] = max(int(schools.loc[sid, "staff_total"]) + int(d), int(counts_after.get(sid, 0)))
+            schools.loc[sid, "staff_total"] = max(
+                int(schools.loc[sid, "staff_total"]) + int(d), int(counts_after.get(sid, 0))
+            )
     for col in ("pupils_primary", "pupils_junior", "classes_primary", "classes_junior", "classrooms",
                 "staff_total", "multimedia_rooms", "music_rooms", "art_rooms", "boarding_places"):  # fmt: skip
         schools[col] = schools[col].astype(np.int64)

@@ -38,7 +38,9 @@ class BudgetSettings(_Strict):
     """Budget of the plan; defaults come from the county's parameters.yaml."""
 
     capital_yuan: float | None = Field(None, ge=0, description="Capital budget; default: the county's.")
-    recurrent_yuan_per_year: float | None = Field(None, ge=0, description="Annual recurrent budget; default: the county's.")
+    recurrent_yuan_per_year: float | None = Field(
+        None, ge=0, description="Annual recurrent budget; default: the county's."
+    )
     scale: float = Field(1.0, ge=0, description="Multiplier on both budgets (0.8 = 20% less).")
 
 
@@ -92,7 +94,11 @@ class ObjectiveWeights(_Strict):
 
     school_rule: float = Field(1000, ge=0, description="Per pupil-equivalent below the 6-of-7 + 85% school rule.")
     full_standard: float = Field(10, ge=0, description="Per pupil-equivalent below a full indicator standard.")
-    guarantee: float = Field(100, ge=0, description="Per pupil over classroom capacity or the school-size limit; x10 per missing music/art room.")
+    guarantee: float = Field(
+        100,
+        ge=0,
+        description="Per pupil over classroom capacity or the school-size limit; x10 per missing music/art room.",
+    )
     cv: float = Field(10, ge=0, description="Per 0.01 of CV above its threshold.")
     cost_per_10k_yuan: float = Field(0.01, ge=0, description="Per 10,000 yuan spent (capital + recurrent).")
     travel_per_pupil_min: float = Field(1e-4, ge=0, description="Per pupil-minute of travel.")

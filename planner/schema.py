@@ -362,7 +362,7 @@ TEACHERS = TableSpec(
             "education",
             "最高学历",
             "category",
-            description="Highest qualification. Above-required: college (专科)+ for primary, bachelor (本科)+ for junior.",
+            description="Highest qualification. Above-required: college (专科)+ for primary, bachelor (本科)+ for junior.",  # noqa: E501
             choices={"secondary": "中专及以下", "college": "专科", "bachelor": "本科", "master": "研究生"},
         ),
         FieldSpec(

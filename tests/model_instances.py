@@ -87,14 +87,23 @@ def tiny_primary(capital_budget_yuan: float = 30_000_000.0, cv_max: float = 10.0
     arcs["distance_m"] = arcs["time_min"] * 70.0
     site_options = pd.DataFrame(
         [
-            {"site_id": "", "option_id": "P6", "stage": "primary", "classes": 6, "floor_area": 1500.0, "sports_area": 2500.0,
+            {"site_id": "", "option_id": "P6", "stage": "primary", "classes": 6, "floor_area": 1500.0, "sports_area": 2500.0,  # noqa: E501
              "equipment": 6e5, "multimedia": 7, "music_rooms": 1, "art_rooms": 1, "cost_yuan": 9e6},
-            {"site_id": "", "option_id": "P12", "stage": "primary", "classes": 12, "floor_area": 3000.0, "sports_area": 5000.0,
+            {"site_id": "", "option_id": "P12", "stage": "primary", "classes": 12, "floor_area": 3000.0, "sports_area": 5000.0,  # noqa: E501
              "equipment": 1.2e6, "multimedia": 13, "music_rooms": 1, "art_rooms": 1, "cost_yuan": 16e6},
         ]
     )  # fmt: skip
     expansions = pd.DataFrame(
-        [{"option_id": "EA", "unit_id": "A", "added_classrooms": 4, "floor_area": 1000.0, "sports_area": 0.0, "cost_yuan": 5e6}]
+        [
+            {
+                "option_id": "EA",
+                "unit_id": "A",
+                "added_classrooms": 4,
+                "floor_area": 1000.0,
+                "sports_area": 0.0,
+                "cost_yuan": 5e6,
+            }
+        ]
     )
     return ModelInputs(
         standard=standard_frame(),
@@ -176,9 +185,11 @@ def two_school_teachers(eligible_backbone_a: int = 4, cap_min: float = 90.0) -> 
         expansions=inp.expansions.iloc[0:0],
         teacher_types=types,
         hire_types=pd.DataFrame(
-            [{"type_id": "hire-Q", "above_required": 1, "backbone": 0, "pe_art": 0},
-             {"type_id": "hire-QP", "above_required": 1, "backbone": 0, "pe_art": 1}]
-        ),  # fmt: skip
+            [
+                {"type_id": "hire-Q", "above_required": 1, "backbone": 0, "pe_art": 0},
+                {"type_id": "hire-QP", "above_required": 1, "backbone": 0, "pe_art": 1},
+            ]
+        ),
         recurrent_budget_yuan=1e6,
         school_times=times[times["time_min"] <= cap_min],
     )

@@ -10,12 +10,12 @@ import geopandas as gpd
 import pandas as pd
 import pytest
 import yaml
+from tiny_county import write_tiny_county
 
 from planner.cli import main
 from planner.errors import DataError
 from planner.loader import load_county, metric_crs_for, summarise
 from planner.templates import write_templates
-from tiny_county import write_tiny_county
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +36,7 @@ def test_tiny_county_loads_in_metric_crs(tiny: Path) -> None:
     assert county.schools.index.name == "school_id"
     assert list(county.schools.index) == ["P1", "TP1", "J1", "N1", "R1", "X1"]
     # 0.1° of latitude is about 11.09 km; the boundary is a 0.1° square
-    minx, miny, maxx, maxy = county.boundary.total_bounds
+    _minx, miny, _maxx, maxy = county.boundary.total_bounds
     assert 11_000 < maxy - miny < 11_200
     s = summarise(county)
     assert (s["schools"], s["primary_schools"], s["junior_schools"], s["special_schools"]) == (5, 3, 2, 1)
@@ -112,12 +112,36 @@ CASES: list[tuple[str, Callable[[Path], None], list[str]]] = [
         _csv_edit("schools", lambda df: df.drop(columns=["floor_area_m2"])),
         ["schools.csv", "field floor_area_m2", "required column is missing (教学及辅助用房面积 / floor_area_m2)"],
     ),
-    ("text in a number", _set("schools", 0, "pupils_primary", "abc"), ["schools.csv, row 2 (school_id P1), field pupils_primary: must be a number, got 'abc'"]),
-    ("negative count", _set("schools", 3, "classrooms", "-5"), ["schools.csv, row 5 (school_id N1), field classrooms: must be a whole number ≥ 0, got -5"]),
-    ("non-integer count", _set("schools", 1, "classes_primary", "2.5"), ["row 3 (school_id TP1)", "field classes_primary: must be a whole number, got 2.5"]),
-    ("duplicate id", _set("schools", 2, "school_id", "P1"), ["schools.csv, row 4", "duplicate school_id 'P1' (first used on row 2)"]),
-    ("empty required cell", _set("settlements", 1, "name_zh", ""), ["settlements.csv, row 3 (settlement_id V2), field name_zh: must not be empty"]),
-    ("bad category", _set("schools", 0, "kind", "college"), ["field kind: must be one of", "primary (小学)", "got 'college'"]),
+    (
+        "text in a number",
+        _set("schools", 0, "pupils_primary", "abc"),
+        ["schools.csv, row 2 (school_id P1), field pupils_primary: must be a number, got 'abc'"],
+    ),
+    (
+        "negative count",
+        _set("schools", 3, "classrooms", "-5"),
+        ["schools.csv, row 5 (school_id N1), field classrooms: must be a whole number ≥ 0, got -5"],
+    ),
+    (
+        "non-integer count",
+        _set("schools", 1, "classes_primary", "2.5"),
+        ["row 3 (school_id TP1)", "field classes_primary: must be a whole number, got 2.5"],
+    ),
+    (
+        "duplicate id",
+        _set("schools", 2, "school_id", "P1"),
+        ["schools.csv, row 4", "duplicate school_id 'P1' (first used on row 2)"],
+    ),
+    (
+        "empty required cell",
+        _set("settlements", 1, "name_zh", ""),
+        ["settlements.csv, row 3 (settlement_id V2), field name_zh: must not be empty"],
+    ),
+    (
+        "bad category",
+        _set("schools", 0, "kind", "college"),
+        ["field kind: must be one of", "primary (小学)", "got 'college'"],
+    ),
     ("bad boolean", _set("schools", 0, "is_boarding", "maybe"), ["field is_boarding: must be true/false"]),
     (
         "school in unknown township",
@@ -134,7 +158,11 @@ CASES: list[tuple[str, Callable[[Path], None], list[str]]] = [
         _set("settlements", 0, "school_primary_id", "P7"),
         ["settlements.csv, row 2 (settlement_id V1), field school_primary_id: refers to unknown school 'P7'"],
     ),
-    ("teacher at unknown school", _set("teachers", 4, "school_id", "Q1"), ["teachers.csv, row 6 (teacher_id TCH005)", "unknown school 'Q1'"]),
+    (
+        "teacher at unknown school",
+        _set("teachers", 4, "school_id", "Q1"),
+        ["teachers.csv, row 6 (teacher_id TCH005)", "unknown school 'Q1'"],
+    ),
     ("empty table", _csv_edit("teachers", lambda df: df.iloc[0:0]), ["teachers.csv: table 专任教师 has no rows"]),
     (
         "point outside the county",
@@ -172,7 +200,11 @@ CASES: list[tuple[str, Callable[[Path], None], list[str]]] = [
         _set("schools", 2, "pupils_primary", "10"),
         ["school_id J1), field pupils_primary: a junior school teaches no primary stage"],
     ),
-    ("pupils without classes", _set("schools", 0, "classes_primary", "0"), ["school_id P1), field classes_primary: must be > 0"]),
+    (
+        "pupils without classes",
+        _set("schools", 0, "classes_primary", "0"),
+        ["school_id P1), field classes_primary: must be > 0"],
+    ),
     (
         "teacher of a stage the school lacks",
         _set("teachers", 0, "stage", "junior"),

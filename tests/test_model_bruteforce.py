@@ -12,8 +12,8 @@ import itertools
 import math
 
 import pytest
-
 from model_instances import tiny_primary
+
 from planner.model.inputs import INDICATORS, TEACHER_INDICATORS, ModelInputs
 from planner.model.optimise import optimise
 from planner.scenario import Scenario, scenario_from_dict
@@ -23,7 +23,11 @@ def _scenario(**levers: bool) -> Scenario:
     on = {"catchments": True, "new_schools": True, "expansions": True, "resources": False, "rotation": False,
           "hires": False} | levers  # fmt: skip
     return scenario_from_dict(
-        {"name": "tiny", "levers": on, "solver": {"name": "cbc", "gap_rel": 0.0, "time_limit_s": 60, "cv_iterations": 0}}
+        {
+            "name": "tiny",
+            "levers": on,
+            "solver": {"name": "cbc", "gap_rel": 0.0, "time_limit_s": 60, "cv_iterations": 0},
+        }
     )
 
 
@@ -33,7 +37,10 @@ def _objective(inp: ModelInputs, sc: Scenario, assign: dict[str, str], builds: d
     units = inp.units
     # capacity and resources after the decisions
     rooms = {u: float(units.loc[u, "classrooms"]) for u in units.index}
-    res = {u: {k: float(units.loc[u, k]) for k in ("floor_area", "sports_area", "equipment", "multimedia")} for u in units.index}
+    res = {
+        u: {k: float(units.loc[u, k]) for k in ("floor_area", "sports_area", "equipment", "multimedia")}
+        for u in units.index
+    }
     music = {u: float(units.loc[u, "music_rooms"]) for u in units.index}
     art = {u: float(units.loc[u, "art_rooms"]) for u in units.index}
     capital = 0.0

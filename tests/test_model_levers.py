@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-
 from model_instances import tiny_primary, two_school_teachers
+
 from planner.model.extract import hires, pair_flows, part_state, projects, unmet
 from planner.model.optimise import optimise
 from planner.scenario import scenario_from_dict
@@ -126,11 +126,11 @@ def test_closing_a_small_weak_school_moves_its_pupils() -> None:
 
     inp = tiny_primary(capital_budget_yuan=0.0)
     units = pd.concat([inp.units, inp.units.loc[["B"]].assign(unit_id="C", classrooms=3, floor_area=100.0,
-                                                              sports_area=300.0, equipment=2e5, multimedia=3)])  # fmt: skip
+                                                              sports_area=300.0, equipment=2e5, multimedia=3)])  # fmt: skip  # noqa: E501
     units.index = units["unit_id"]
     parts = pd.concat([inp.parts, pd.DataFrame(
         [{"pupils": 60.0, "fixed_pupils": float("nan"), "included": True, "teachers": 5, "above_required": 5,
-          "backbone": 1, "pe_art": 1}], index=pd.MultiIndex.from_tuples([("C", "primary")], names=["unit_id", "stage"]))])  # fmt: skip
+          "backbone": 1, "pe_art": 1}], index=pd.MultiIndex.from_tuples([("C", "primary")], names=["unit_id", "stage"]))])  # fmt: skip  # noqa: E501
     demand = pd.concat([inp.demand, pd.DataFrame([{"settlement_id": "v6", "stage": "primary", "pupils": 60,
                                                    "current_unit": "C"}])], ignore_index=True)  # fmt: skip
     arcs = pd.concat([inp.arcs, pd.DataFrame([("v6", "C", 3.0, "primary", 210.0), ("v6", "B", 8.0, "primary", 560.0)],

@@ -6,17 +6,17 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from tiny_county import straight_line_travel, write_tiny_county
 
 from planner.loader import load_county
 from planner.pipeline import plan_county
 from planner.scenario import load_scenario
-from tiny_county import straight_line_travel, write_tiny_county
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
-def tiny_plan(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
+def tiny_plan(tmp_path_factory: pytest.TempPathFactory):
     county = load_county(write_tiny_county(tmp_path_factory.mktemp("tp") / "c"), check_network=False)
     travel, school_times = straight_line_travel(county)
     plan = plan_county(county, load_scenario(ROOT / "scenarios" / "combined.yaml"), travel, school_times,
@@ -24,28 +24,33 @@ def tiny_plan(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
     return county, plan
 
 
-def test_costs_add_up_and_stay_within_budget(tiny_plan) -> None:  # noqa: ANN001
+def test_costs_add_up_and_stay_within_budget(tiny_plan) -> None:
     county, plan = tiny_plan
     assert plan.costs["capital_yuan"] == pytest.approx(plan.projects["cost_yuan"].sum())
     assert plan.costs["capital_yuan"] <= county.parameters.budget.capital_yuan + 1e-6
     rotations = int((plan.exchange_list["kind"] == "rotation").sum())
-    recurrent = plan.hires["cost_yuan_per_year"].sum() + rotations * county.parameters.unit_costs.rotation_allowance_yuan_per_year
+    recurrent = (
+        plan.hires["cost_yuan_per_year"].sum()
+        + rotations * county.parameters.unit_costs.rotation_allowance_yuan_per_year
+    )
     assert plan.costs["recurrent_yuan_per_year"] == pytest.approx(recurrent)
     assert plan.costs["recurrent_yuan_per_year"] <= county.parameters.budget.recurrent_yuan_per_year + 1e-6
 
 
-def test_every_settlement_assigned_once_within_cap_or_flagged(tiny_plan) -> None:  # noqa: ANN001
+def test_every_settlement_assigned_once_within_cap_or_flagged(tiny_plan) -> None:
     county, plan = tiny_plan
     a = plan.assignments
     assert not a.duplicated(["settlement_id", "stage"]).any()
-    expected = {(s, st) for s, row in county.settlements.iterrows() for st in ("primary", "junior") if row[f"pupils_{st}"] > 0}
+    expected = {
+        (s, st) for s, row in county.settlements.iterrows() for st in ("primary", "junior") if row[f"pupils_{st}"] > 0
+    }
     assert set(zip(a["settlement_id"], a["stage"], strict=True)) == expected
     # outside the cap only where the settlement keeps its current school (no school within the cap)
     outside = a[~a["within_cap"]]
     assert (outside["school_id"] == outside["current_school_id"]).all()
 
 
-def test_after_state_matches_the_plan(tiny_plan) -> None:  # noqa: ANN001
+def test_after_state_matches_the_plan(tiny_plan) -> None:
     county, plan = tiny_plan
     after = plan.after_county
     # enrolment after = pupils of the new catchments (public schools)
@@ -66,14 +71,14 @@ def test_after_state_matches_the_plan(tiny_plan) -> None:  # noqa: ANN001
         )
 
 
-def test_rotation_meets_policy(tiny_plan) -> None:  # noqa: ANN001
+def test_rotation_meets_policy(tiny_plan) -> None:
     _, plan = tiny_plan
     g = plan.after.guarantee.set_index("item")
     assert bool(g.loc["rotation_share", "met"])
     assert bool(g.loc["rotation_backbone_share", "met"])
 
 
-def test_plan_improves_on_baseline(tiny_plan) -> None:  # noqa: ANN001
+def test_plan_improves_on_baseline(tiny_plan) -> None:
     _, plan = tiny_plan
     before = plan.before.indicators
     after = plan.after.indicators
@@ -87,7 +92,7 @@ def test_plan_improves_on_baseline(tiny_plan) -> None:  # noqa: ANN001
     assert pe(after) < 0.8 * pe(before)
 
 
-def test_same_inputs_give_byte_identical_plan_tables(tiny_plan, tmp_path: Path) -> None:  # noqa: ANN001
+def test_same_inputs_give_byte_identical_plan_tables(tiny_plan, tmp_path: Path) -> None:
     county, plan = tiny_plan
     travel, school_times = straight_line_travel(county)
     again = plan_county(county, load_scenario(ROOT / "scenarios" / "combined.yaml"), travel, school_times,

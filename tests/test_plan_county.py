@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
-def bundled():  # noqa: ANN201
+def bundled():
     county = load_county(ROOT / "geodata" / "queshan")
     sc = load_scenario(ROOT / "scenarios" / "combined.yaml")
     sc = sc.model_copy(update={"solver": sc.solver.model_copy(update={"time_limit_s": 60})})
@@ -30,7 +30,7 @@ def bundled():  # noqa: ANN201
     return county, sc, travel, plan
 
 
-def test_solver_status_is_honest(bundled) -> None:  # noqa: ANN001
+def test_solver_status_is_honest(bundled) -> None:
     *_, plan = bundled
     s = plan.solver
     assert s["status"] in ("optimal", "feasible")
@@ -39,12 +39,15 @@ def test_solver_status_is_honest(bundled) -> None:  # noqa: ANN001
     assert s["objective"] >= s["bound"] - 1e-6 * abs(s["objective"])
 
 
-def test_costs_add_up_to_the_project_list_within_budget(bundled) -> None:  # noqa: ANN001
+def test_costs_add_up_to_the_project_list_within_budget(bundled) -> None:
     county, sc, _, plan = bundled
     assert plan.costs["capital_yuan"] == pytest.approx(float(plan.projects["cost_yuan"].sum()), rel=1e-12)
     assert plan.costs["capital_yuan"] <= county.parameters.budget.capital_yuan * sc.budget.scale + 1e-6
     rot = int((plan.exchange_list["kind"] == "rotation").sum())
-    recurrent = float(plan.hires["cost_yuan_per_year"].sum()) + rot * county.parameters.unit_costs.rotation_allowance_yuan_per_year
+    recurrent = (
+        float(plan.hires["cost_yuan_per_year"].sum())
+        + rot * county.parameters.unit_costs.rotation_allowance_yuan_per_year
+    )
     assert plan.costs["recurrent_yuan_per_year"] == pytest.approx(recurrent)
     assert recurrent <= county.parameters.budget.recurrent_yuan_per_year * sc.budget.scale + 1e-6
     # every project's cost is its unit cost times its quantity, or its option's cost
@@ -57,8 +60,8 @@ def test_costs_add_up_to_the_project_list_within_budget(bundled) -> None:  # noq
         assert row["cost_yuan"] == pytest.approx(options.loc[opt, "cost_yuan"])
 
 
-def test_assignments_respect_the_travel_caps(bundled) -> None:  # noqa: ANN001
-    _, _, travel, plan = bundled
+def test_assignments_respect_the_travel_caps(bundled) -> None:
+    _, _, _travel, plan = bundled
     a = plan.assignments
     # nobody is moved to a school beyond the cap; beyond-cap assignments are today's school, kept and reported
     assert a.loc[a["changed"], "within_cap"].all()
@@ -68,7 +71,7 @@ def test_assignments_respect_the_travel_caps(bundled) -> None:  # noqa: ANN001
     assert int(beyond["pupils"].sum()) <= int(a.loc[~a["within_cap"] | a["changed"], "pupils"].sum())
 
 
-def test_after_assessment_improves_on_the_baseline(bundled) -> None:  # noqa: ANN001
+def test_after_assessment_improves_on_the_baseline(bundled) -> None:
     *_, plan = bundled
     b = plan.before.summary.set_index("stage")
     af = plan.after.summary.set_index("stage")
@@ -78,18 +81,20 @@ def test_after_assessment_improves_on_the_baseline(bundled) -> None:  # noqa: AN
         assert af.loc[stage, "schools_failing"] <= b.loc[stage, "schools_failing"]
     assert af["schools_failing"].sum() < b["schools_failing"].sum()
 
-    def pupil_equivalents(ind) -> float:  # noqa: ANN001
+    def pupil_equivalents(ind) -> float:
         per = ind["indicator"].map(lambda k: INDICATORS_BY_KEY[k].per_pupils)
         return float((ind["shortfall"] / (ind["standard"] / per)).sum())
 
     assert pupil_equivalents(plan.after.indicators) < pupil_equivalents(plan.before.indicators)
 
 
-def test_rotation_meets_the_policy(bundled) -> None:  # noqa: ANN001
+def test_rotation_meets_the_policy(bundled) -> None:
     county, sc, _, plan = bundled
     rot = plan.exchange_list[plan.exchange_list["kind"] == "rotation"]
     parts = plan.before.parts
-    eligible = int(parts.loc[(parts["ownership"] == "public") & (parts["kind"] != "special"), "teachers_eligible"].sum())
+    eligible = int(
+        parts.loc[(parts["ownership"] == "public") & (parts["kind"] != "special"), "teachers_eligible"].sum()
+    )
     assert len(rot) >= 0.10 * eligible
     assert int((rot["category"] == "backbone").sum()) >= 0.20 * len(rot)
     g = plan.after.guarantee.set_index("item")
@@ -101,10 +106,10 @@ def test_rotation_meets_the_policy(bundled) -> None:  # noqa: ANN001
     assert (plan.exchange_list["from_school_id"] != plan.exchange_list["to_school_id"]).all()
 
 
-def test_size_and_class_limits_do_not_get_worse(bundled) -> None:  # noqa: ANN001
+def test_size_and_class_limits_do_not_get_worse(bundled) -> None:
     *_, plan = bundled
 
-    def over(assessment, item: str) -> int:  # noqa: ANN001
+    def over(assessment, item: str) -> int:
         g = assessment.guarantee
         g = g[(g["item"] == item) & (g["ownership"] == "public")] if "ownership" in g.columns else g[g["item"] == item]
         return int(g.loc[~g["met"].astype(bool), "pupils_affected"].fillna(0).sum())

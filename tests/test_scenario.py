@@ -32,7 +32,10 @@ def test_extends_merges_key_by_key() -> None:
     ("text", "expected"),
     [
         ("name: x\nlevers: {rotaton: true}\n", "key levers.rotaton: unknown key"),
-        ("name: x\nbudget: {capital_yuan: -5}\n", "key budget.capital_yuan: Input should be greater than or equal to 0"),
+        (
+            "name: x\nbudget: {capital_yuan: -5}\n",
+            "key budget.capital_yuan: Input should be greater than or equal to 0",
+        ),
         ("name: x\nsolver: {name: gurobi}\n", "key solver.name"),
         ("name: x\nrotation: {min_share_of_eligible: lots}\n", "key rotation.min_share_of_eligible"),
         ("name: x\nlevers: [1, 2\n", "not valid YAML"),

@@ -63,7 +63,7 @@ def add_standards(ctx: ModelContext) -> None:
     school_total: dict[str, Lin] = {}
     school_max: dict[str, float] = {}
     parts_of: dict[str, int] = {}
-    for (u, s) in inp.parts.index:
+    for u, s in inp.parts.index:
         parts_of[u] = parts_of.get(u, 0) + 1
         school_total.setdefault(u, Lin()).add_lin(ctx.pupils[(u, s)])
         school_max[u] = school_max.get(u, 0.0) + pmax[(u, s)]

@@ -91,7 +91,7 @@ def add_catchments(ctx: ModelContext) -> None:
     # re-zoning never empties an existing school by accident: it keeps at least one of its
     # settlements unless the closures lever closes it
     served: dict[str, Lin] = {}
-    for (sid, stage, unit), lin in ctx.exprs["assign"].items():
+    for (_sid, _stage, unit), lin in ctx.exprs["assign"].items():
         served.setdefault(unit, Lin()).add_lin(lin)
     units = inp.units
     current = set(demand["current_unit"])

@@ -33,7 +33,7 @@ def _val(v: object) -> float:
 
 
 def _ival(v: object) -> int:
-    return int(round(_val(v)))
+    return round(_val(v))
 
 
 def assignments(ctx: ModelContext) -> pd.DataFrame:
@@ -156,9 +156,7 @@ def closed_units(ctx: ModelContext) -> list[str]:
 
 def type_moves(ctx: ModelContext) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Per-type teachers leaving and joining each unit (before pairing)."""
-    out = [
-        {"unit_id": u, "type_id": t, "count": _ival(v)} for (u, t), v in sorted(ctx.vars["out"].items()) if _ival(v)
-    ]
+    out = [{"unit_id": u, "type_id": t, "count": _ival(v)} for (u, t), v in sorted(ctx.vars["out"].items()) if _ival(v)]
     inn = [{"unit_id": u, "type_id": t, "count": _ival(v)} for (u, t), v in sorted(ctx.vars["in"].items()) if _ival(v)]
     cols = ["unit_id", "type_id", "count"]
     return pd.DataFrame(out, columns=cols), pd.DataFrame(inn, columns=cols)
@@ -201,7 +199,7 @@ def pair_flows(ctx: ModelContext, max_travel_min: float) -> pd.DataFrame:
                 if a == b:
                     continue
                 t = tmap.get((a, b), math.inf)
-                cost = int(round(t * 10)) if t <= max_travel_min else int(penalty + (t * 10 if math.isfinite(t) else 1e6))
+                cost = round(t * 10) if t <= max_travel_min else int(penalty + (t * 10 if math.isfinite(t) else 1e6))
                 g.add_edge(("s", a), ("r", b), weight=cost)
         flow = nx.min_cost_flow(g)
         flags = types.loc[type_id]

@@ -111,7 +111,9 @@ def _teacher_types(county: County, flags: pd.DataFrame, eligible_years: int) -> 
     return grouped[["unit_id", "stage", "type_id", "count", "above_required", "backbone", "pe_art", "eligible"]]
 
 
-def _arcs(county: County, scenario: Scenario, travel: pd.DataFrame, units: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _arcs(
+    county: County, scenario: Scenario, travel: pd.DataFrame, units: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Demand and allowed arcs (current school + nearest within the caps)."""
     st = county.settlements
     demand_rows = []
@@ -152,7 +154,9 @@ def _arcs(county: County, scenario: Scenario, travel: pd.DataFrame, units: pd.Da
     # the plan), so that today's catchments are a valid starting plan
     current = tt[tt["unit_id"] == tt["current_unit"]]
     arcs = pd.concat([near, current], ignore_index=True)
-    arcs = arcs.drop_duplicates(["settlement_id", "stage", "unit_id"]).sort_values(["settlement_id", "stage", "time_min", "unit_id"])
+    arcs = arcs.drop_duplicates(["settlement_id", "stage", "unit_id"]).sort_values(
+        ["settlement_id", "stage", "time_min", "unit_id"]
+    )
     missing = demand.merge(arcs[["settlement_id", "stage"]].drop_duplicates(), how="left", indicator=True)
     missing = missing[missing["_merge"] == "left_only"]
     if len(missing):
@@ -247,9 +251,11 @@ def prepare_inputs(
         expansions=expansions,
         teacher_types=_teacher_types(county, teacher_flags, scenario.rotation.eligible_years),
         hire_types=pd.DataFrame(
-            [{"type_id": "hire-Q", "above_required": 1, "backbone": 0, "pe_art": 0},
-             {"type_id": "hire-QP", "above_required": 1, "backbone": 0, "pe_art": 1}]
-        ),  # fmt: skip
+            [
+                {"type_id": "hire-Q", "above_required": 1, "backbone": 0, "pe_art": 0},
+                {"type_id": "hire-QP", "above_required": 1, "backbone": 0, "pe_art": 1},
+            ]
+        ),
         unit_costs={
             "multimedia_room_yuan": uc.multimedia_room_yuan,
             "music_room_yuan": uc.music_room_yuan,

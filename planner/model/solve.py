@@ -328,7 +328,10 @@ def run(
         import highspy
 
         cls = _highs_solver_class()
-        s = cls(msg=msg, mip=mip, timeLimit=time_limit_s, gapRel=gap_rel, gapAbs=gap_abs, threads=threads, **opts)
+        # HiGHS keeps one thread pool per process: a run asking for another thread count than
+        # the first run of the process fails, so the count is left to HiGHS (its MIP search is
+        # serial anyway)
+        s = cls(msg=msg, mip=mip, timeLimit=time_limit_s, gapRel=gap_rel, gapAbs=gap_abs, threads=None, **opts)
         s.warm_start = warm_start
         prob.solve(s)
         seconds = time.perf_counter() - t0

@@ -63,9 +63,7 @@ def add_teachers(ctx: ModelContext) -> None:
         if not (may_rotate or stage in new_stages):
             continue
         # rotation: any public school receives; redeployment (non-eligible): only new schools
-        receivers = [
-            u for (u, s) in parts.index if s == stage and u in public_units and (u in new_units or may_rotate)
-        ]
+        receivers = [u for (u, s) in parts.index if s == stage and u in public_units and (u in new_units or may_rotate)]
         balance = Lin()
         outs: dict[str, pulp.LpVariable] = {}
         ins: dict[str, pulp.LpVariable] = {}
@@ -113,7 +111,7 @@ def add_teachers(ctx: ModelContext) -> None:
     # recruitment
     hires_total = Lin()
     if sc.levers.hires and sc.hires.max_total > 0:
-        for (unit, stage) in parts.index:
+        for unit, stage in parts.index:
             if unit not in public_units:
                 continue
             for h in inp.hire_types.itertuples(index=False):

@@ -76,7 +76,7 @@ def format_plan_summary(plan: Plan) -> str:
         f"(建模 build {plan.solver['build_s']:.1f}s, 求解 solve {plan.solver['solve_s']:.1f}s)",
         f"资本性支出 capital: {plan.costs['capital_yuan'] / 1e4:,.0f} 万元 / 预算 budget "
         f"{plan.costs['capital_budget_yuan'] / 1e4:,.0f} 万元;  经常性 recurrent: "
-        f"{plan.costs['recurrent_yuan_per_year'] / 1e4:,.1f} / {plan.costs['recurrent_budget_yuan_per_year'] / 1e4:,.1f} 万元/年",
+        f"{plan.costs['recurrent_yuan_per_year'] / 1e4:,.1f} / {plan.costs['recurrent_budget_yuan_per_year'] / 1e4:,.1f} 万元/年",  # noqa: E501
         f"项目 projects: {len(plan.projects)};  调整学区 pupils re-zoned: "
         f"{int(plan.assignments.loc[plan.assignments['changed'], 'pupils'].sum()):,};  "
         f"交流教师 teachers moved: {len(plan.exchange_list)};  招聘 hires: {int(plan.hires['count'].sum())}",
@@ -91,7 +91,9 @@ def format_plan_summary(plan: Plan) -> str:
             if (stage, k) in ab.index and not (bool(bb.loc[(stage, k), "met"]) and bool(ab.loc[(stage, k), "met"]))
         ]
         if over:
-            lines.append(f"    差异系数 CV over {bb.loc[(stage, bb.loc[stage].index[0]), 'threshold']:.2f}: " + ", ".join(over))
+            lines.append(
+                f"    差异系数 CV over {bb.loc[(stage, bb.loc[stage].index[0]), 'threshold']:.2f}: " + ", ".join(over)
+            )
     verdicts = plan.after.summary["verdict_zh"].tolist()
     lines += ["规划后 after the plan:"] + [f"    {v}" for v in verdicts]
     if plan.distance_method != "network":
