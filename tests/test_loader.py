@@ -308,3 +308,17 @@ def test_gcj02_datum_is_converted(tiny: Path) -> None:
     shifted = load_county(tiny, check_network=False)
     d = plain.schools.geometry.distance(shifted.schools.geometry)
     assert float(d.max()) < 1.0
+
+
+def test_school_off_the_road_network_is_named(tiny: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # R1 runs along lat 32.80 and R2 along lon 114.0: (113.96, 32.84) is about 4.4 km from both
+    df = pd.read_csv(tiny / "schools.csv", dtype=str, keep_default_na=False)
+    df.loc[4, ["lon", "lat"]] = ["113.96", "32.84"]
+    df.to_csv(tiny / "schools.csv", index=False)
+    load_county(tiny, check_network=False)  # every other rule holds
+    with pytest.raises(DataError) as info:
+        load_county(tiny)
+    message = str(info.value)
+    assert message.startswith("schools.csv, row 6 (school_id R1): road network does not reach it")
+    assert main(["check", str(tiny)]) == 2
+    assert "Traceback" not in capsys.readouterr().err
