@@ -261,10 +261,20 @@ def teacher_categories(teachers: pd.DataFrame, standards: Standards | None = Non
     out["backbone"] = teachers["backbone_level"].isin(tc.backbone_levels).to_numpy()
     out["pe_art"] = teachers["subject"].isin(tc.pe_art_subjects).to_numpy()
     out["eligible"] = (teachers["years_at_school"] >= std.guarantee.rotation_eligible_years).to_numpy()
-    out["category"] = np.select(
-        [out["backbone"], out["pe_art"], out["above_required"]], ["backbone", "pe_art", "above_required"], "other"
-    )
+    out["category"] = [
+        rotation_category(b, p, q)
+        for b, p, q in zip(out["backbone"], out["pe_art"], out["above_required"], strict=True)
+    ]
     return out
+
+
+def rotation_category(backbone: bool, pe_art: bool, above_required: bool) -> str:
+    """The exclusive rotation category of a teacher: backbone > pe_art > above_required > other."""
+    if backbone:
+        return "backbone"
+    if pe_art:
+        return "pe_art"
+    return "above_required" if above_required else "other"
 
 
 def split_school_resources(parts: pd.DataFrame) -> pd.DataFrame:

@@ -13,6 +13,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
+from planner.assess import rotation_category
 from planner.model.context import ModelContext
 from planner.model.inputs import INDICATORS, SCHOOL_INDICATORS, TEACHER_INDICATORS
 
@@ -163,14 +164,8 @@ def type_moves(ctx: ModelContext) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def category_of(flags: pd.Series) -> str:
-    """Reporting category of a teacher type: backbone > PE/art > above-required > other."""
-    if flags["backbone"]:
-        return "backbone"
-    if flags["pe_art"]:
-        return "pe_art"
-    if flags["above_required"]:
-        return "above_required"
-    return "other"
+    """Reporting category of a teacher type (the assessment engine's rule)."""
+    return rotation_category(bool(flags["backbone"]), bool(flags["pe_art"]), bool(flags["above_required"]))
 
 
 def pair_flows(ctx: ModelContext, max_travel_min: float) -> pd.DataFrame:
