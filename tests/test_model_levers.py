@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import pandas as pd
 import pytest
 from model_instances import tiny_primary, two_school_teachers
 
@@ -153,3 +154,32 @@ def test_closing_a_small_weak_school_moves_its_pupils() -> None:
     assert closed_units(sol.built.ctx) == []
     assert part_state(sol.built.ctx).set_index("unit_id").loc["C", "pupils"] == 60
     assert {"floor_area", "sports_area"} <= set(unmet(sol.built.ctx).query("unit_id == 'C'")["indicator"])
+
+
+def test_no_teacher_is_sent_to_a_site_left_unbuilt() -> None:
+    # rotation and hires on, new schools allowed but no money: nothing is built, so no teacher may be
+    # placed or recruited at a candidate site
+    # A is overstaffed (30 teachers, norm ceil(400/19) = 22) and may send teachers one way; B is at its
+    # norm (22) and may not take more. A rotation of 15% of 20 eligible = 3 teachers is cheapest as three
+    # one-way moves out of A; the only place they could go one way is the empty site S1, which is not built.
+    inp = two_school_teachers()
+    parts = inp.parts.copy()
+    parts.loc[("A", "primary"), "teachers"] = 30
+    parts.loc[("B", "primary"), "teachers"] = 22
+    parts.loc[("B", "primary"), "backbone"] = 4  # B meets its standard: no move is needed for it
+    full = tiny_primary(capital_budget_yuan=0.0)
+    inp = replace(
+        inp,
+        units=pd.concat([inp.units, full.units.loc[["S1"]]]),
+        parts=pd.concat([parts, full.parts.loc[[("S1", "primary")]]]),
+        site_options=full.site_options,
+        capital_budget_yuan=0.0,
+    )
+    sc = _sc(rotation=True, hires=True, new_schools=True)
+    sc = sc.model_copy(update={"rotation": sc.rotation.model_copy(update={"min_share_of_eligible": 0.15})})
+    sol = optimise(inp, sc)
+    state = part_state(sol.built.ctx).set_index("unit_id")
+    assert state.loc["S1", "pupils"] == 0
+    flows = pair_flows(sol.built.ctx, max_travel_min=90)
+    assert "S1" not in set(flows["to_unit"])
+    assert "S1" not in set(hires(sol.built.ctx)["unit_id"])

@@ -17,7 +17,8 @@ Rules (DOMAIN.md §1.2, docs/model.md):
   backbone teachers are at least ``min_backbone_share`` of those rotating;
 - staffing norm at both ends: a school never ends below ``min(current, norm)`` teachers
   nor above ``max(current, norm)``, the norm being one post per 19 primary / 13.5 junior
-  pupils (current pupils); a new school holds at most its norm plus one;
+  pupils (current pupils); a new school holds at most its norm (rounded up), and a site
+  left unbuilt nobody;
 - recruits are above-required teachers (optionally PE/art), never backbone, up to a cap;
 - a closed school (closures lever) receives and recruits nobody; its eligible teachers may
   rotate like any others, and those left are listed for the bureau to place (待统筹安排):
@@ -138,7 +139,13 @@ def add_teachers(ctx: ModelContext) -> None:
             lhs = Lin()
             lhs.add_lin(net[(unit, stage)])
             lhs.add_lin(ctx.pupils[(unit, stage)], -1.0 / inp.staffing_norm[stage])
-            ctx.constrain(lhs, "<=", 1, f"norm_new_{unit}_{stage}")
+            # at most the norm (rounded up) of its pupils, and nobody at a site left unbuilt
+            opened = ctx.site_open.get(unit)
+            if opened is not None:
+                lhs.add_lin(opened, -1.0)
+                ctx.constrain(lhs, "<=", 0, f"norm_new_{unit}_{stage}")
+            else:
+                ctx.constrain(lhs, "<=", 1, f"norm_new_{unit}_{stage}")
             continue
         norm = math.ceil(float(row["pupils"]) / inp.staffing_norm[stage])
         low = Lin()
