@@ -86,13 +86,25 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "run",
         help="run the planner on a county and write a run directory",
-        description="Load and validate the county, build travel times, report access, assess the "
-        "baseline and write everything to a new run directory (runs/<name>-<time>).",
+        description="Load and validate the county, build travel times, report access, assess the baseline, "
+        "optimise the scenario's plan, assess the county after it, and write everything to a new run directory "
+        "(runs/<scenario>-<time>), atomically.",
     )
     p.add_argument("scenario", nargs="?", type=Path, help=f"scenario YAML (default {DEFAULT_SCENARIO})")
     p.add_argument("--data", type=Path, default=DEFAULT_DATA, help=f"county folder (default {DEFAULT_DATA})")
     p.add_argument("--out", type=Path, help="run directory to create (default runs/<name>-<timestamp>)")
     p.add_argument("--runs", type=Path, default=Path("runs"), help="where run directories go (default runs/)")
+    _add_common(p)
+
+    p = sub.add_parser(
+        "compare",
+        help="compare run directories side by side",
+        description="Read several run directories and write a side-by-side table (cost, schools passing, CV per "
+        "indicator and stage, unmet standards, pupils re-zoned, teachers moved, mean and worst travel time) as "
+        "Excel, CSV, PNG and an offline HTML page.",
+    )
+    p.add_argument("runs", nargs="+", type=Path, help="run directories written by planner run")
+    p.add_argument("--out", type=Path, required=True, help="new folder to write the comparison into")
     _add_common(p)
 
     p = sub.add_parser(
@@ -297,11 +309,26 @@ def _access(county: Any, travel: Any) -> tuple[str, dict[str, Any]]:
     return format_access_summary(report), report.tables(zh=True)
 
 
+def _cmd_compare(args: argparse.Namespace, out: _Output) -> int:
+    from planner.report.compare import comparison_table, write_comparison
+    from planner.rundir import atomic_run_dir
+
+    table = comparison_table(args.runs)
+    with atomic_run_dir(args.out) as tmp:
+        files = write_comparison(table, tmp)
+    cols = ["scenario", "capital_yuan", "primary_passing", "junior_passing", "unmet_standards", "pupils_rezoned"]
+    out.say(table[cols].to_string(index=False))
+    out.say(f"✓ 方案比较已写入 comparison written to {args.out} ({len(files)} files)")
+    out.result({"ok": True, "out": str(args.out), "rows": table.to_dict("records")})
+    return EXIT_OK
+
+
 COMMANDS = {
     "check": _cmd_check,
     "assess": _cmd_assess,
     "run": _cmd_run,
     "template": _cmd_template,
+    "compare": _cmd_compare,
     "generate": _cmd_generate,
 }
 

@@ -131,7 +131,7 @@ def _write_table(
             c = ws.cell(row=i, column=j, value=_cell(v))
             if fmt:
                 c.number_format = fmt
-            if v == NO:
+            if isinstance(v, str) and v == NO:
                 c.font = _FAIL_FONT
     widths = []
     for j, h in enumerate(header):
