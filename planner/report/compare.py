@@ -48,10 +48,8 @@ class CompareError(PlannerError):
 
 def _read_csv(path: Path) -> pd.DataFrame:
     if not path.exists():
-        raise CompareError(
         rel = path.relative_to(path.parent.parent)
         raise CompareError(f"{path.parent.parent.name}: {rel} is missing (not a complete run directory)")
-        )
     return pd.read_csv(path, encoding="utf-8-sig")
 
 
