@@ -94,6 +94,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--data", type=Path, default=DEFAULT_DATA, help=f"county folder (default {DEFAULT_DATA})")
     p.add_argument("--out", type=Path, help="run directory to create (default runs/<name>-<timestamp>)")
     p.add_argument("--runs", type=Path, default=Path("runs"), help="where run directories go (default runs/)")
+    p.add_argument("--time-limit", type=float, help="solver time limit in seconds (overrides the scenario's)")
     _add_common(p)
 
     p = sub.add_parser(
@@ -228,6 +229,13 @@ def _cmd_run(args: argparse.Namespace, out: _Output) -> int:
 
     scenario_path = args.scenario or (DEFAULT_SCENARIO if DEFAULT_SCENARIO.exists() else None)
     scenario = load_scenario(scenario_path) if scenario_path else default_scenario()
+    if args.time_limit is not None:
+        if args.time_limit <= 0:
+            from planner.errors import ScenarioError
+
+            raise ScenarioError(f"--time-limit {args.time_limit:g}: must be a positive number of seconds")
+        solver = scenario.solver.model_copy(update={"time_limit_s": float(args.time_limit)})
+        scenario = scenario.model_copy(update={"solver": solver})
     target = args.out or new_run_path(args.runs, scenario.name)
     if target.exists():
         from planner.rundir import RunDirError
