@@ -224,7 +224,7 @@ def _cmd_run(args: argparse.Namespace, out: _Output) -> int:
     from tqdm import tqdm
 
     from planner.loader import format_summary, load_county, summarise
-    from planner.rundir import atomic_run_dir, input_hashes, new_run_path, write_json
+    from planner.rundir import atomic_run_dir, ensure_new, input_hashes, new_run_path, write_json
     from planner.scenario import default_scenario, load_scenario
 
     scenario_path = args.scenario or (DEFAULT_SCENARIO if DEFAULT_SCENARIO.exists() else None)
@@ -237,37 +237,34 @@ def _cmd_run(args: argparse.Namespace, out: _Output) -> int:
         solver = scenario.solver.model_copy(update={"time_limit_s": float(args.time_limit)})
         scenario = scenario.model_copy(update={"solver": solver})
     target = args.out or new_run_path(args.runs, scenario.name)
-    if target.exists():
-        from planner.rundir import RunDirError
-
-        raise RunDirError(f"{target}: already exists; runs are never overwritten (choose another --out)")
+    ensure_new(target)  # before the slow work, not only at the end
     timings: dict[str, float] = {}
     stages = ["load", "network", "assess", "plan", "report"]
     with tqdm(total=len(stages), disable=out.quiet, desc="planner run", unit="stage", file=sys.stderr) as bar:
 
-        def step(name: str, label: str) -> float:
+        def step(label: str) -> float:
             bar.set_postfix_str(label)
             return time.perf_counter()
 
-        t0 = step("load", "load 读取数据")
+        t0 = step("load 读取数据")
         county = load_county(args.data)
         timings["load_s"] = time.perf_counter() - t0
         bar.update()
 
-        t0 = step("network", "network 路网与通行时间")
+        t0 = step("network 路网与通行时间")
         travel = _travel(county, scenario)
         access_text, access_tables = _access(county, travel)
         timings["network_s"] = time.perf_counter() - t0
         bar.update()
 
-        t0 = step("assess", "assess 基线评估")
+        t0 = step("assess 基线评估")
         from planner.assess import assess
 
         before = assess(county)
         timings["assess_s"] = time.perf_counter() - t0
         bar.update()
 
-        t0 = step("plan", "plan 优化求解")
+        t0 = step("plan 优化求解")
         from planner.pipeline import plan_county
 
         plan = plan_county(county, scenario, travel.long, travel.school_times, distance_method=travel.method,
@@ -275,7 +272,7 @@ def _cmd_run(args: argparse.Namespace, out: _Output) -> int:
         timings["plan_s"] = time.perf_counter() - t0
         bar.update()
 
-        t0 = step("report", "report 写出结果")
+        t0 = step("report 写出结果")
         with atomic_run_dir(target) as tmp:
             from planner.report.run import write_run
 
@@ -348,15 +345,14 @@ def _cmd_sweep(args: argparse.Namespace, out: _Output) -> int:
     from tqdm import tqdm
 
     from planner.loader import load_county
-    from planner.rundir import RunDirError, atomic_run_dir
+    from planner.rundir import atomic_run_dir, ensure_new
     from planner.scenario import load_scenario
     from planner.sweep import parse_budget_range, run_sweep, smallest_passing_budget, write_sweep
     from planner.travel import plan_travel_times
 
     budgets = parse_budget_range(args.budget)
     scenario = load_scenario(args.scenario)
-    if args.out.exists():
-        raise RunDirError(f"{args.out}: already exists; runs are never overwritten (choose another --out)")
+    ensure_new(args.out)  # before the slow work, not only at the end
     county = load_county(args.data)
     travel = plan_travel_times(county, scenario)
     with tqdm(total=len(budgets), disable=out.quiet, desc="planner sweep", unit="budget", file=sys.stderr) as bar:

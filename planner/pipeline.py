@@ -13,7 +13,7 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
-from planner.assess import assess, assess_parts, school_parts, teacher_categories
+from planner.assess import assess_parts, school_parts, teacher_categories
 from planner.county import County
 from planner.model.extract import assignments, closed_units, hires, pair_flows, projects
 from planner.model.inputs import INDICATORS
@@ -49,10 +49,12 @@ def limits_of(standards: Standards) -> dict[str, Any]:
     }
 
 
-def model_parts(county: County, standards: Standards) -> pd.DataFrame:
-    """The engine's school parts in the model's shape (index school_id, stage)."""
-    p = school_parts(county, standards)
-    p = p[p["kind"] != "special"]
+def model_parts(parts: pd.DataFrame) -> pd.DataFrame:
+    """The engine's school parts (:func:`planner.assess.school_parts`) in the model's shape.
+
+    Index (school_id, stage); special schools left out.
+    """
+    p = parts[parts["kind"] != "special"]
     out = pd.DataFrame(
         {
             "unit_id": p["school_id"].to_numpy(),
@@ -152,13 +154,15 @@ def plan_county(
         ``network`` or ``straight_line``; carried into every output.
     """
     std = standards or load_standards()
-    before = before if before is not None else assess(county, std)
+    base_parts = school_parts(county, std)
+    if before is None:
+        before = assess_parts(base_parts, std, county_name_zh=county.name_zh, synthetic=county.synthetic)
     inp = prepare_inputs(
         county,
         scenario,
         standard=standard_frame(std),
         limits=limits_of(std),
-        parts=model_parts(county, std),
+        parts=model_parts(base_parts),
         teacher_flags=teacher_categories(county.teachers, std)[
             ["school_id", "stage", "above_required", "backbone", "pe_art"]
         ],
@@ -187,7 +191,6 @@ def plan_county(
         if len(stranded):
             notes.append(f"{len(stranded)} teachers of closed schools are left for the bureau to place (待统筹安排)")
     rotation = _rotation_table(ex)
-    base_parts = school_parts(county, std)
     pool = int(base_parts.loc[(base_parts["ownership"] == "public") & (base_parts["kind"] != "special"),
                               "teachers_eligible"].sum())  # fmt: skip
     after = assess_parts(school_parts(after_county, std), std, rotation=rotation, eligible_teachers=pool,

@@ -38,6 +38,18 @@ def new_run_path(runs_root: Path, name: str, now: datetime | None = None) -> Pat
     return path
 
 
+def ensure_new(target: Path) -> None:
+    """Refuse an existing run directory (earlier runs are never overwritten).
+
+    Raises
+    ------
+    RunDirError
+        If ``target`` exists.
+    """
+    if Path(target).exists():
+        raise RunDirError(f"{target}: already exists; runs are never overwritten (choose another --out)")
+
+
 @contextmanager
 def atomic_run_dir(target: Path) -> Iterator[Path]:
     """Yield a temporary folder that becomes ``target`` when the block succeeds.
@@ -48,8 +60,7 @@ def atomic_run_dir(target: Path) -> Iterator[Path]:
         If ``target`` already exists (earlier runs are never overwritten).
     """
     target = Path(target)
-    if target.exists():
-        raise RunDirError(f"{target}: already exists; runs are never overwritten (choose another --out)")
+    ensure_new(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=target.parent))
     try:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from run_checks import compare_and_check
 
 from planner.cli import main
 
@@ -55,16 +56,4 @@ def test_baseline_changes_nothing(all_runs: tuple[Path, list[Path]]) -> None:
 
 def test_compare_over_all_scenarios(all_runs: tuple[Path, list[Path]]) -> None:
     base, runs = all_runs
-    out = base / "comparison"
-    assert main(["compare", *map(str, runs), "--out", str(out), "-q"]) == 0
-    table = pd.read_csv(out / "comparison.csv", encoding="utf-8-sig")
-    assert list(table["方案 scenario"]) == [r.name for r in runs]
-    for (_, row), run in zip(table.iterrows(), runs, strict=True):
-        projects = pd.read_csv(run / "plan" / "projects.csv", encoding="utf-8-sig")
-        assign = pd.read_csv(run / "plan" / "assignments.csv", encoding="utf-8-sig")
-        exchange = pd.read_csv(run / "plan" / "exchange_list.csv", encoding="utf-8-sig")
-        assert row["资本性支出 capital (yuan)"] == pytest.approx(projects["cost_yuan"].sum())
-        assert row["调整学区学生 pupils re-zoned"] == assign.loc[assign["changed"], "pupils"].sum()
-        assert row["交流教师 teachers moved"] == len(exchange)
-    for name in ("comparison.xlsx", "comparison.png", "comparison.html"):
-        assert (out / name).stat().st_size > 0
+    compare_and_check(runs, base / "comparison")

@@ -74,7 +74,15 @@ def part_state(ctx: ModelContext) -> pd.DataFrame:
         for k in SCHOOL_INDICATORS:
             rec[f"school_{k}"] = ctx.resource[(unit, "", k)].value()
         rows.append(rec)
-    df = pd.DataFrame(rows)
+    return split_by_pupils(pd.DataFrame(rows))
+
+
+def split_by_pupils(df: pd.DataFrame) -> pd.DataFrame:
+    """Each part's share of its school's pupils and of the ``school_<indicator>`` totals.
+
+    The model's form of :func:`planner.assess.split_school_resources` (same rule: a school
+    total is split between its parts in proportion to their pupils).
+    """
     school_pupils = df.groupby("unit_id")["pupils"].transform("sum")
     df["share"] = np.where(school_pupils > 0, df["pupils"] / school_pupils.where(school_pupils > 0, 1), 0.0)
     for k in SCHOOL_INDICATORS:

@@ -14,13 +14,12 @@ import logging
 import time
 from dataclasses import dataclass, field
 
-import numpy as np
 import pandas as pd
 
 from planner.model.balance import add_cv_cut, cv_point
 from planner.model.build import OBJECTIVE_GROUPS, BuiltModel, build_model, set_objective
-from planner.model.extract import part_state
-from planner.model.inputs import INDICATORS, TEACHER_INDICATORS, ModelInputs
+from planner.model.extract import part_state, split_by_pupils
+from planner.model.inputs import INDICATORS, SCHOOL_INDICATORS, TEACHER_INDICATORS, ModelInputs
 from planner.model.solver import SolveResult, solve
 from planner.scenario import Scenario
 
@@ -64,15 +63,10 @@ def baseline_state(inp: ModelInputs) -> pd.DataFrame:
         rec = {"unit_id": unit, "stage": stage, "included": bool(row["included"]), "pupils": float(row["pupils"])}
         for k in TEACHER_INDICATORS:
             rec[k] = float(row[k])
-        for k in ("floor_area", "sports_area", "equipment", "multimedia"):
+        for k in SCHOOL_INDICATORS:
             rec[f"school_{k}"] = float(units.loc[unit, k]) if not bool(units.loc[unit, "is_new"]) else 0.0
         rows.append(rec)
-    df = pd.DataFrame(rows)
-    total = df.groupby("unit_id")["pupils"].transform("sum")
-    df["share"] = np.where(total > 0, df["pupils"] / total.where(total > 0, 1), 0.0)
-    for k in ("floor_area", "sports_area", "equipment", "multimedia"):
-        df[k] = df[f"school_{k}"] * df["share"]
-    return df
+    return split_by_pupils(pd.DataFrame(rows))
 
 
 def _add_cuts(built: BuiltModel, state: pd.DataFrame, cv: pd.DataFrame, tag: str) -> int:
