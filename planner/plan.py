@@ -57,6 +57,11 @@ class Plan:
         The county with the plan applied.
     distance_method : str
         ``network`` or ``straight_line`` (labelled in every output that uses it).
+    notes : list of str
+        Plain-language notes for the summary and the manifest.
+    extra_tables : dict of DataFrame
+        Further plan tables added by optional features (projection, feeder links, ...),
+        saved next to the core tables under their key as file stem.
     """
 
     scenario_name: str
@@ -73,6 +78,7 @@ class Plan:
     after_county: County
     distance_method: str = "network"
     notes: list[str] = field(default_factory=list)
+    extra_tables: dict[str, pd.DataFrame] = field(default_factory=dict)
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """The plan's tables by file stem."""
@@ -82,6 +88,7 @@ class Plan:
             "teacher_flows": self.flows,
             "exchange_list": self.exchange_list,
             "hires": self.hires,
+            **self.extra_tables,
         }
 
     def save(self, out_dir: Path) -> list[Path]:
