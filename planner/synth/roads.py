@@ -182,6 +182,16 @@ def build_roads(
                 for a, b in _mst_edges(st_xy[hub], _delaunay_edges(st_xy[hub])):
                     rb.add(int(hub[a]), int(hub[b]), "township")
 
+    # village links across township borders and the remaining short gaps: neighbouring villages
+    # are joined by a road when close (as field roads and village roads do), so the walk to the
+    # nearest school is not forced round through the township seats
+    cand = _delaunay_edges(st_xy)
+    if len(cand):
+        length = np.hypot(*(st_xy[cand[:, 0]] - st_xy[cand[:, 1]]).T)
+        keep = (length < 1000) | ((length < 1800) & (rng.random(len(cand)) < 0.4))
+        for a, b in cand[keep]:
+            rb.add(int(a), int(b), _local_class(area[int(a)], area[int(b)]))
+
     # county roads between the county seat and the town seats
     seat_ids = [seat_node, *town_seat_nodes.values()]
     sxy = st_xy[seat_ids]
@@ -219,6 +229,7 @@ def build_roads(
     for i, h in enumerate(sites["access"].to_numpy() if len(sites) else []):
         rb.add(first_site + i, int(h), _local_class(area[int(h)], area[int(h)]))
     _stitch(rb, n_st, area)
+    _school_paths(rb, n_st, first_school, sch, area)
     n_comp = rb.n_components()
     if n_comp != 1:
         raise RuntimeError(f"synthetic road network has {n_comp} components")
@@ -244,6 +255,44 @@ def _stitch(rb: RoadBuilder, n_st: int, area: NDArray[np.str_]) -> None:
         k = int(np.argmin(d))
         a, b = int(a_idx[j[k]]), int(b_idx[k])
         rb.add(a, b, _local_class(area[a], area[b]))
+
+
+#: walk (metres along the network) beyond which a village gets a direct road to its nearest
+#: primary school's village: the rural primary norm of about 2.5 km (DOMAIN.md §2; 40 min at the
+#: 4 km/h walking speed is 2.67 km, which leaves room for the curves of :func:`road_geometries`)
+SCHOOL_WALK_MAX_M = 2500.0
+
+
+def _school_paths(
+    rb: RoadBuilder, n_st: int, first_school: int, sch: pd.DataFrame, area: NDArray[np.str_]
+) -> None:
+    """Give a village a road to its nearest primary school's village when its walk is too long.
+
+    Counties keep a road from every village to a school within the walking norm (通校路);
+    a village whose shortest walk to any public primary school (teaching points included)
+    exceeds :data:`SCHOOL_WALK_MAX_M` is joined by a village road to the village hosting the
+    straight-line nearest such school, when that is within the norm.
+    """
+    from scipy.sparse.csgraph import dijkstra
+    from scipy.spatial import cKDTree
+
+    serving = np.flatnonzero(
+        (sch["ownership"].to_numpy() == "public") & np.isin(sch["kind"].to_numpy(), ("primary", "teaching_point",
+                                                                                     "nine_year"))
+    )  # fmt: skip
+    if not len(serving):
+        return
+    e = np.array(sorted(rb.edges))
+    w = np.hypot(*(rb.nodes[e[:, 0]] - rb.nodes[e[:, 1]]).T)
+    n = len(rb.nodes)
+    g = coo_matrix((w, (e[:, 0], e[:, 1])), shape=(n, n)).tocsr()
+    dist = dijkstra(g, directed=False, indices=first_school + serving, min_only=True)
+    hosts = sch["host"].to_numpy()[serving].astype(int)
+    d_line, j = cKDTree(rb.nodes[hosts]).query(rb.nodes[:n_st])
+    for v in np.flatnonzero((dist[:n_st] > SCHOOL_WALK_MAX_M) & (area[:n_st] == "rural")):
+        if d_line[v] <= SCHOOL_WALK_MAX_M:
+            h = int(hosts[j[v]])
+            rb.add(int(v), h, _local_class(area[int(v)], area[h]))
 
 
 def _local_class(a: str, b: str) -> str:
