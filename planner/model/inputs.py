@@ -81,6 +81,12 @@ class ModelInputs:
         Budgets of the plan.
     school_times : DataFrame
         School-to-school travel: from_unit, to_unit, time_min (for pairing rotations).
+    demand_by_year : DataFrame or None
+        Horizon plans only (scenario ``horizon``): settlement_id, stage, year, pupils (whole
+        pupils, projected) for every year of the horizon; ``demand`` then holds the target
+        year. Capacity must hold in every year (planner/model/horizon.py).
+    target_year : int or None
+        The year ``demand`` stands for in a horizon plan.
     """
 
     standard: pd.DataFrame
@@ -102,6 +108,8 @@ class ModelInputs:
     capital_budget_yuan: float
     recurrent_budget_yuan: float
     school_times: pd.DataFrame
+    demand_by_year: pd.DataFrame | None = None
+    target_year: int | None = None
 
     def std(self, stage: str, indicator: str) -> float:
         """Resource required per pupil for ``indicator`` at ``stage``."""

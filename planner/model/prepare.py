@@ -111,6 +111,28 @@ def _teacher_types(county: County, flags: pd.DataFrame, eligible_years: int) -> 
     return grouped[["unit_id", "stage", "type_id", "count", "above_required", "backbone", "pe_art", "eligible"]]
 
 
+def _fill_current(
+    demand: pd.DataFrame, travel: pd.DataFrame, teaches: dict[str, set[str]], county: County
+) -> pd.DataFrame:
+    """Give settlements with pupils but no catchment school today (only in projected years:
+    children born or moved there) the nearest existing public school of the stage as their
+    'current' school, so that every demand row has a starting assignment."""
+    cur = demand["current_unit"].fillna("").astype(str)
+    empty = cur.eq("") | cur.eq("nan")
+    if not empty.any():
+        return demand
+    demand = demand.copy()
+    existing = set(county.schools.index)
+    for i in demand.index[empty]:
+        sid, stage = demand.at[i, "settlement_id"], demand.at[i, "stage"]
+        t = travel[(travel["settlement_id"] == sid) & (travel["stage"] == stage)]
+        t = t[[u in teaches[stage] and u in existing for u in t["unit_id"]]]
+        if not len(t):
+            raise ValueError(f"settlement {sid} has {stage} pupils but no school of that stage within reach")
+        demand.at[i, "current_unit"] = str(t.sort_values(["time_min", "unit_id"]).iloc[0]["unit_id"])
+    return demand
+
+
 def _arcs(
     county: County, scenario: Scenario, travel: pd.DataFrame, units: pd.DataFrame
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -140,6 +162,7 @@ def _arcs(
         for s in _SITE_STAGES[row["stage"]]:
             teaches[s].add(site)
 
+    demand = _fill_current(demand, travel, teaches, county)
     dist = scenario.distance
     caps = {"primary": dist.primary_max_min, "junior": dist.junior_max_min}
     tt = travel.merge(demand[["settlement_id", "stage", "area_type", "current_unit"]], on=["settlement_id", "stage"])
@@ -179,6 +202,8 @@ def prepare_inputs(
     teacher_flags: pd.DataFrame,
     travel: pd.DataFrame,
     school_times: pd.DataFrame,
+    demand_by_year: pd.DataFrame | None = None,
+    target_year: int | None = None,
 ) -> ModelInputs:
     """Assemble the model instance.
 
@@ -202,6 +227,12 @@ def prepare_inputs(
         settlement_id, stage, unit_id (school or site), time_min, distance_m (sparse).
     school_times : DataFrame
         from_unit, to_unit, time_min.
+    demand_by_year : DataFrame, optional
+        Horizon plans: settlement_id, stage, year, pupils (projected whole pupils) for every
+        year of the horizon. ``county`` then carries the target year's pupils in its
+        settlements (see :func:`planner.pipeline.plan_county`).
+    target_year : int, optional
+        The year of ``county``'s pupils in a horizon plan.
     """
     units = _units(county)
     demand, arcs = _arcs(county, scenario, travel, units)
@@ -267,7 +298,30 @@ def prepare_inputs(
         capital_budget_yuan=float(capital) * scenario.budget.scale,
         recurrent_budget_yuan=float(recurrent) * scenario.budget.scale,
         school_times=school_times,
+        demand_by_year=None if demand_by_year is None else _by_year(demand_by_year, demand, county),
+        target_year=target_year,
     )
+
+
+def _by_year(by_year: pd.DataFrame, demand: pd.DataFrame, county: County) -> pd.DataFrame:
+    """Projected pupils per settlement, stage and year, with each row's current unit.
+
+    Rows with pupils only. The current unit is the target year's (``demand``), else the
+    settlement's catchment school today; empty when it has neither.
+    """
+    d = by_year[by_year["pupils"] > 0][["settlement_id", "stage", "year", "pupils"]]
+    cur = demand[["settlement_id", "stage", "current_unit"]]
+    out = d.merge(cur, on=["settlement_id", "stage"], how="left")
+    st = county.settlements
+    today = {
+        (sid, stage): str(st.at[sid, f"school_{stage}_id"] or "")
+        for sid, stage in zip(out["settlement_id"], out["stage"], strict=True)
+        if sid in st.index
+    }
+    fallback = [today.get((a, b), "") for a, b in zip(out["settlement_id"], out["stage"], strict=True)]
+    out["current_unit"] = out["current_unit"].fillna(pd.Series(fallback, index=out.index)).replace("nan", "")
+    out["pupils"] = out["pupils"].astype(float)
+    return out.sort_values(["year", "stage", "settlement_id"], kind="stable").reset_index(drop=True)
 
 
 __all__ = ["SCHOOL_INDICATORS", "prepare_inputs"]
