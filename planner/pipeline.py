@@ -8,18 +8,23 @@ assesses the after-state with the same engine that assessed the baseline.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any
 
 import geopandas as gpd
 import pandas as pd
 
+from planner.adjacency import attach_catchment_graph
 from planner.assess import assess_parts, school_parts, teacher_categories
 from planner.county import County
+from planner.horizon import county_in_year, enrolment_flags, peak_investments, school_projection, township_places
 from planner.model.extract import assignments, closed_units, hires, pair_flows, projects
+from planner.model.feeder import add_catchment_outputs
 from planner.model.inputs import INDICATORS
 from planner.model.optimise import Solution, optimise
 from planner.model.prepare import prepare_inputs
 from planner.plan import Plan, apply_plan
+from planner.projection import project_enrolment, pupils_by_year
 from planner.scenario import Scenario
 from planner.standards import INDICATORS_BY_KEY, Standards, load_standards
 
@@ -157,18 +162,32 @@ def plan_county(
     base_parts = school_parts(county, std)
     if before is None:
         before = assess_parts(base_parts, std, county_name_zh=county.name_zh, synthetic=county.synthetic)
+    h = scenario.horizon
+    base_county = county
+    parts_in = model_parts(base_parts)
+    by_year = projection = None
+    if h is not None:
+        # horizon plan: the model plans for the target year's pupils, capacity holds every year
+        projection = project_enrolment(county.settlements, h.projection, h.base_year, h.last_year)
+        by_year = pupils_by_year(projection, h.years)
+        county = county_in_year(county, projection, h.target_year)
+        target = county.schools[["pupils_primary", "pupils_junior"]]
+        parts_in = parts_in.assign(pupils=[float(target.at[u, f"pupils_{s}"]) for u, s in parts_in.index])
     inp = prepare_inputs(
         county,
         scenario,
         standard=standard_frame(std),
         limits=limits_of(std),
-        parts=model_parts(base_parts),
+        parts=parts_in,
         teacher_flags=teacher_categories(county.teachers, std)[
             ["school_id", "stage", "above_required", "backbone", "pe_art"]
         ],
         travel=travel,
         school_times=school_times,
+        demand_by_year=by_year,
+        target_year=None if h is None else h.target_year,
     )
+    inp = attach_catchment_graph(inp, county) if scenario.catchment_rules.contiguity else inp
     sol = optimise(inp, scenario)
     if not sol.result.has_solution:
         raise RuntimeError(f"the solver returned no plan ({sol.result.describe()})")
@@ -183,9 +202,17 @@ def plan_county(
     ex = exchange_list(county, flows, std)
     hired = hires(ctx).rename(columns={"unit_id": "school_id"})
     new = _new_schools(county, sol)
-    after_county = apply_plan(county, assign, proj, ex, hired, new, limits_of(std)["class_limit"])
+    # a horizon plan's after-county has the target year's pupils (schools compared with today's
+    # classes, so classes are re-formed where pupils change)
+    limit = limits_of(std)["class_limit"]
+    after_county = apply_plan(replace(base_county, settlements=county.settlements), assign, proj, ex, hired, new, limit)
     closed = closed_units(ctx)
     notes: list[str] = []
+    extra: dict[str, pd.DataFrame] = {}
+    if h is not None:
+        extra, more = _horizon_tables(base_county, after_county, projection, proj, std, h)
+        notes.extend(more)
+    add_catchment_outputs(extra, notes, ctx, assign, after_county, scenario)  # feeder table, rule notes
     if closed:
         after_county, stranded = _drop_closed(after_county, closed)
         if len(stranded):
@@ -233,7 +260,34 @@ def plan_county(
         after_county=after_county,
         distance_method=distance_method,
         notes=notes,
+        extra_tables=extra,
     )
+
+
+def _horizon_tables(
+    base: County, after: County, projection: pd.DataFrame, proj: pd.DataFrame, std: Standards, h: Any
+) -> tuple[dict[str, pd.DataFrame], list[str]]:
+    """Projection tables and notes of a horizon plan (planner/horizon.py)."""
+    lim = limits_of(std)
+    years = list(range(h.base_year, h.last_year + 1))
+    sp = school_projection(after.settlements, after.schools, projection, years)
+    flags = enrolment_flags(sp, lim["size_limit"], h.first_year)
+    places = township_places(sp, after.schools, lim["class_limit"])
+    peaks = peak_investments(proj, sp, after.schools, lim["class_limit"], h.target_year)
+    tot = projection.groupby(["year", "stage"])["pupils"].sum()
+    notes = [
+        f"规划期 {h.first_year}-{h.last_year}，目标年 {h.target_year}: the after-assessment uses the projected "
+        f"{h.target_year} pupils; the before-assessment is the base year {h.base_year} (today's pupils). "
+        f"Capacity and school size are required in every year of the horizon.",
+        f"Projected public pupils {h.base_year} → {h.target_year}: primary {tot[(h.base_year, 'primary')]:,.0f} → "
+        f"{tot[(h.target_year, 'primary')]:,.0f}, junior {tot[(h.base_year, 'junior')]:,.0f} → "
+        f"{tot[(h.target_year, 'junior')]:,.0f} (births {h.projection.births_trend_per_year:+.1%}/yr, rural "
+        f"migration {h.projection.migration_rural_per_year:.1%}/yr).",
+    ]
+    n_peak = int(peaks["peak_only"].sum()) if len(peaks) else 0
+    if n_peak:
+        notes.append(f"{n_peak} investments serve only a passing enrolment peak (仅服务入学高峰), see peak_investments")
+    return {"projection": sp, "projection_flags": flags, "township_places": places, "peak_investments": peaks}, notes
 
 
 def _rotation_table(ex: pd.DataFrame) -> pd.DataFrame:

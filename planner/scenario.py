@@ -12,10 +12,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from planner.errors import ScenarioError
 from planner.network import TravelModes
+from planner.projection import ProjectionSettings
 
 
 class _Strict(BaseModel):
@@ -114,6 +115,69 @@ class SolverSettings(_Strict):
     gap_rel: float = Field(0.01, ge=0, le=1)
     cv_iterations: int = Field(4, ge=0, description="Cutting-plane rounds for the CV thresholds.")
     threads: int = Field(2, ge=1)
+    start_heuristic: bool = Field(
+        True,
+        description="LP-guided fix-and-optimise start: solve the LP relaxation, fix the integer variables it "
+        "leaves integral, solve that sub-MIP and start the full MIP from its plan (docs/performance.md).",
+    )
+    start_share: float = Field(
+        0.5, gt=0, lt=1, description="Share of time_limit_s the start heuristic may use at most."
+    )
+
+
+class HorizonSettings(_Strict):
+    """A multi-year plan (docs/model.md): indicators and CV judged on the target year's pupils,
+    capacity and school size held in every year of the horizon (planner/projection.py)."""
+
+    base_year: int = Field(2025, ge=2000, le=2100, description="Year of the county data (today's pupils).")
+    first_year: int = Field(ge=2000, le=2100, description="First year of the horizon.")
+    last_year: int = Field(ge=2000, le=2100, description="Last year of the horizon.")
+    target_year: int = Field(ge=2000, le=2100, description="Year whose pupils the indicators and CV are judged on.")
+    projection: ProjectionSettings = ProjectionSettings()
+
+    @model_validator(mode="after")
+    def _ordered(self) -> HorizonSettings:
+        if self.first_year < self.base_year:
+            raise ValueError(f"first_year {self.first_year} is before base_year {self.base_year}")
+        if self.last_year < self.first_year:
+            raise ValueError(f"last_year {self.last_year} is before first_year {self.first_year}")
+        if not self.first_year <= self.target_year <= self.last_year:
+            span = f"{self.first_year}-{self.last_year}"
+            raise ValueError(f"target_year {self.target_year} is outside the horizon {span}")
+        return self
+
+    @property
+    def years(self) -> list[int]:
+        """The years of the horizon, first to last."""
+        return list(range(self.first_year, self.last_year + 1))
+
+
+class CatchmentRules(_Strict):
+    """Rules a catchment plan must follow to go on public notice (划片范围公示); docs/catchments.md."""
+
+    contiguity: bool = Field(False, description="Each school's catchment per stage is one connected area.")
+    contiguity_exempt: tuple[str, ...] = Field(
+        (), description="Schools whose catchments may be non-contiguous (boarding schools always are)."
+    )
+    keep_settlements: tuple[str, ...] = Field((), description="Settlements that keep today's schools.")
+    feeder: bool = Field(False, description="Each primary school's catchment feeds one junior school (对口).")
+    feeder_splits_allowed: tuple[str, ...] = Field(
+        (), description="Primary schools whose pupils may go on to more than one junior school."
+    )
+    public_notice: bool = Field(False, description="Write the public-notice maps and lists (划片范围公示).")
+
+
+class ReportSettings(_Strict):
+    """What ``planner run`` writes besides the plan tables (docs/outputs.md)."""
+
+    maps: bool = Field(True, description="GeoPackage, static maps (PNG/PDF) and the offline HTML map.")
+    marginal_budget: bool = Field(
+        True, description="Re-solve with the budgets scaled by 1 ± marginal_delta for the budget justification."
+    )
+    marginal_delta: float = Field(0.10, gt=0, lt=1, description="Budget change of the marginal re-solves (0.10 = 10%).")
+    marginal_time_limit_s: float | None = Field(
+        None, gt=0, description="Time limit of each marginal re-solve; default: the scenario's solver time limit."
+    )
 
 
 class Scenario(_Strict):
@@ -132,6 +196,9 @@ class Scenario(_Strict):
     weights: ObjectiveWeights = ObjectiveWeights()
     solver: SolverSettings = SolverSettings()
     max_rezoned_pupils: int | None = Field(None, ge=0, description="Cap on pupils moved from their catchment.")
+    report: ReportSettings = ReportSettings()
+    catchment_rules: CatchmentRules = CatchmentRules()
+    horizon: HorizonSettings | None = Field(None, description="Plan for the pupils of a horizon of years (projection).")
 
 
 def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
@@ -158,7 +225,9 @@ def _read(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
     parent = raw.pop("extends", None)
     if parent:
         ppath = path.parent / (parent if str(parent).endswith((".yaml", ".yml")) else f"{parent}.yaml")
-        raw = _merge(_read(ppath, (*seen, path.resolve())), raw)
+        inherited = _read(ppath, (*seen, path.resolve()))
+        inherited.pop("name", None)  # a scenario is named by its own file unless it says otherwise
+        raw = _merge(inherited, raw)
     return raw
 
 

@@ -15,6 +15,9 @@ import pulp
 from planner.model.balance import add_guarantees, add_standards
 from planner.model.catchments import add_catchments
 from planner.model.context import Lin, ModelContext
+from planner.model.contiguity import add_contiguity
+from planner.model.feeder import add_feeder
+from planner.model.horizon import add_horizon_capacity
 from planner.model.inputs import ModelInputs
 from planner.model.places import add_places
 from planner.model.resources import add_resources
@@ -54,11 +57,14 @@ def build_model(inp: ModelInputs, scenario: Scenario) -> BuiltModel:
     ctx = ModelContext(inp=inp, scenario=scenario, prob=prob)
     add_places(ctx)
     add_catchments(ctx)
+    add_contiguity(ctx)  # catchment_rules.contiguity (no-op otherwise)
+    add_feeder(ctx)  # catchment_rules.feeder (no-op otherwise)
     add_resources(ctx)
     add_teachers(ctx)
     rotation_start(ctx)
     add_standards(ctx)
     add_guarantees(ctx)
+    add_horizon_capacity(ctx)  # horizon plans: capacity in every year (no-op otherwise)
 
     ctx.constrain(ctx.capital_yuan, "<=", inp.capital_budget_yuan, "capital_budget")
     ctx.constrain(ctx.recurrent_yuan, "<=", inp.recurrent_budget_yuan, "recurrent_budget")

@@ -113,3 +113,22 @@ def add_catchments(ctx: ModelContext) -> None:
     ctx.objective["guarantee"].add_lin(beyond, 2 * w.guarantee)
     if sc.max_rezoned_pupils is not None and not rezoned_pupils.is_constant():
         ctx.constrain(rezoned_pupils, "<=", sc.max_rezoned_pupils, "max_rezoned")
+    keep_settlements(ctx)
+
+
+def keep_settlements(ctx: ModelContext) -> None:
+    """Settlements named in ``catchment_rules.keep_settlements`` keep today's school in both stages.
+
+    (Every settlement already goes wholly to one school per stage — ``assign_<s>_<stage>``
+    sums its binaries to 1 — so a village or neighbourhood is never split between schools.)
+    """
+    rules = getattr(ctx.scenario, "catchment_rules", None)
+    if rules is None or not rules.keep_settlements:
+        return
+    keep = set(rules.keep_settlements)
+    current = {
+        (s, k): u for s, k, u in ctx.inp.demand[["settlement_id", "stage", "current_unit"]].itertuples(index=False)
+    }
+    for (s, k, u), lin in sorted(ctx.exprs["assign"].items()):
+        if s in keep and u == current.get((s, k)) and not lin.is_constant():
+            ctx.constrain(lin, "==", 1, f"keep_{s}_{k}")
