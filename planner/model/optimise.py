@@ -12,15 +12,17 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pandas as pd
+import pulp
 
 from planner.model.balance import add_cv_cut, cv_point
 from planner.model.build import OBJECTIVE_GROUPS, BuiltModel, build_model, set_objective
 from planner.model.extract import part_state, split_by_pupils
 from planner.model.inputs import INDICATORS, SCHOOL_INDICATORS, TEACHER_INDICATORS, ModelInputs
-from planner.model.solver import SolveResult, solve
+from planner.model.solve import classify
+from planner.model.solver import SolveResult, StartResult, lp_guided_start, solve
 from planner.scenario import Scenario
 
 log = logging.getLogger(__name__)
@@ -37,6 +39,7 @@ class Solution:
     rounds: list[dict[str, object]] = field(default_factory=list)
     cv: pd.DataFrame | None = None
     solve_s: float = 0.0
+    start: StartResult | None = None
 
     @property
     def objective_terms(self) -> dict[str, float]:
@@ -89,6 +92,26 @@ def _add_cuts(built: BuiltModel, state: pd.DataFrame, cv: pd.DataFrame, tag: str
     return n
 
 
+def with_bound(result: SolveResult, bound: float) -> SolveResult:
+    """``result`` with the better of its own bound and ``bound`` (another proven lower bound, e.g. the LP's).
+
+    Cuts added after the LP only raise the model's optimum, so the LP relaxation's value stays a valid
+    lower bound; status and gap are re-derived by the shared rule (:func:`planner.model.solve.classify`).
+    """
+    if result.bound is not None and result.bound >= bound:
+        return result
+    status, gap = classify(result.status == "optimal", result.has_solution, result.objective, bound, result.gap_rel)
+    return replace(result, bound=bound, gap=gap, status=status)
+
+
+def assignment_groups(built: BuiltModel) -> list[list[pulp.LpVariable]]:
+    """The catchment binaries grouped by (settlement, stage), in the order they were built (nearest first)."""
+    groups: dict[tuple[str, str], list[pulp.LpVariable]] = {}
+    for (sid, stage, _unit), v in built.ctx.vars["x"].items():
+        groups.setdefault((sid, stage), []).append(v)
+    return list(groups.values())
+
+
 def optimise(inp: ModelInputs, scenario: Scenario) -> Solution:
     """Build, solve and tighten the CV; returns the last solution.
 
@@ -109,7 +132,18 @@ def optimise(inp: ModelInputs, scenario: Scenario) -> Solution:
     t0 = time.perf_counter()
     deadline = t0 + scenario.solver.time_limit_s
     rounds: list[dict[str, object]] = []
-    result = solve(built, scenario.solver, time_limit_s=scenario.solver.time_limit_s, warm=True)
+    start = None
+    if scenario.solver.start_heuristic:
+        start = lp_guided_start(
+            built,
+            scenario.solver,
+            scenario.solver.time_limit_s * scenario.solver.start_share,
+            assignments=assignment_groups(built),
+        )
+    # the full MIP always gets at least a fifth of the time limit, so that it reports a proven bound even
+    # when the start heuristic ran over its share (slow model hand-over on a loaded machine)
+    remaining = max(deadline - time.perf_counter(), 0.2 * scenario.solver.time_limit_s)
+    result = solve(built, scenario.solver, time_limit_s=remaining, warm=True)
     cv = None
     for it in range(scenario.solver.cv_iterations + 1):
         if not result.has_solution:
@@ -128,4 +162,6 @@ def optimise(inp: ModelInputs, scenario: Scenario) -> Solution:
         cuts += added
         set_objective(built.ctx)
         result = solve(built, scenario.solver, time_limit_s=remaining, warm=True)
-    return Solution(built=built, result=result, rounds=rounds, cv=cv, solve_s=time.perf_counter() - t0)
+    if start is not None and start.lp_bound is not None and result.has_solution:
+        result = with_bound(result, start.lp_bound)
+    return Solution(built=built, result=result, rounds=rounds, cv=cv, solve_s=time.perf_counter() - t0, start=start)

@@ -4,17 +4,24 @@ The solver's real status, objective, bound and gap come from
 :func:`planner.model.solve.run`, the project's one status rule (PuLP calls a
 time-limited answer "Optimal"; here it is ``feasible, gap X%``). The plan always starts
 from the do-nothing plan — today's catchments, nothing built, nobody moved — which is
-feasible by construction, so even a time-limited run returns a plan.
+feasible by construction, so even a time-limited run returns a plan; with
+``solver.start_heuristic`` :func:`lp_guided_start` first looks for a better start by
+fix-and-optimise around the LP relaxation and keeps it only when it beats that plan.
 """
 
 from __future__ import annotations
 
+import logging
+import time
+from dataclasses import dataclass
 from typing import Any
 
 import pulp
 
 from planner.model.solve import SolverRun, run
 from planner.scenario import SolverSettings
+
+log = logging.getLogger(__name__)
 
 #: the result of a solve (kept under this name for the plan model)
 SolveResult = SolverRun
@@ -40,3 +47,144 @@ def solve(built: Any, settings: SolverSettings, time_limit_s: float | None = Non
         threads=settings.threads,
         warm_start=warm,
     )
+
+
+@dataclass(frozen=True)
+class StartResult:
+    """What the LP-guided start heuristic did.
+
+    Attributes
+    ----------
+    lp_bound : float or None
+        Objective of the LP relaxation (a valid lower bound of the MIP), None when not solved.
+    fixed : int
+        Integer variables fixed at their (integral) LP values in the sub-MIP.
+    free : int
+        Integer variables left free in the sub-MIP.
+    objective : float or None
+        Objective of the sub-MIP's plan (the full MIP's start), None when none was found.
+    status : str
+        Status of the sub-MIP (see :class:`~planner.model.solve.SolverRun`), or why it was skipped.
+    seconds : float
+        Wall time of LP and sub-MIP together.
+    """
+
+    lp_bound: float | None
+    fixed: int
+    free: int
+    objective: float | None
+    status: str
+    seconds: float
+
+
+def lp_guided_start(
+    built: Any,
+    settings: SolverSettings,
+    time_limit_s: float,
+    assignments: list[list[pulp.LpVariable]] | None = None,
+) -> StartResult:
+    """Find a good starting plan by fix-and-optimise around the LP relaxation.
+
+    Solves the LP relaxation, then a restricted MIP whose plan becomes the full MIP's start
+    (values set on every variable):
+
+    1. with ``assignments`` (the catchment binaries, one list per settlement and stage):
+       each settlement goes to the school with its largest LP value, all catchments are
+       fixed so, and every other decision (builds, expansions, rooms, teachers, the
+       school-rule binaries) is optimised for those catchments;
+    2. without them, or when step 1 finds no plan: every integer variable whose LP value is
+       integral (within 1e-6) is fixed at it and the rest is optimised.
+
+    A restricted MIP has the full model's constraints and only tighter bounds, so its plan
+    is feasible for the full model. Its partial MIP start is the fixed values plus the
+    registered start's teacher swaps, so the rotation policy stays within reach. The plan is
+    kept only when its objective beats the registered start's (do-nothing plus swaps,
+    evaluated with every integer fixed); otherwise, or when no plan is found, the registered
+    start is restored, so the full solve is never worse off.
+
+    Parameters
+    ----------
+    built : BuiltModel
+        The model; its variables' starting values (``setInitialValue``) are the fallback.
+    settings : SolverSettings
+        Solver name and gap tolerance.
+    time_limit_s : float
+        Wall-clock budget for the LP and the restricted MIPs together.
+    assignments : list of list of LpVariable, optional
+        Catchment binaries grouped by settlement and stage (exactly one is 1 per group),
+        nearest school first (ties go to the first).
+    """
+    t0 = time.perf_counter()
+    prob: pulp.LpProblem = built.prob
+    variables = prob.variables()
+    ints = [v for v in variables if v.cat == pulp.LpInteger]
+    registered = {v.name: v.varValue for v in variables}
+
+    def restore() -> None:
+        for v in variables:
+            v.varValue = registered[v.name]
+
+    lp = run(prob, settings.name, mip=False, time_limit_s=time_limit_s, threads=settings.threads)
+    if lp.status != "optimal":
+        restore()
+        return StartResult(None, 0, len(ints), None, f"LP {lp.status}", time.perf_counter() - t0)
+    lp_value = {v.name: v.varValue for v in variables}
+
+    def restricted(fix: dict[str, float], budget: float) -> SolverRun | None:
+        if budget <= 1:
+            return None
+        saved = [(v, v.lowBound, v.upBound) for v in ints if v.name in fix]
+        for v, _lo, _up in saved:
+            v.lowBound = v.upBound = fix[v.name]
+        # partial MIP start: the fixed values plus the registered start's non-zero moves (the teacher
+        # swaps that meet the rotation policy, indicator-neutral); the solver completes the rest
+        for v in variables:
+            reg = registered[v.name]
+            v.varValue = fix.get(v.name, reg if v.cat == pulp.LpInteger and reg else None)
+        try:
+            return run(prob, settings.name, time_limit_s=budget, gap_rel=settings.gap_rel, threads=settings.threads,
+                       warm_start=True)  # fmt: skip
+        finally:
+            for v, lo, up in saved:
+                v.lowBound, v.upBound = lo, up
+
+    # keep back about one LP's time (model hand-over included) for evaluating the registered start
+    sub: SolverRun | None = None
+    fix: dict[str, float] = {}
+    if assignments:
+        for group in assignments:
+            best = max(range(len(group)), key=lambda j: ((lp_value[group[j].name] or 0.0), -j))
+            for j, v in enumerate(group):
+                fix[v.name] = 1.0 if j == best else 0.0
+        sub = restricted(fix, time_limit_s - (time.perf_counter() - t0) - lp.seconds)
+    if sub is None or not sub.has_solution:
+        fix = {
+            v.name: float(round(lp_value[v.name]))
+            for v in ints
+            if lp_value[v.name] is not None and abs(lp_value[v.name] - round(lp_value[v.name])) <= 1e-6
+        }
+        sub = restricted(fix, time_limit_s - (time.perf_counter() - t0) - lp.seconds)
+    if sub is None or not sub.has_solution:
+        restore()
+        status = "skipped (no time left)" if sub is None else f"restricted MIP {sub.status}"
+        return StartResult(lp.objective, len(fix), len(ints) - len(fix), None, status, time.perf_counter() - t0)
+    found = {v.name: v.varValue for v in variables}
+    # never start worse than the registered start: its objective, every integer fixed at it
+    budget = max(time_limit_s - (time.perf_counter() - t0), 5.0)  # all integers fixed: an LP after presolve
+    reference = restricted({v.name: float(registered[v.name] or 0.0) for v in ints}, budget)
+    if reference is not None and reference.has_solution and reference.objective is not None:
+        if sub.objective is None or reference.objective <= sub.objective:
+            log.info("start heuristic: plan %.6g no better than the registered start %.6g; keeping that",
+                     sub.objective, reference.objective)  # fmt: skip
+            restore()
+            return StartResult(lp.objective, len(fix), len(ints) - len(fix), reference.objective,
+                               "registered start kept", time.perf_counter() - t0)  # fmt: skip
+    for v in variables:
+        v.varValue = found[v.name]
+    for v in ints:
+        if v.varValue is not None:
+            v.varValue = float(round(v.varValue))
+    log.info("start heuristic: LP bound %.6g, %d of %d integers fixed, start plan %.6g (%s)",
+             lp.objective, len(fix), len(ints), sub.objective, sub.describe())  # fmt: skip
+    seconds = time.perf_counter() - t0
+    return StartResult(lp.objective, len(fix), len(ints) - len(fix), sub.objective, sub.status, seconds)

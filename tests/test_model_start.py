@@ -1,0 +1,101 @@
+"""The LP-guided fix-and-optimise start (planner/model/solver.py::lp_guided_start).
+
+Checks on tiny instances, with the real solvers: the start plan satisfies every constraint,
+bound and integrality of the full model; LP bound ≤ optimum ≤ start objective; the
+optimum is the same with the start heuristic on and off; the start keeps the rotation
+policy met.
+"""
+
+from __future__ import annotations
+
+import pulp
+import pytest
+from model_instances import tiny_primary, two_school_teachers
+
+from planner.model.build import build_model
+from planner.model.optimise import assignment_groups, optimise
+from planner.model.solver import lp_guided_start
+from planner.model.teachers import rotation_start
+from planner.scenario import Scenario, scenario_from_dict
+
+
+def _scenario(solver: str, start: bool, **levers: bool) -> Scenario:
+    on = {"catchments": True, "new_schools": True, "expansions": True, "resources": True, "rotation": False,
+          "hires": False} | levers  # fmt: skip
+    return scenario_from_dict(
+        {
+            "name": "start",
+            "levers": on,
+            "solver": {
+                "name": solver,
+                "gap_rel": 0.0,
+                "time_limit_s": 60,
+                "cv_iterations": 0,
+                "start_heuristic": start,
+            },
+        }
+    )
+
+
+def _violations(prob: pulp.LpProblem, tol: float = 1e-6) -> list[str]:
+    bad = []
+    for v in prob.variables():
+        x = v.varValue
+        if x is None:
+            bad.append(f"{v.name}: no value")
+            continue
+        if (v.lowBound is not None and x < v.lowBound - tol) or (v.upBound is not None and x > v.upBound + tol):
+            bad.append(f"{v.name}={x} outside [{v.lowBound}, {v.upBound}]")
+        if v.cat == pulp.LpInteger and abs(x - round(x)) > tol:
+            bad.append(f"{v.name}={x} not integral")
+    for name, c in prob.constraints.items():
+        lhs = sum(coef * (v.varValue or 0.0) for v, coef in c.items()) + c.constant
+        scale = max(1.0, abs(c.constant))
+        if c.sense == pulp.LpConstraintLE and lhs > tol * scale:
+            bad.append(f"{name}: {lhs} > 0")
+        elif c.sense == pulp.LpConstraintGE and lhs < -tol * scale:
+            bad.append(f"{name}: {lhs} < 0")
+        elif c.sense == pulp.LpConstraintEQ and abs(lhs) > tol * scale:
+            bad.append(f"{name}: {lhs} != 0")
+    return bad
+
+
+@pytest.mark.parametrize("solver", ["highs", "cbc"])
+@pytest.mark.parametrize("budget", [0.0, 30_000_000.0, 200_000_000.0])
+def test_start_is_a_feasible_plan_between_lp_bound_and_start(solver: str, budget: float) -> None:
+    inp = tiny_primary(capital_budget_yuan=budget)
+    sc = _scenario(solver, start=True)
+    built = build_model(inp, sc)
+    st = lp_guided_start(built, sc.solver, 30.0, assignments=assignment_groups(built))
+    assert st.lp_bound is not None and st.objective is not None
+    assert _violations(built.prob) == []
+    # the start's objective, recomputed from the variables' values
+    value = built.prob.objective.value()
+    assert value == pytest.approx(st.objective, rel=1e-6, abs=1e-6)
+    opt = optimise(inp, _scenario(solver, start=False))
+    assert opt.result.status == "optimal"
+    assert st.lp_bound <= opt.result.objective + 1e-6 * abs(opt.result.objective)
+    assert opt.result.objective <= st.objective + 1e-6 * abs(st.objective)
+
+
+@pytest.mark.parametrize("budget", [0.0, 30_000_000.0, 200_000_000.0])
+def test_optimum_is_the_same_with_the_start_on_and_off(budget: float) -> None:
+    inp = tiny_primary(capital_budget_yuan=budget)
+    on = optimise(inp, _scenario("highs", start=True))
+    off = optimise(inp, _scenario("highs", start=False))
+    assert on.start is not None and off.start is None
+    assert on.result.status == off.result.status == "optimal"
+    assert on.result.objective == pytest.approx(off.result.objective, rel=1e-7, abs=1e-6)
+
+
+def test_start_meets_the_rotation_policy_when_it_can() -> None:
+    inp = two_school_teachers()
+    sc = _scenario("highs", start=True, catchments=False, new_schools=False, expansions=False, resources=False,
+                   rotation=True)  # fmt: skip
+    built = build_model(inp, sc)
+    assert rotation_start(built.ctx) > 0
+    st = lp_guided_start(built, sc.solver, 30.0, assignments=assignment_groups(built))
+    assert st.objective is not None
+    assert _violations(built.prob) == []
+    shorts = {k: v.varValue for k, v in built.ctx.vars["rotation_short"].items()}
+    assert shorts and all(s == pytest.approx(0.0, abs=1e-9) for s in shorts.values())
