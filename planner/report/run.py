@@ -1,24 +1,43 @@
 """What ``planner run`` writes into a run directory, and its one-screen summary.
 
-Layout of a run directory::
+Layout of a run directory (docs/outputs.md)::
 
-    manifest.json            scenario, input hashes, versions, solver status and gap, timings
-    plan/                    assignments, projects, teacher_flows, exchange_list, hires (CSV)
-    plan/costs.csv           capital and recurrent cost against the budgets
-    plan/unmet.csv           what stays unmet after the plan (from the assessment engine)
-    before/, after/          self-assessment workbooks (自评表) and CSV copies
-    access_*.csv             pupils by travel-time band (network report)
+    manifest.json               scenario, input hashes, versions, solver status and gap, timings
+    plan/                       assignments, projects, teacher_flows, exchange_list, hires, costs,
+                                unmet, cost_to_meet, marginal_budget, feeder, ... (CSV)
+    before/, after/             self-assessment workbooks (自评表) and CSV copies
+    plan_workbook.xlsx          the plan workbook (自评表, 学区划分, 教师交流名单, 项目清单, 预算汇总, 未达标项)
+    budget_justification.docx   预算编制说明 (and .md)
+    gis/plan.gpkg               GeoPackage with QGIS styles (schools, sites, catchments, flows, townships)
+    maps/                       static maps, PNG (200 dpi) and PDF
+    map.html                    offline interactive map
+    catchments/                 per-catchment read-out, settlements not sent to a nearest school,
+                                public-notice pages (notice/) when the scenario asks
+    projection/                 enrolment projection (scenarios with a horizon)
+    access_*.csv                pupils by travel-time band (network report)
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from planner.county import County
 from planner.plan import Plan
+from planner.report.geopackage import write_geopackage
+from planner.report.justification import write_budget_justification
+from planner.report.layers import plan_layers
+from planner.report.maps import write_maps
+from planner.report.marginal import cost_to_meet
+from planner.report.notice import write_catchment_outputs
+from planner.report.projection import write_projection_outputs
 from planner.report.selfassessment import write_self_assessment
+from planner.report.webmap import school_details_table, write_web_map
+from planner.report.workbook import write_plan_workbook
+from planner.scenario import Scenario
 
 
 def unmet_after(plan: Plan) -> pd.DataFrame:
@@ -42,21 +61,102 @@ def cost_table(plan: Plan) -> pd.DataFrame:
     )  # fmt: skip
 
 
-def write_run(plan: Plan, out_dir: Path, access_tables: dict[str, pd.DataFrame] | None = None) -> list[Path]:
-    """Write the plan, its costs, the before/after self-assessments and access tables."""
+@dataclass(frozen=True)
+class RunInputs:
+    """What the hand-in documents need besides the plan.
+
+    Attributes
+    ----------
+    county : County
+        The county before the plan.
+    scenario : Scenario
+        The scenario the plan was made for.
+    travel : DataFrame
+        Settlement-to-school travel times (settlement_id, stage, unit_id, time_min, distance_m).
+    marginal : DataFrame, optional
+        The marginal re-solves (:func:`planner.report.marginal.marginal_budget`), if made.
+    """
+
+    county: County
+    scenario: Scenario
+    travel: pd.DataFrame
+    marginal: pd.DataFrame | None = None
+
+
+def _csv(df: pd.DataFrame, path: Path) -> Path:
+    df.to_csv(path, index=False, encoding="utf-8-sig", lineterminator="\n", float_format="%.6g")
+    return path
+
+
+def write_run(
+    plan: Plan,
+    out_dir: Path,
+    access_tables: dict[str, pd.DataFrame] | None = None,
+    inputs: RunInputs | None = None,
+) -> list[Path]:
+    """Write everything a planner hands in for ``plan`` into ``out_dir``.
+
+    Parameters
+    ----------
+    plan : Plan
+    out_dir : Path
+        The (temporary) run directory.
+    access_tables : dict, optional
+        Access report tables (pupils by travel-time band), written as ``access_<name>.csv``.
+    inputs : RunInputs, optional
+        County, scenario and travel times; without them only the tables and the
+        self-assessments are written (no workbook, justification, maps or catchment read-outs).
+
+    Returns
+    -------
+    list of Path
+        Every file written.
+    """
     files: list[Path] = []
     plan_dir = out_dir / "plan"
     files += plan.save(plan_dir)
     for name, df in (("costs", cost_table(plan)), ("unmet", unmet_after(plan))):
-        path = plan_dir / f"{name}.csv"
-        df.to_csv(path, index=False, encoding="utf-8-sig", lineterminator="\n")
-        files.append(path)
+        files.append(_csv(df, plan_dir / f"{name}.csv"))
     files += write_self_assessment(plan.before, out_dir / "before")
     files += write_self_assessment(plan.after, out_dir / "after")
     for name, df in (access_tables or {}).items():
-        path = out_dir / f"access_{name}.csv"
-        df.to_csv(path, index=False, encoding="utf-8-sig", lineterminator="\n")
-        files.append(path)
+        files.append(_csv(df, out_dir / f"access_{name}.csv"))
+    if inputs is None:
+        return files
+    files += _write_documents(plan, out_dir, inputs)
+    if inputs.scenario.report.maps:
+        files += _write_maps(plan, out_dir, inputs)
+    files += write_catchment_outputs(plan, inputs.county, inputs.travel, inputs.scenario, out_dir / "catchments")
+    files += write_projection_outputs(plan, out_dir / "projection")
+    return files
+
+
+def _write_documents(plan: Plan, out_dir: Path, inputs: RunInputs) -> list[Path]:
+    """Workbook, budget justification, cost to meet and the marginal table."""
+    county = inputs.county
+    to_meet = cost_to_meet(plan, county)
+    files = [_csv(to_meet, out_dir / "plan" / "cost_to_meet.csv")]
+    if inputs.marginal is not None:
+        files.append(_csv(inputs.marginal, out_dir / "plan" / "marginal_budget.csv"))
+    files.append(write_plan_workbook(plan, county, out_dir / "plan_workbook.xlsx", marginal=inputs.marginal))
+    files += write_budget_justification(plan, county, out_dir, marginal=inputs.marginal, cost_to_meet=to_meet)
+    return files
+
+
+def _write_maps(plan: Plan, out_dir: Path, inputs: RunInputs) -> list[Path]:
+    """GeoPackage (with QGIS styles), static maps and the offline HTML map, from one set of layers."""
+    county = inputs.county
+    layers = plan_layers(plan, county)
+    gis = out_dir / "gis"
+    gis.mkdir(parents=True, exist_ok=True)
+    files = [write_geopackage(layers, gis / "plan.gpkg")]
+    files += sorted(p for p in gis.rglob("*") if p.is_file() and p not in files)
+    title = f"{county.name_zh} · {plan.scenario_name} 规划方案"
+    note = "合成数据 synthetic data — not a real county's schools" if county.synthetic else ""
+    files += write_maps(layers, out_dir / "maps", title_zh=title, synthetic=county.synthetic,
+                        data_source=county.parameters.data_source)  # fmt: skip
+    details = school_details_table(plan.before, plan.after)
+    files.append(write_web_map(layers, out_dir / "map.html", title=title, school_details=details, note=note))
     return files
 
 
