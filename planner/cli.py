@@ -15,7 +15,6 @@ import argparse
 import json
 import logging
 import sys
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -95,6 +94,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, help="run directory to create (default runs/<name>-<timestamp>)")
     p.add_argument("--runs", type=Path, default=Path("runs"), help="where run directories go (default runs/)")
     p.add_argument("--time-limit", type=float, help="solver time limit in seconds (overrides the scenario's)")
+    p.add_argument(
+        "--no-marginal",
+        action="store_true",
+        help="skip the two re-solves at ±10%% budget for the budget justification (quicker; the justification "
+        "then says no re-solve was made)",
+    )
     _add_common(p)
 
     p = sub.add_parser(
@@ -119,6 +124,29 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--budget", required=True, help="FROM:TO:STEPS, e.g. 0:300000000:7 or 0万:30000万:7")
     p.add_argument("--data", type=Path, default=DEFAULT_DATA, help=f"county folder (default {DEFAULT_DATA})")
     p.add_argument("--out", type=Path, required=True, help="new folder to write the sweep into")
+    _add_common(p)
+
+    p = sub.add_parser(
+        "batch",
+        help="run many counties × scenarios as Dask tasks (prefecture review)",
+        description="Run every (county, scenario) pair as one planner run on Dask: an in-process LocalCluster by "
+        "default, or an existing cluster with --scheduler. Each task writes OUT/runs/<county>/<scenario>/ "
+        "atomically; a task whose run directory is complete is skipped, so re-running finishes a batch. Writes "
+        "OUT/batch_summary.csv and .xlsx (passes or not, cost, unmet standards, CVs, smallest passing budget) and "
+        "OUT/prefecture_map.png. Exit code 2 when some task failed (its message is in the summary).",
+    )
+    where = p.add_mutually_exclusive_group(required=True)
+    where.add_argument("--counties", nargs="+", type=Path, metavar="DIR", help="county folders")
+    where.add_argument("--prefecture", action="store_true",
+                       help="the 10 counties of 驻马店市 (synthetic; generated into a cache on first use)")  # fmt: skip
+    p.add_argument("--scenarios", nargs="+", type=Path, metavar="FILE", help=f"scenario YAML files (default "
+                   f"{DEFAULT_SCENARIO})")  # fmt: skip
+    p.add_argument("--budgets", help="budget grid: multipliers of each county's budgets, e.g. 0.8,1.0,1.2")
+    p.add_argument("--scheduler", help="tcp://HOST:PORT of an existing Dask scheduler (default: a LocalCluster)")
+    p.add_argument("--workers", type=int, help="LocalCluster worker processes (default: this machine's cores)")
+    p.add_argument("--retries", type=int, default=2, help="re-runs of a task after a crash or a dead worker")
+    p.add_argument("--time-limit", type=float, help="solver time limit per task in seconds (overrides scenarios')")
+    p.add_argument("--out", type=Path, required=True, help="batch folder (re-use it to resume a batch)")
     _add_common(p)
 
     p = sub.add_parser(
@@ -223,108 +251,29 @@ def _summary_lines(assessment: Any) -> list[str]:
 def _cmd_run(args: argparse.Namespace, out: _Output) -> int:
     from tqdm import tqdm
 
-    from planner.loader import format_summary, load_county, summarise
-    from planner.rundir import atomic_run_dir, ensure_new, input_hashes, new_run_path, write_json
+    from planner.rundir import new_run_path
+    from planner.runner import STAGES, run_plan, with_time_limit
     from planner.scenario import default_scenario, load_scenario
 
     scenario_path = args.scenario or (DEFAULT_SCENARIO if DEFAULT_SCENARIO.exists() else None)
     scenario = load_scenario(scenario_path) if scenario_path else default_scenario()
-    if args.time_limit is not None:
-        if args.time_limit <= 0:
-            from planner.errors import ScenarioError
-
-            raise ScenarioError(f"--time-limit {args.time_limit:g}: must be a positive number of seconds")
-        solver = scenario.solver.model_copy(update={"time_limit_s": float(args.time_limit)})
-        scenario = scenario.model_copy(update={"solver": solver})
+    scenario = with_time_limit(scenario, args.time_limit)
     target = args.out or new_run_path(args.runs, scenario.name)
-    ensure_new(target)  # before the slow work, not only at the end
-    timings: dict[str, float] = {}
-    stages = ["load", "network", "assess", "plan", "report"]
-    with tqdm(total=len(stages), disable=out.quiet, desc="planner run", unit="stage", file=sys.stderr) as bar:
+    with tqdm(total=len(STAGES), disable=out.quiet, desc="planner run", unit="stage", file=sys.stderr) as bar:
+        result = run_plan(args.data, scenario, target, scenario_file=scenario_path, bar=bar,
+                          marginal=False if args.no_marginal else None)  # fmt: skip
 
-        def step(label: str) -> float:
-            bar.set_postfix_str(label)
-            return time.perf_counter()
-
-        t0 = step("load 读取数据")
-        county = load_county(args.data)
-        timings["load_s"] = time.perf_counter() - t0
-        bar.update()
-
-        t0 = step("network 路网与通行时间")
-        travel = _travel(county, scenario)
-        access_text, access_tables = _access(county, travel)
-        timings["network_s"] = time.perf_counter() - t0
-        bar.update()
-
-        t0 = step("assess 基线评估")
-        from planner.assess import assess
-
-        before = assess(county)
-        timings["assess_s"] = time.perf_counter() - t0
-        bar.update()
-
-        t0 = step("plan 优化求解")
-        from planner.pipeline import plan_county
-
-        plan = plan_county(county, scenario, travel.long, travel.school_times, distance_method=travel.method,
-                           before=before)  # fmt: skip
-        timings["plan_s"] = time.perf_counter() - t0
-        bar.update()
-
-        t0 = step("report 写出结果")
-        with atomic_run_dir(target) as tmp:
-            from planner.report.run import write_run
-
-            files = write_run(plan, tmp, access_tables=access_tables)
-            timings["report_s"] = time.perf_counter() - t0
-            manifest = {
-                "scenario": scenario.model_dump(mode="json"),
-                "scenario_file": str(scenario_path) if scenario_path else None,
-                "data": str(args.data),
-                "inputs_sha256": input_hashes(Path(args.data)),
-                "planner_version": __version__,
-                "python": sys.version.split()[0],
-                "solver": plan.solver,
-                "status": plan.solver["description"],
-                "gap": plan.solver["gap"],
-                "costs": plan.costs,
-                "distance_method": plan.distance_method,
-                "timings_s": {k: round(v, 3) for k, v in timings.items()},
-                "files": sorted(str(f.relative_to(tmp)) for f in files),
-                "notes": plan.notes,
-            }
-            write_json(tmp / "manifest.json", manifest)
-        bar.update()
-
-    out.say(format_summary(summarise(county)))
-    if access_text:
+    out.say(result["county_summary"])
+    if result["access_text"]:
         out.say("")
-        out.say(access_text)
+        out.say(result["access_text"])
     out.say("")
-    from planner.report.run import format_plan_summary
-
-    out.say(format_plan_summary(plan))
+    out.say(result["plan_summary"])
     out.say("")
     out.say(f"✓ 结果目录 run directory: {target}")
-    out.result({"ok": True, "run_dir": str(target), "status": plan.solver["description"], "costs": plan.costs,
-                "timings_s": {k: round(v, 3) for k, v in timings.items()}})  # fmt: skip
+    out.result({"ok": True, "run_dir": str(target), "status": result["status"], "costs": result["costs"],
+                "timings_s": result["timings_s"]})  # fmt: skip
     return EXIT_OK
-
-
-def _travel(county: Any, scenario: Any) -> Any:
-    """Travel times for the plan (network, or straight line when the county has no roads)."""
-    from planner.travel import plan_travel_times
-
-    return plan_travel_times(county, scenario)
-
-
-def _access(county: Any, travel: Any) -> tuple[str, dict[str, Any]]:
-    """The access report (pupils by travel-time band) and its tables."""
-    from planner.access import access_summary, format_access_summary
-
-    report = access_summary(county, travel.travel_times)
-    return format_access_summary(report), report.tables(zh=True)
 
 
 def _cmd_compare(args: argparse.Namespace, out: _Output) -> int:
@@ -333,7 +282,7 @@ def _cmd_compare(args: argparse.Namespace, out: _Output) -> int:
 
     table = comparison_table(args.runs)
     with atomic_run_dir(args.out) as tmp:
-        files = write_comparison(table, tmp)
+        files = write_comparison(table, tmp, run_dirs=list(args.runs))
     cols = ["scenario", "capital_yuan", "primary_passing", "junior_passing", "unmet_standards", "pupils_rezoned"]
     out.say(table[cols].to_string(index=False))
     out.say(f"✓ 方案比较已写入 comparison written to {args.out} ({len(files)} files)")
@@ -376,6 +325,50 @@ def _cmd_sweep(args: argparse.Namespace, out: _Output) -> int:
     return EXIT_OK
 
 
+def _cmd_batch(args: argparse.Namespace, out: _Output) -> int:
+    import distributed  # noqa: F401  (sets its loggers' levels on import; quieted below)
+
+    from planner.batch import make_tasks, parse_budget_scales, run_batch, write_batch_summary
+    from planner.scenario import default_scenario, load_scenario
+
+    if not args.debug:
+        logging.getLogger("distributed").setLevel(logging.ERROR)
+    if args.workers is not None and args.workers < 1:
+        from planner.errors import ScenarioError
+
+        raise ScenarioError(f"--workers {args.workers}: must be at least 1")
+    if args.retries < 0:
+        from planner.errors import ScenarioError
+
+        raise ScenarioError(f"--retries {args.retries}: must be 0 or more")
+    scales = parse_budget_scales(args.budgets) if args.budgets else None
+    if args.scenarios:
+        scenarios = [(load_scenario(p), p) for p in args.scenarios]
+    else:  # as planner run: scenarios/combined.yaml, or the built-in combined scenario outside the repo
+        scenarios = [(load_scenario(DEFAULT_SCENARIO), DEFAULT_SCENARIO) if DEFAULT_SCENARIO.exists()
+                     else (default_scenario(), None)]  # fmt: skip
+    if args.prefecture:
+        from planner.synth.prefecture import prefecture_dirs
+
+        out.say("驻马店市 10 个县区（合成数据 synthetic data）…")
+        counties = prefecture_dirs()
+    else:
+        counties = args.counties
+    tasks = make_tasks(counties, scenarios, args.out, budget_scales=scales, time_limit_s=args.time_limit)
+    table = run_batch(tasks, scheduler=args.scheduler, workers=args.workers, retries=args.retries,
+                      progress=not out.quiet)  # fmt: skip
+    files = write_batch_summary(table, args.out)
+    cols = ["county", "scenario", "state", "passes", "capital_yuan", "unmet_standards", "smallest_passing_budget_yuan"]
+    out.say(table[cols].to_string(index=False))
+    for r in table[table["state"] == "failed"].itertuples(index=False):
+        print(f"错误 error: {r.county} {r.scenario}: {r.message}", file=sys.stderr)
+    n = table["state"].value_counts()
+    out.say(f"✓ 批量任务 batch: {n.get('done', 0)} done, {n.get('skipped', 0)} skipped (complete), "
+            f"{n.get('failed', 0)} failed; summary in {args.out} ({len(files)} files)")  # fmt: skip
+    out.result({"ok": not n.get("failed", 0), "out": str(args.out), "rows": table.to_dict("records")})
+    return EXIT_INPUT if n.get("failed", 0) else EXIT_OK
+
+
 COMMANDS = {
     "check": _cmd_check,
     "assess": _cmd_assess,
@@ -384,6 +377,7 @@ COMMANDS = {
     "compare": _cmd_compare,
     "sweep": _cmd_sweep,
     "generate": _cmd_generate,
+    "batch": _cmd_batch,
 }
 
 

@@ -97,7 +97,13 @@ def find_boundary_source(adcode: str) -> Path:
     )
 
 
-def build_county(feature: dict[str, Any], adcode: str, scale: float = 1.0, seed: int = DEFAULT_SEED) -> SyntheticCounty:
+def build_county(
+    feature: dict[str, Any],
+    adcode: str,
+    scale: float = 1.0,
+    seed: int = DEFAULT_SEED,
+    profile: CountyProfile | None = None,
+) -> SyntheticCounty:
     """Generate every table of a synthetic county from its real boundary feature (GCJ-02).
 
     Parameters
@@ -111,6 +117,9 @@ def build_county(feature: dict[str, Any], adcode: str, scale: float = 1.0, seed:
         every count multiplied by ``scale``.
     seed : int
         Seed of ``numpy.random.default_rng``; each stage draws from its own child stream.
+    profile : CountyProfile, optional
+        Targets to use instead of :func:`profile_for`'s (e.g. :mod:`planner.synth.prefecture`'s
+        population assumptions); ``None`` (the default) keeps the area-scaled targets.
 
     Returns
     -------
@@ -121,7 +130,7 @@ def build_county(feature: dict[str, Any], adcode: str, scale: float = 1.0, seed:
     boundary_m = frame.geometry_to_metric(boundary_wgs)
     props = feature.get("properties", {})
     area_km2 = frame.geometry_to_metric(boundary_wgs).area / 1e6 / scale
-    profile = profile_for(
+    profile = profile or profile_for(
         adcode,
         area_km2,
         {
@@ -272,6 +281,7 @@ def generate_county(
     scale: float = 1.0,
     seed: int = DEFAULT_SEED,
     boundary_path: Path | None = None,
+    profile: CountyProfile | None = None,
 ) -> SyntheticCounty:
     """Generate a synthetic county folder that :func:`planner.loader.load_county` reads.
 
@@ -287,6 +297,8 @@ def generate_county(
         Random seed; the same arguments always give the same bytes.
     boundary_path : Path, optional
         GeoJSON holding the county feature; default: searched (:func:`find_boundary_source`).
+    profile : CountyProfile, optional
+        Targets overriding the area-scaled default (see :func:`build_county`).
 
     Returns
     -------
@@ -299,7 +311,7 @@ def generate_county(
     out = Path(out_dir)
     src = Path(boundary_path) if boundary_path else find_boundary_source(adcode)
     feature = read_boundary_feature(src, adcode)
-    county = build_county(feature, adcode, scale, seed)
+    county = build_county(feature, adcode, scale, seed, profile)
     out.mkdir(parents=True, exist_ok=True)
     (out / "source").mkdir(exist_ok=True)
     (out / "source" / f"boundary_{adcode}_gcj02.geojson").write_text(feature_collection_text(feature), "utf-8")
