@@ -123,6 +123,12 @@ class SolverSettings(_Strict):
     start_share: float = Field(
         0.5, gt=0, lt=1, description="Share of time_limit_s the start heuristic may use at most."
     )
+    full_mip: bool = Field(
+        True,
+        description="After the start heuristic, run the full MIP (and the CV rounds). False: the start's plan is "
+        "the answer, its gap measured against the LP bound — minutes quicker, since HiGHS can overrun the time "
+        "limit in the full MIP's root node (docs/performance.md).",
+    )
 
 
 class HorizonSettings(_Strict):

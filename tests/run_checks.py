@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import matplotlib.pyplot as plt
 import pandas as pd
 import pytest
 
@@ -31,6 +32,10 @@ def compare_and_check(runs: list[Path], out: Path) -> pd.DataFrame:
         assert row["平均上学时间 mean travel (min)"] == pytest.approx(mean)
     for name in ("comparison.xlsx", "comparison.png", "comparison.html"):
         assert (out / name).stat().st_size > 0
+    if all((run / "gis" / "plan.gpkg").exists() for run in runs):
+        # the map grid: one panel per run, read from the runs' GeoPackages
+        grid = plt.imread(out / "catchments_grid_primary.png")
+        assert grid.shape[0] > 200 and grid.shape[1] > 200
     page = (out / "comparison.html").read_text(encoding="utf-8")
     assert "http://" not in page and "https://" not in page  # offline: nothing fetched
     return table

@@ -56,3 +56,25 @@ def test_extends_cycle(tmp_path: Path) -> None:
     (tmp_path / "b.yaml").write_text("extends: a\n", encoding="utf-8")
     with pytest.raises(ScenarioError, match="cycle"):
         load_scenario(tmp_path / "a.yaml")
+
+
+def test_run_refuses_a_scenario_naming_an_unknown_school(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A lever naming a school the county does not have: one line, exit 2, no run directory."""
+    from tiny_county import write_tiny_county
+
+    from planner.cli import main
+
+    data = write_tiny_county(tmp_path / "county")
+    yml = tmp_path / "named.yaml"
+    yml.write_text(
+        f"extends: {ROOT / 'scenarios' / 'combined.yaml'}\n"
+        "catchment_rules:\n  contiguity: true\n  contiguity_exempt: [P999]\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "run"
+    assert main(["run", str(yml), "--data", str(data), "--out", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [
+        "错误 error: scenario named, key catchment_rules.contiguity_exempt: school 'P999' does not exist in the county"
+    ]
+    assert not out.exists()

@@ -2,7 +2,8 @@
 
 Every number is read back from the runs' own files (manifest, plan tables and the
 after-assessment written by the engine), so the comparison cannot disagree with them.
-Writes ``comparison.xlsx``, ``comparison.csv``, ``comparison.png`` (bar charts) and
+Writes ``comparison.xlsx``, ``comparison.csv``, ``comparison.png`` (bar charts),
+``catchments_grid_<stage>.png`` (the runs' after-plan catchments side by side) and
 ``comparison.html`` (offline: the chart is embedded, no CDN).
 """
 
@@ -22,6 +23,9 @@ import numpy as np
 import pandas as pd
 
 from planner.errors import PlannerError
+from planner.report.fonts import use_cjk_font
+from planner.report.geopackage import read_layers
+from planner.report.maps import map_grid
 
 #: columns of the comparison, with their bilingual headers
 COLUMNS: dict[str, str] = {
@@ -101,13 +105,14 @@ def comparison_table(run_dirs: list[Path]) -> pd.DataFrame:
 
 
 def _chart(table: pd.DataFrame, path: Path) -> None:
+    use_cjk_font()
     fig, axes = plt.subplots(1, 3, figsize=(13, 4), dpi=150)
     labels = table["scenario"].tolist()
     y = np.arange(len(labels))
     for ax, col, title in (
-        (axes[0], "capital_yuan", "Capital cost (10k yuan)"),
-        (axes[1], "unmet_standards", "Unmet school-indicators after the plan"),
-        (axes[2], "pupils_rezoned", "Pupils re-zoned"),
+        (axes[0], "capital_yuan", "资本性支出（万元） Capital cost (10k yuan)"),
+        (axes[1], "unmet_standards", "规划后未达标项 Unmet school-indicators"),
+        (axes[2], "pupils_rezoned", "调整学区学生数 Pupils re-zoned"),
     ):
         values = table[col].astype(float) / (1e4 if col == "capital_yuan" else 1)
         ax.barh(y, values, color="#4472c4")
@@ -115,14 +120,40 @@ def _chart(table: pd.DataFrame, path: Path) -> None:
         ax.invert_yaxis()
         ax.set_title(title, fontsize=10)
         ax.grid(axis="x", alpha=0.3)
-    fig.suptitle("Scenario comparison", fontsize=12)
+    fig.suptitle("方案比较 Scenario comparison", fontsize=12)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
 
 
-def write_comparison(table: pd.DataFrame, out_dir: Path) -> list[Path]:
-    """Write the comparison as Excel, CSV, PNG and an offline HTML page."""
+def _map_grids(run_dirs: list[Path], labels: list[str], out_dir: Path) -> list[Path]:
+    """After-plan catchment maps of every run side by side (one PNG per stage), from the runs' GeoPackages."""
+    runs = {}
+    for label, d in zip(labels, run_dirs, strict=True):
+        gpkg = Path(d) / "gis" / "plan.gpkg"
+        if gpkg.exists():
+            runs[label] = read_layers(gpkg)
+    if not runs:
+        return []
+    paths = []
+    for stage in ("primary", "junior"):
+        if any(f"catchments_after_{stage}" in layers for layers in runs.values()):
+            paths.append(map_grid(runs, out_dir / f"catchments_grid_{stage}.png", stage=stage))
+    return paths
+
+
+def write_comparison(table: pd.DataFrame, out_dir: Path, run_dirs: list[Path] | None = None) -> list[Path]:
+    """Write the comparison as Excel, CSV, PNG (bar charts and, given the runs, a map grid) and an offline page.
+
+    Parameters
+    ----------
+    table : DataFrame
+        :func:`comparison_table` of the runs.
+    out_dir : Path
+        Folder to write into.
+    run_dirs : list of Path, optional
+        The runs, in the table's order; their GeoPackages give the grid of catchment maps.
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
     shown = table.rename(columns=COLUMNS)
     xlsx = out_dir / "comparison.xlsx"
@@ -132,7 +163,15 @@ def write_comparison(table: pd.DataFrame, out_dir: Path) -> list[Path]:
     shown.to_csv(csv, index=False, encoding="utf-8-sig", lineterminator="\n")
     png = out_dir / "comparison.png"
     _chart(table, png)
-    img = base64.b64encode(png.read_bytes()).decode("ascii")
+    names = table["scenario"].astype(str).tolist()
+    dirs = run_dirs or names
+    labels = [n if names.count(n) == 1 else f"{n} ({Path(d).name})" for n, d in zip(names, dirs, strict=True)]
+    grids = _map_grids(run_dirs, labels, out_dir) if run_dirs else []
+    imgs = "".join(
+        f"<p><img alt='{html.escape(p.stem)}' style='max-width:100%' "
+        f"src='data:image/png;base64,{base64.b64encode(p.read_bytes()).decode('ascii')}'></p>"
+        for p in [png, *grids]
+    )
     page = out_dir / "comparison.html"
     page.write_text(
         "<!DOCTYPE html><html lang='zh-CN'><head><meta charset='utf-8'><title>方案比较 Scenario comparison</title>"
@@ -140,7 +179,8 @@ def write_comparison(table: pd.DataFrame, out_dir: Path) -> list[Path]:
         "td,th{border:1px solid #999;padding:4px 8px;text-align:right}th{background:#ddebf7}</style></head><body>"
         "<h1>方案比较 Scenario comparison</h1>"
         + shown.to_html(index=False, float_format=lambda v: f"{v:,.3f}", escape=True)
-        + f"<p><img alt='{html.escape('comparison chart')}' src='data:image/png;base64,{img}'></p></body></html>",
+        + imgs
+        + "</body></html>",
         encoding="utf-8",
     )
-    return [xlsx, csv, png, page]
+    return [xlsx, csv, png, *grids, page]

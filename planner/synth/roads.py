@@ -263,9 +263,7 @@ def _stitch(rb: RoadBuilder, n_st: int, area: NDArray[np.str_]) -> None:
 SCHOOL_WALK_MAX_M = 2500.0
 
 
-def _school_paths(
-    rb: RoadBuilder, n_st: int, first_school: int, sch: pd.DataFrame, area: NDArray[np.str_]
-) -> None:
+def _school_paths(rb: RoadBuilder, n_st: int, first_school: int, sch: pd.DataFrame, area: NDArray[np.str_]) -> None:
     """Give a village a road to its nearest primary school's village when its walk is too long.
 
     Counties keep a road from every village to a school within the walking norm (通校路);
