@@ -12,11 +12,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from docx import Document
-from tiny_county import straight_line_travel, write_tiny_county
+from tiny_county import straight_line_travel, tiny_plan
 
 from planner.assess import assess
-from planner.loader import load_county
-from planner.pipeline import plan_county
 from planner.report.justification import PROJECT_HEADER, TOTAL_ZH, write_budget_justification, yuan
 from planner.report.marginal import (
     budget_variants,
@@ -34,10 +32,9 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory: pytest.TempPathFactory):
     tmp = tmp_path_factory.mktemp("just")
-    county = load_county(write_tiny_county(tmp / "c"), check_network=False)
+    county, plan = tiny_plan(tmp)
     travel, school_times = straight_line_travel(county)
     scenario = load_scenario(ROOT / "scenarios" / "combined.yaml")
-    plan = plan_county(county, scenario, travel, school_times, distance_method="straight_line")
     marginal = marginal_budget(county, scenario, travel, school_times, plan, distance_method="straight_line",
                                time_limit_s=30)  # fmt: skip
     costs = cost_to_meet(plan, county)

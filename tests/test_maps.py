@@ -8,18 +8,15 @@ from pathlib import Path
 import matplotlib
 import pytest
 from PIL import Image
-from tiny_county import straight_line_travel, write_tiny_county
+from tiny_county import tiny_plan
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-from planner.loader import load_county
-from planner.pipeline import plan_county
 from planner.report.fonts import FONT_FAMILY, cjk_rc_params, use_cjk_font
 from planner.report.geopackage import read_layers, write_geopackage
 from planner.report.layers import plan_layers
 from planner.report.maps import DPI, map_grid, write_maps
-from planner.scenario import load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 CJK_TEXT = "确山县 小学学区划片 调整前后 达标 未达标 新建学校 ㎡ ≥ 北"
@@ -33,10 +30,7 @@ def _glyph_warnings(records: list[warnings.WarningMessage]) -> list[str]:
 @pytest.fixture(scope="module")
 def maps(tmp_path_factory: pytest.TempPathFactory):
     tmp = tmp_path_factory.mktemp("maps")
-    county = load_county(write_tiny_county(tmp / "c"), check_network=False)
-    travel, school_times = straight_line_travel(county)
-    plan = plan_county(county, load_scenario(ROOT / "scenarios" / "combined.yaml"), travel, school_times,
-                       distance_method="straight_line")  # fmt: skip
+    county, plan = tiny_plan(tmp)
     layers = plan_layers(plan, county)
     with warnings.catch_warnings(record=True) as records:
         warnings.simplefilter("always")

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from tiny_county import straight_line_travel, write_tiny_county
+import tiny_county
+from tiny_county import straight_line_travel
 
-from planner.loader import load_county
 from planner.pipeline import plan_county
 from planner.scenario import load_scenario
 
@@ -17,11 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="module")
 def tiny_plan(tmp_path_factory: pytest.TempPathFactory):
-    county = load_county(write_tiny_county(tmp_path_factory.mktemp("tp") / "c"), check_network=False)
-    travel, school_times = straight_line_travel(county)
-    plan = plan_county(county, load_scenario(ROOT / "scenarios" / "combined.yaml"), travel, school_times,
-                       distance_method="straight_line")  # fmt: skip
-    return county, plan
+    return tiny_county.tiny_plan(tmp_path_factory.mktemp("tp"))
 
 
 def test_costs_add_up_and_stay_within_budget(tiny_plan) -> None:

@@ -11,11 +11,9 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
-from tiny_county import straight_line_travel, write_tiny_county
+from tiny_county import tiny_plan
 
 from planner.errors import DataError
-from planner.loader import load_county
-from planner.pipeline import plan_county
 from planner.report.geometry import (
     STAGES,
     catchment_polygons,
@@ -25,17 +23,13 @@ from planner.report.geometry import (
 )
 from planner.report.geopackage import read_layers, write_geopackage
 from planner.report.layers import LAYER_NAMES, plan_layers
-from planner.scenario import load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory: pytest.TempPathFactory):
-    county = load_county(write_tiny_county(tmp_path_factory.mktemp("geo") / "c"), check_network=False)
-    travel, school_times = straight_line_travel(county)
-    plan = plan_county(county, load_scenario(ROOT / "scenarios" / "combined.yaml"), travel, school_times,
-                       distance_method="straight_line")  # fmt: skip
+    county, plan = tiny_plan(tmp_path_factory.mktemp("geo"))
     return county, plan, plan_layers(plan, county)
 
 

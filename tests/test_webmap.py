@@ -21,12 +21,9 @@ import pandas as pd
 import pytest
 import shapely
 from shapely.geometry import LineString
-from tiny_county import straight_line_travel, write_tiny_county
+from tiny_county import tiny_plan
 
-from planner.loader import load_county
-from planner.pipeline import plan_county
 from planner.report.webmap import DETAIL_COLUMNS, school_details_table, write_web_map
-from planner.scenario import load_scenario
 from planner.standards import load_standards
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -99,10 +96,7 @@ def _layers(county, plan) -> dict[str, gpd.GeoDataFrame]:
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory: pytest.TempPathFactory):
     tmp = tmp_path_factory.mktemp("webmap")
-    county = load_county(write_tiny_county(tmp / "c"), check_network=False)
-    travel, school_times = straight_line_travel(county)
-    plan = plan_county(county, load_scenario(ROOT / "scenarios" / "combined.yaml"), travel, school_times,
-                       distance_method="straight_line")  # fmt: skip
+    county, plan = tiny_plan(tmp)
     layers = _layers(county, plan)
     details = school_details_table(plan.before, plan.after)
     path = write_web_map(

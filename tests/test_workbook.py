@@ -8,13 +8,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from openpyxl import load_workbook
-from tiny_county import straight_line_travel, write_tiny_county
+from tiny_county import tiny_plan
 
-from planner.loader import load_county
-from planner.pipeline import plan_county
 from planner.report.marginal import cost_to_meet
 from planner.report.workbook import MARGINAL_SHEET, SHEETS, TOTAL_LABEL, write_plan_workbook
-from planner.scenario import load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -22,10 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory: pytest.TempPathFactory):
     tmp = tmp_path_factory.mktemp("wb")
-    county = load_county(write_tiny_county(tmp / "c"), check_network=False)
-    travel, school_times = straight_line_travel(county)
-    plan = plan_county(county, load_scenario(ROOT / "scenarios" / "combined.yaml"), travel, school_times,
-                       distance_method="straight_line")  # fmt: skip
+    county, plan = tiny_plan(tmp)
     path = write_plan_workbook(plan, county, tmp / "out")
     return county, plan, path
 

@@ -10,6 +10,7 @@ rules hold; tests copy the folder and break one rule at a time.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import pandas as pd
@@ -341,3 +342,18 @@ def straight_line_travel(county, speed_kmh: float = 4.0, school_speed_kmh: float
         if a.unit_id != b.unit_id
     ]
     return travel, pd.DataFrame(pairs, columns=["from_unit", "to_unit", "time_min"])
+
+
+def tiny_plan(folder: Path, scenario: str = "combined") -> tuple[Any, Any]:
+    """The tiny county written to ``folder``/c and its plan under ``scenarios/<scenario>.yaml``.
+
+    Travel is straight-line (the tiny county's roads are a bare cross); returns ``(county, plan)``.
+    """
+    from planner.loader import load_county
+    from planner.pipeline import plan_county
+    from planner.scenario import load_scenario
+
+    county = load_county(write_tiny_county(folder / "c"), check_network=False)
+    travel, school_times = straight_line_travel(county)
+    sc = load_scenario(Path(__file__).resolve().parents[1] / "scenarios" / f"{scenario}.yaml")
+    return county, plan_county(county, sc, travel, school_times, distance_method="straight_line")
