@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from planner.county import County
+from planner.rundir import write_csv
 
 #: minimum areas of music and art rooms (DOMAIN.md §1.2), used for rooms the plan adds
 MUSIC_ROOM_M2 = 96.0
@@ -96,9 +97,7 @@ class Plan:
         out_dir.mkdir(parents=True, exist_ok=True)
         paths = []
         for name, df in self.tables().items():
-            path = out_dir / f"{name}.csv"
-            df.to_csv(path, index=False, encoding="utf-8-sig", lineterminator="\n", float_format="%.6g")
-            paths.append(path)
+            paths.append(write_csv(df, out_dir / f"{name}.csv"))
         return paths
 
 

@@ -18,6 +18,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from planner.errors import PlannerError
 
 
@@ -87,6 +89,30 @@ def input_hashes(folder: Path) -> dict[str, str]:
         for p in sorted(folder.rglob("*"))
         if p.is_file() and not p.name.startswith(".")
     }
+
+
+#: significant digits of floats in run-directory CSVs: whole yuan up to a thousand billion, and no
+#: solver round-off (1e-12 relative) that would make two runs of the same plan differ byte for byte
+CSV_FLOAT_FORMAT = "%.12g"
+
+
+def write_csv(df: pd.DataFrame, path: Path) -> Path:
+    """Write a table as a run-directory CSV: UTF-8 with BOM (opens in Excel), ``\\n`` line ends.
+
+    Parameters
+    ----------
+    df : DataFrame
+        Written without its index.
+    path : Path
+        Target file.
+
+    Returns
+    -------
+    Path
+        ``path``.
+    """
+    df.to_csv(path, index=False, encoding="utf-8-sig", lineterminator="\n", float_format=CSV_FLOAT_FORMAT)
+    return path
 
 
 def write_json(path: Path, data: dict[str, Any]) -> None:

@@ -22,6 +22,7 @@ import shapely
 from planner.adjacency import settlement_cells
 from planner.report.fairness import catchment_polygons_from_cells
 from planner.report.fonts import use_cjk_font
+from planner.rundir import write_csv
 
 log = logging.getLogger(__name__)
 
@@ -212,9 +213,7 @@ def write_catchment_outputs(
     }
     written = []
     for name, df in tables.items():
-        path = out_dir / f"{name}.csv"
-        df.to_csv(path, index=False, encoding="utf-8-sig", lineterminator="\n", float_format="%.6g")
-        written.append(path)
+        written.append(write_csv(df, out_dir / f"{name}.csv"))
     if rules is not None and rules.public_notice:
         written += write_public_notice(plan, county, out_dir / "notice")
     return written

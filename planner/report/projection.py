@@ -23,16 +23,12 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from planner.plan import Plan
+from planner.rundir import write_csv
 
 log = logging.getLogger(__name__)
 
 STAGE_ZH = {"primary": "小学 primary", "junior": "初中 junior", "all": "全校 whole school"}
 FLAG_ZH = {"under_50": "不足50人 under 50 pupils", "over_size": "超规模 over the size limit"}
-
-
-def _csv(df: pd.DataFrame, path: Path) -> Path:
-    df.to_csv(path, index=False, encoding="utf-8-sig", lineterminator="\n", float_format="%.6g")
-    return path
 
 
 def _township_names(plan: Plan) -> dict[str, str]:
@@ -163,14 +159,14 @@ def write_projection_outputs(plan: Plan, out_dir: Path) -> list[Path]:
     t = plan.extra_tables
     paths = [
         enrolment_chart(plan, out_dir / "projection_enrolment.png"),
-        _csv(by_school_table(t["projection"], names), out_dir / "projection_by_school.csv"),
+        write_csv(by_school_table(t["projection"], names), out_dir / "projection_by_school.csv"),
     ]
     if "projection_flags" in t:
-        paths.append(_csv(flags_table(t["projection_flags"], names), out_dir / "projection_flags.csv"))
+        paths.append(write_csv(flags_table(t["projection_flags"], names), out_dir / "projection_flags.csv"))
     if "township_places" in t:
-        paths.append(_csv(places_table(t["township_places"], names), out_dir / "township_places.csv"))
+        paths.append(write_csv(places_table(t["township_places"], names), out_dir / "township_places.csv"))
     if "peak_investments" in t:
-        paths.append(_csv(peaks_table(t["peak_investments"]), out_dir / "peak_investments.csv"))
+        paths.append(write_csv(peaks_table(t["peak_investments"]), out_dir / "peak_investments.csv"))
     return paths
 
 

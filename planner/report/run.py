@@ -37,6 +37,7 @@ from planner.report.projection import write_projection_outputs
 from planner.report.selfassessment import write_self_assessment
 from planner.report.webmap import school_details_table, write_web_map
 from planner.report.workbook import write_plan_workbook
+from planner.rundir import write_csv
 from planner.scenario import Scenario
 
 
@@ -83,11 +84,6 @@ class RunInputs:
     marginal: pd.DataFrame | None = None
 
 
-def _csv(df: pd.DataFrame, path: Path) -> Path:
-    df.to_csv(path, index=False, encoding="utf-8-sig", lineterminator="\n", float_format="%.6g")
-    return path
-
-
 def write_run(
     plan: Plan,
     out_dir: Path,
@@ -116,11 +112,11 @@ def write_run(
     plan_dir = out_dir / "plan"
     files += plan.save(plan_dir)
     for name, df in (("costs", cost_table(plan)), ("unmet", unmet_after(plan))):
-        files.append(_csv(df, plan_dir / f"{name}.csv"))
+        files.append(write_csv(df, plan_dir / f"{name}.csv"))
     files += write_self_assessment(plan.before, out_dir / "before")
     files += write_self_assessment(plan.after, out_dir / "after")
     for name, df in (access_tables or {}).items():
-        files.append(_csv(df, out_dir / f"access_{name}.csv"))
+        files.append(write_csv(df, out_dir / f"access_{name}.csv"))
     if inputs is None:
         return files
     files += _write_documents(plan, out_dir, inputs)
@@ -135,9 +131,9 @@ def _write_documents(plan: Plan, out_dir: Path, inputs: RunInputs) -> list[Path]
     """Workbook, budget justification, cost to meet and the marginal table."""
     county = inputs.county
     to_meet = cost_to_meet(plan, county)
-    files = [_csv(to_meet, out_dir / "plan" / "cost_to_meet.csv")]
+    files = [write_csv(to_meet, out_dir / "plan" / "cost_to_meet.csv")]
     if inputs.marginal is not None:
-        files.append(_csv(inputs.marginal, out_dir / "plan" / "marginal_budget.csv"))
+        files.append(write_csv(inputs.marginal, out_dir / "plan" / "marginal_budget.csv"))
     files.append(write_plan_workbook(plan, county, out_dir / "plan_workbook.xlsx", marginal=inputs.marginal))
     files += write_budget_justification(plan, county, out_dir, marginal=inputs.marginal, cost_to_meet=to_meet)
     return files
