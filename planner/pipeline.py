@@ -16,6 +16,7 @@ import pandas as pd
 
 from planner.adjacency import attach_catchment_graph
 from planner.assess import assess_parts, school_parts, teacher_categories
+from planner.binding import free_places, what_binds
 from planner.county import County
 from planner.horizon import county_in_year, enrolment_flags, peak_investments, school_projection, township_places
 from planner.model.extract import assignments, closed_units, hires, pair_flows, projects
@@ -227,6 +228,17 @@ def plan_county(
         float(hired["cost_yuan_per_year"].sum())
         + int((ex["kind"] == "rotation").sum()) * county.parameters.unit_costs.rotation_allowance_yuan_per_year
     )
+    costs = {
+        "capital_yuan": capital,
+        "capital_budget_yuan": inp.capital_budget_yuan,
+        "recurrent_yuan_per_year": recurrent,
+        "recurrent_budget_yuan_per_year": inp.recurrent_budget_yuan,
+    }
+    # why each standard left unmet stays unmet (budget, land, distance cap, staffing)
+    unavailable = (set(county.candidate_sites.index) - set(new["school_id"])) | set(closed)
+    max_hires = scenario.hires.max_total if scenario.levers.hires else 0
+    places = free_places(after_county.schools, limit, limits_of(std)["size_limit"])
+    extra["unmet"] = what_binds(after, assign, inp.arcs, proj, hired, costs, county, max_hires, unavailable, places)
     r = sol.result
     return Plan(
         scenario_name=scenario.name,
@@ -235,12 +247,7 @@ def plan_county(
         flows=flows.rename(columns={"from_unit": "from_school_id", "to_unit": "to_school_id"}),
         exchange_list=ex,
         hires=hired,
-        costs={
-            "capital_yuan": capital,
-            "capital_budget_yuan": inp.capital_budget_yuan,
-            "recurrent_yuan_per_year": recurrent,
-            "recurrent_budget_yuan_per_year": inp.recurrent_budget_yuan,
-        },
+        costs=costs,
         solver={
             "status": r.status,
             "description": r.describe(),

@@ -95,11 +95,15 @@ class ObjectiveWeights(_Strict):
 
     school_rule: float = Field(1000, ge=0, description="Per pupil-equivalent below the 6-of-7 + 85% school rule.")
     full_standard: float = Field(10, ge=0, description="Per pupil-equivalent below a full indicator standard.")
-    guarantee: float = Field(
-        100,
+    limits: float = Field(
+        200000,
         ge=0,
-        description="Per pupil over classroom capacity or the school-size limit; x10 per missing music/art room.",
+        description="Per pupil over classroom capacity (45 / 50 a class), over the school-size limit (2000 / 2500) "
+        "or beyond the travel-time cap when a school within it exists: the bottom lines of DOMAIN.md §1.2 and §2, "
+        "kept whenever the county can (200 x school_rule: above what one pupil moves in any school's rule "
+        "shortfall, and above what the money of a classroom block buys in indicators; docs/model.md).",
     )
+    guarantee: float = Field(1000, ge=0, description="Per music or art room short of one per 12 classes.")
     cv: float = Field(10, ge=0, description="Per 0.01 of CV above its threshold.")
     cost_per_10k_yuan: float = Field(0.01, ge=0, description="Per 10,000 yuan spent (capital + recurrent).")
     travel_per_pupil_min: float = Field(1e-4, ge=0, description="Per pupil-minute of travel.")
@@ -128,6 +132,13 @@ class SolverSettings(_Strict):
         description="After the start heuristic, run the full MIP (and the CV rounds). False: the start's plan is "
         "the answer, its gap measured against the LP bound — minutes quicker, since HiGHS can overrun the time "
         "limit in the full MIP's root node (docs/performance.md).",
+    )
+    decompose: Literal["off", "auto", "regions"] = Field(
+        "auto",
+        description="Region fix-and-optimise after the start heuristic, in place of the full MIP "
+        "(planner/model/decompose.py): 'regions' always, 'off' never, 'auto' for HiGHS models of 50,000 "
+        "variables or more (counties about twice the bundled one and larger). A heuristic: the bound reported "
+        "is the LP relaxation's (docs/performance.md, 'Scale').",
     )
 
 
@@ -202,6 +213,13 @@ class Scenario(_Strict):
     weights: ObjectiveWeights = ObjectiveWeights()
     solver: SolverSettings = SolverSettings()
     max_rezoned_pupils: int | None = Field(None, ge=0, description="Cap on pupils moved from their catchment.")
+    min_school_share: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="An existing public school keeps at least this share of today's pupils of each stage "
+        "unless the closures lever closes it (re-zoning may not hollow a school out; 0 turns the rule off).",
+    )
     report: ReportSettings = ReportSettings()
     catchment_rules: CatchmentRules = CatchmentRules()
     horizon: HorizonSettings | None = Field(None, description="Plan for the pupils of a horizon of years (projection).")

@@ -18,7 +18,7 @@ import pytest
 from model_instances import UNIT_COSTS, standard_frame
 
 from planner.adjacency import CatchmentGraph, stage_graph
-from planner.model.contiguity import catchment_components
+from planner.model.contiguity import ContiguityRule, catchment_components, contiguous_assignment, unit_order
 from planner.model.extract import assignments
 from planner.model.inputs import ModelInputs
 from planner.model.optimise import optimise
@@ -189,10 +189,28 @@ def test_todays_enclave_stays_feasible_and_is_removed_or_reported() -> None:
     assert sol.result.has_solution
     assert assign["a3"] == "B"
     assert sol.built.ctx.exprs["totals"]["contiguity_exceptions"].value() == pytest.approx(0.0)
-    # kept where it is by name: the exception is kept and counted (1 settlement)
+    # kept where it is by name: a3 cannot move, so A's catchment reaches it through a2 (a3 is ranked after
+    # a2 for A although nearer in time: a pocket) — contiguous, no exception
     assign, sol = _solve(grid_instance(today), contiguity=True, keep_settlements=["a3"])
+    assert assign["a3"] == "A" and assign["a2"] == "A"
+    assert _contiguous(assign, _grid_graph())
+    assert sol.built.ctx.exprs["totals"]["contiguity_exceptions"].value() == pytest.approx(0.0)
+    # the registered start was repaired the same way before the solve (a2 pulled to A)
+    assert sol.built.ctx.vars["x"][("a2", "primary", "A")].varValue == pytest.approx(1.0)
+
+
+def test_unavoidable_break_is_kept_at_a_price_and_counted() -> None:
+    # a3 kept at A, but A cannot reach it: a2 and b3 may only go to B (no arc to A)
+    today = {s: ("A" if POS[s][0] <= 1 else "B") for s in POS} | {"a3": "A"}
+    inp = grid_instance(today)
+    arcs = inp.arcs
+    object.__setattr__(
+        inp, "arcs", arcs[~(arcs["settlement_id"].isin(["a2", "b3"]) & (arcs["unit_id"] == "A"))].reset_index(drop=True)
+    )
+    assign, sol = _solve(inp, contiguity=True, keep_settlements=["a3"])
     assert assign["a3"] == "A"
     assert sol.built.ctx.exprs["totals"]["contiguity_exceptions"].value() == pytest.approx(1.0)
+    assert not _contiguous(assign, _grid_graph())
 
 
 def test_exempt_school_may_keep_the_enclave() -> None:
@@ -231,3 +249,62 @@ def test_stage_graph_contracts_pupil_less_settlements() -> None:
     g = nx.path_graph(["p", "z", "q", "r"])
     h = stage_graph(g, {"p", "q", "r"})
     assert set(h.edges) == {("p", "q"), ("q", "r")}
+
+
+def _grid_rule(keep: set[str] | None = None) -> ContiguityRule:
+    g = _grid_graph()
+    times = {(s, "primary", u): _time(s, u) for s in POS for u in SCHOOL_AT}
+    arcs = {(s, "primary"): sorted(SCHOOL_AT, key=lambda u, s=s: _time(s, u)) for s in POS}
+    rule = ContiguityRule(graphs={"primary": g}, arcs=arcs, times=times, keep=keep or set())
+    for u, root in SCHOOL_AT.items():
+        rule.roots[(u, "primary")] = {root}
+        rule.rank[(u, "primary")], rule.parent[(u, "primary")] = unit_order(g, {s: _time(s, u) for s in POS}, {root})
+    return rule
+
+
+def test_rank_order_lifts_a_pocket_behind_its_neighbour() -> None:
+    rule = _grid_rule()
+    rank, parent = rule.rank[("A", "primary")], rule.parent[("A", "primary")]
+    # by travel time a3 (8 min by the express road) is nearer to A than both its neighbours a2 (20) and
+    # b3 (31.6): plain time ordering leaves it no closer neighbour and rules the arc out; the rank order
+    # reaches it from a2, right after a2
+    assert _time("a3", "A") < min(_time("a2", "A"), _time("b3", "A"))
+    assert parent["a3"] == "a2" and rank["a3"] == rank["a2"] + 1
+    # elsewhere the rank follows the travel time, ties broken by the time, then the name
+    order = sorted(rank, key=rank.__getitem__)
+    assert order == ["a0", "a1", "b0", "b1", "a2", "a3", "b2", "b3"]
+    assert all(rank[parent[s]] < rank[s] for s in parent)
+
+
+def test_repair_makes_todays_enclave_contiguous() -> None:
+    today = {s: ("A" if POS[s][0] <= 1 else "B") for s in POS} | {"a3": "A"}
+    assign = {(s, "primary"): u for s, u in today.items()}
+    rule = _grid_rule()
+    assert rule.breaks(assign) == [("a3", "primary", "A")]
+    fixed, left = contiguous_assignment(rule, assign)
+    assert left == 0 and fixed[("a3", "primary")] == "B"
+    assert sum(fixed[k] != assign[k] for k in assign) == 1
+    # a3 must stay (keep_settlements): the chain joining it to A (a2) is pulled over instead
+    fixed, left = contiguous_assignment(_grid_rule(keep={"a3"}), assign)
+    assert left == 0 and fixed[("a3", "primary")] == "A" and fixed[("a2", "primary")] == "A"
+    assert _contiguous({s: fixed[(s, "primary")] for s in POS}, _grid_graph())
+
+
+def test_unavoidable_settlement_is_listed_not_penalised() -> None:
+    # a3 may only go to A (today's school) and neither neighbour may: no plan joins it to A
+    today = {s: ("A" if POS[s][0] <= 1 else "B") for s in POS} | {"a3": "A"}
+    inp = grid_instance(today)
+    arcs = inp.arcs
+    drop = (arcs["settlement_id"].isin(["a2", "b3"]) & (arcs["unit_id"] == "A")) | (
+        (arcs["settlement_id"] == "a3") & (arcs["unit_id"] == "B")
+    )
+    object.__setattr__(inp, "arcs", arcs[~drop].reset_index(drop=True))
+    assign, sol = _solve(inp, contiguity=True)
+    totals = sol.built.ctx.exprs["totals"]
+    assert assign["a3"] == "A"
+    assert totals["contiguity_exceptions"].value() == pytest.approx(0.0)  # nothing penalised
+    assert totals["contiguity_unavoidable"].const == 1
+    assert sol.built.ctx.vars["contig_slack"][("a3", "primary", "A")].varValue == pytest.approx(1.0)
+    # the rest of A's catchment is still one area with a0
+    members = [s for s, u in assign.items() if u == "A" and s != "a3"]
+    assert "a0" in members and nx.is_connected(_grid_graph().subgraph(members))

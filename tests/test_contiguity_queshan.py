@@ -1,71 +1,111 @@
-"""Contiguity on the bundled county's combined plan (short time limit), checked on the plan's own tables."""
+"""Contiguity on the bundled county's combined plan, checked with networkx on the plan's own tables.
+
+Two plans of the combined scenario on 确山县 (HiGHS, 20 s limit, the start heuristic's plan: ``full_mip``
+off), one with ``catchment_rules.contiguity`` and one without, no exemption named. Time-limited, so
+the tests check what must hold for any plan the optimiser returns: every catchment is one connected
+area of the stage adjacency graph holding its school's own settlement, except boarding schools and
+settlements listed as unavoidable (today's school is their only allowed school and no settlement that
+may go there joins them to it); no penalised exception is left.
+"""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import networkx as nx
 import pytest
 
-from planner.adjacency import adjacency_graph, stage_graph
+from planner.adjacency import adjacency_graph, own_settlements, stage_graph
 from planner.loader import load_county
+from planner.model.contiguity import contiguity_roots
 from planner.pipeline import plan_county
 from planner.scenario import load_scenario, scenario_from_dict
 from planner.travel import plan_travel_times
 
+#: one worker runs the module (two long solves shared by its tests)
+pytestmark = pytest.mark.xdist_group("contiguity_queshan")
+
 ROOT = Path(__file__).resolve().parents[1]
+log = logging.getLogger(__name__)
 
 
 @pytest.fixture(scope="module")
-def queshan_plan():
+def queshan_plans():
     county = load_county(ROOT / "geodata" / "queshan", check_network=False)
     raw = load_scenario(ROOT / "scenarios" / "combined.yaml").model_dump()
-    raw["solver"] = {**raw["solver"], "time_limit_s": 10, "cv_iterations": 0}
-    raw["catchment_rules"] = {"contiguity": True}
-    sc = scenario_from_dict(raw)
-    travel = plan_travel_times(county, sc)
-    plan = plan_county(county, sc, travel.long, travel.school_times, distance_method=travel.method)
-    return county, plan
+    raw["solver"] = {**raw["solver"], "time_limit_s": 20, "start_share": 0.9, "full_mip": False, "cv_iterations": 0}
+    plans = {}
+    travel = None
+    for contiguity in (True, False):
+        sc = scenario_from_dict({**raw, "catchment_rules": {"contiguity": contiguity}})
+        travel = travel or plan_travel_times(county, sc)
+        plans[contiguity] = plan_county(county, sc, travel.long, travel.school_times, distance_method=travel.method)
+    return county, adjacency_graph(county), plans[True], plans[False]
 
 
-def test_every_catchment_is_one_connected_area(queshan_plan) -> None:
-    """Connected, except for today's assignments kept at a penalty, which the plan lists."""
-    county, plan = queshan_plan
-    g = adjacency_graph(county)
-    a = plan.assignments
+def broken_pieces(county, g: nx.Graph, assignments) -> list[tuple[str, str, set[str]]]:
+    """(school, stage, settlements) of every piece of a catchment not connected to its school's own settlement."""
     boarding = set(county.schools.index[county.schools["is_boarding"].astype(bool)])
-    own = county.schools["settlement_id"]
-    exc = plan.extra_tables["contiguity_exceptions"]
-    listed = set(zip(exc["settlement_id"], exc["stage"], strict=True))
-    broken = 0
-    for stage, part in a.groupby("stage"):
+    own = own_settlements(county)
+    sites = set(county.candidate_sites.index) if county.candidate_sites is not None else set()
+    out = []
+    for stage, part in assignments.groupby("stage"):
         h = stage_graph(g, set(part["settlement_id"]))
         for school, members in part.groupby("school_id"):
             if school in boarding:
                 continue
+            roots = contiguity_roots(g, h, own.get(school))
             comps = sorted(nx.connected_components(h.subgraph(members["settlement_id"])), key=len, reverse=True)
-            if len(comps) == 1:
-                continue
-            broken += 1
-            main = next((c for c in comps if own.get(school) in c), comps[0])
-            for c in comps:
-                if c is not main:
-                    # every settlement cut off from the school's own area is a listed exception
-                    assert {(s, stage) for s in c} <= listed, (school, stage, c)
-    note = next(n for n in plan.notes if n.startswith("连片划分"))
-    assert f"{len(exc)} settlement assignments" in note
-    # exceptions are only ever today's assignments, kept
-    today = a.set_index(["settlement_id", "stage"])
+            if school in sites and not any(c & roots for c in comps):
+                # a site whose nearest settlement (straight line) may not go there grows from the settlement
+                # nearest to it by road: its catchment must still be one area
+                roots = comps[0]
+            out.extend((school, stage, set(c)) for c in comps if not c & roots)
+    return out
+
+
+def test_every_catchment_is_one_connected_area_with_its_school(queshan_plans) -> None:
+    county, g, plan, _ = queshan_plans
+    exc = plan.extra_tables["contiguity_exceptions"]
+    # no penalised exception: every listed one is unavoidable (its only school, kept, beyond the travel cap)
+    assert exc["only_school"].all() and (exc["allowed_schools"] == 1).all()
+    a = plan.assignments.set_index(["settlement_id", "stage"])
     for r in exc.itertuples(index=False):
-        row = today.loc[(r.settlement_id, r.stage)]
+        row = a.loc[(r.settlement_id, r.stage)]
         assert row["school_id"] == r.school_id == row["current_school_id"]
-    assert broken <= len(exc)
-
-
-def test_plan_says_whether_contiguity_changed_anything(queshan_plan) -> None:
-    _, plan = queshan_plan
+        assert not row["within_cap"]
+    listed = set(zip(exc["settlement_id"], exc["stage"], strict=True))
+    pieces = broken_pieces(county, g, plan.assignments)
+    for school, stage, comp in pieces:
+        # a piece cut off from its school is made of unavoidable settlements only
+        assert {(s, stage) for s in comp} <= listed, (school, stage, comp)
+    assert sum(len(c) for *_, c in pieces) == len(exc)
     note = next(n for n in plan.notes if n.startswith("连片划分"))
-    assert "ruled out" in note
+    assert f"{len(exc)} settlement assignments" in note and "ruled out" in note
+
+
+def test_contiguity_changes_the_unconstrained_plan_or_it_was_contiguous(queshan_plans) -> None:
+    county, g, plan, free = queshan_plans
+    key = ["settlement_id", "stage"]
+    both = plan.assignments.merge(free.assignments, on=key, suffixes=("", "_free"))
+    assert len(both) == len(plan.assignments) == len(free.assignments)
+    differ = int((both["school_id"] != both["school_id_free"]).sum())
+    unavoidable = set(zip(plan.extra_tables["contiguity_exceptions"]["settlement_id"],
+                          plan.extra_tables["contiguity_exceptions"]["stage"], strict=True))  # fmt: skip
+    free_broken = [
+        p for p in broken_pieces(county, g, free.assignments) if not {(s, p[1]) for s in p[2]} <= unavoidable
+    ]
+    log.info("contiguity changed %d assignments; the plan without it has %d cut-off pieces", differ, len(free_broken))
+    # a plan with an avoidable cut-off piece cannot be the contiguous plan; without one, the unconstrained plan
+    # was contiguous already and contiguity needed no change
+    assert differ > 0 or not free_broken
+    # both plans place every settlement's pupils wholly (no split) and the same pupils
+    assert plan.assignments["pupils"].sum() == free.assignments["pupils"].sum()
+
+
+def test_feeder_table_is_written(queshan_plans) -> None:
+    _, _, plan, _ = queshan_plans
     assert "feeder" in plan.extra_tables
     f = plan.extra_tables["feeder"]
     prim = plan.assignments[plan.assignments["stage"] == "primary"]

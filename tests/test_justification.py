@@ -128,13 +128,11 @@ def test_cost_to_meet_by_hand(tiny) -> None:
     uc = county.parameters.unit_costs
     after = plan.after_county
     std = plan.after.standards
-    # N1 is a nine-year school: sports area is shared by pupils; junior needs 10.2 m²/pupil, and raising the
-    # junior part to it means raising the whole school's per-pupil area to it.
-    row = costs[(costs["school_id"] == "N1") & (costs["item"] == "sports_area") & (costs["stage"] == "junior")]
+    # 城关小学 P1 has no option that adds sports area: the m² short x the sports-ground cost per m²
+    row = costs[(costs["school_id"] == "P1") & (costs["item"] == "sports_area")]
     assert len(row) == 1
-    s = after.schools.loc["N1"]
-    pupils = int(s["pupils_primary"]) + int(s["pupils_junior"])
-    need_m2 = std.threshold("junior", "sports_area") * pupils - float(s["sports_area_m2"])
+    s = after.schools.loc["P1"]
+    need_m2 = std.threshold("primary", "sports_area") * int(s["pupils_primary"]) - float(s["sports_area_m2"])
     assert need_m2 > 0
     assert row["cost_yuan"].iloc[0] == pytest.approx(need_m2 * uc.sports_ground_yuan_per_m2)
     # J1 junior: above-required teachers short, whole teachers × annual hire cost
@@ -183,3 +181,27 @@ def test_marginal_rejects_bad_delta_in_one_line(tiny) -> None:
     county, scenario, travel, school_times, plan, *_ = tiny
     with pytest.raises(ScenarioError, match="delta must be between 0 and 1"):
         marginal_budget(county, scenario, travel, school_times, plan, delta=1.5)
+
+
+def test_cost_to_meet_prices_a_nine_year_school_once(tmp_path: Path) -> None:
+    """With no capital money, 李庄九年一贯制学校 N1's junior part lacks equipment; equipment is shared by the
+    school's pupils, so meeting the junior standard means raising the whole school's equipment per pupil."""
+    from tiny_county import write_tiny_county
+
+    from planner.loader import load_county
+    from planner.pipeline import plan_county
+    from planner.scenario import scenario_from_dict
+
+    county = load_county(write_tiny_county(tmp_path / "c"), check_network=False)
+    travel, school_times = straight_line_travel(county)
+    raw = load_scenario(ROOT / "scenarios" / "combined.yaml").model_dump()
+    raw["budget"] = {"capital_yuan": 0}
+    plan = plan_county(county, scenario_from_dict(raw), travel, school_times, distance_method="straight_line")
+    costs = cost_to_meet(plan, county)
+    row = costs[(costs["school_id"] == "N1") & (costs["item"] == "equipment") & (costs["stage"] == "junior")]
+    assert len(row) == 1
+    s = plan.after_county.schools.loc["N1"]
+    pupils = int(s["pupils_primary"]) + int(s["pupils_junior"])
+    need = plan.after.standards.threshold("junior", "equipment") * pupils - float(s["equipment_value_yuan"])
+    assert need > 0
+    assert row["cost_yuan"].iloc[0] == pytest.approx(need * county.parameters.unit_costs.equipment_yuan_per_yuan)

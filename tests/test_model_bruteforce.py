@@ -76,6 +76,9 @@ def _objective(inp: ModelInputs, sc: Scenario, assign: dict[str, str], builds: d
     for u in set(inp.demand["current_unit"]):
         if u not in assign.values():
             return None  # re-zoning may not empty an existing school (no closures here)
+        today = float(inp.demand.loc[inp.demand["current_unit"] == u, "pupils"].sum())
+        if not units.loc[u, "is_new"] and pupils[u] < sc.min_school_share * today - 1e-9:
+            return None  # nor take more than half of today's pupils away from it
     total = w.travel_per_pupil_min * travel + w.rezoned_pupil * rezoned + w.cost_per_10k_yuan * capital / 1e4
     for u in units.index:
         p = pupils[u]
@@ -92,10 +95,10 @@ def _objective(inp: ModelInputs, sc: Scenario, assign: dict[str, str], builds: d
                 r += max(0.0, need - values[k]) / std[k]
             best_rule = min(best_rule, r)
         total += w.school_rule * best_rule
-        total += w.guarantee * max(0.0, p - 45 * rooms[u])
-        total += w.guarantee * max(0.0, p - 2000)
+        total += w.limits * max(0.0, p - 45 * rooms[u])
+        total += w.limits * max(0.0, p - 2000)
         classes = p / 45
-        total += w.guarantee * 10 * (max(0.0, classes / 12 - music[u]) + max(0.0, classes / 12 - art[u]))
+        total += w.guarantee * (max(0.0, classes / 12 - music[u]) + max(0.0, classes / 12 - art[u]))
     return total
 
 

@@ -117,6 +117,23 @@ def test_budget_too_small_gives_a_plan_and_an_unmet_table() -> None:
     assert unmet(sol.built.ctx).empty
 
 
+def test_a_school_keeps_its_share_of_todays_pupils() -> None:
+    # Re-zoning fixes A's floor and sports area by moving v3's 150 of its 600 pupils to B (25%). A school
+    # must keep min_school_share of today's pupils: 0.75 allows exactly that move, 0.8 forbids it.
+    from planner.model.extract import assignments
+
+    inp = tiny_primary(capital_budget_yuan=0.0)
+    for share, moved in ((0.75, True), (0.8, False)):
+        sc = _sc(catchments=True).model_copy(update={"min_school_share": share})
+        sol = optimise(inp, sc)
+        assert sol.result.status == "optimal"
+        a = assignments(sol.built.ctx)
+        at_a = float(a.loc[a["unit_id"] == "A", "pupils"].sum())
+        assert at_a >= share * 600 - 1e-6
+        assert (at_a == 450) == moved
+        assert unmet(sol.built.ctx).empty == moved
+
+
 def test_closing_a_small_weak_school_moves_its_pupils() -> None:
     # C: a public primary school of 60 pupils (settlement v6, 8 minutes from B) with 100 m2 of floor area
     # (needs 4.5 * 60 = 270) and 300 m2 of sports area (needs 450): it misses two indicators. B has room:

@@ -144,6 +144,11 @@ def test_self_assessment_and_unmet_sheets(tiny) -> None:
     assert got == pytest.approx(costs["cost_yuan"].sum())
     n_unmet = int((~plan.after.indicators["met"]).sum()) + int((~plan.after.guarantee["met"]).sum())
     assert len(costs) == n_unmet
+    # each row says what binds it, as the plan's unmet table does
+    b = _header_index(ws, "what binds")
+    u = plan.extra_tables["unmet"]
+    u = u[u["source"] != "distance"]
+    assert sorted(r[b] for r in rows) == sorted(f"{z} ({c})" for z, c in zip(u["binds_zh"], u["binds"], strict=True))
 
 
 def test_marginal_sheet_only_when_given(tiny, tmp_path) -> None:

@@ -151,7 +151,7 @@ def add_guarantees(ctx: ModelContext) -> None:
         lhs.add(over, -1)
         lhs.add_lin(ctx.classrooms[unit], -base_limit)
         ctx.constrain(lhs, "<=", 0, f"capacity_{unit}")
-        ctx.objective["guarantee"].add(over, w.guarantee)
+        ctx.objective["guarantee"].add(over, w.limits)
 
         limit = inp.size_limit["nine_year" if bool(row["nine_year"]) else "single"]
         big = ctx.var("over_size", unit)
@@ -159,7 +159,7 @@ def add_guarantees(ctx: ModelContext) -> None:
         lhs.add_lin(total)
         lhs.add(big, -1)
         ctx.constrain(lhs, "<=", limit, f"size_{unit}")
-        ctx.objective["guarantee"].add(big, w.guarantee)
+        ctx.objective["guarantee"].add(big, w.limits)
 
         for kind, rooms in (("music", ctx.music_rooms[unit]), ("art", ctx.art_rooms[unit])):
             gap = ctx.var(f"{kind}_deficit", unit)
@@ -168,7 +168,7 @@ def add_guarantees(ctx: ModelContext) -> None:
             lhs.add_lin(rooms)
             lhs.add_lin(classes, -1.0 / 12)
             ctx.constrain(lhs, ">=", 0, f"{kind}_rooms_{unit}")
-            ctx.objective["guarantee"].add(gap, w.guarantee * 10)
+            ctx.objective["guarantee"].add(gap, w.guarantee)
 
 
 def cv_point(values: np.ndarray, pupils: np.ndarray) -> float:

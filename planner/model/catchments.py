@@ -9,6 +9,7 @@ current school and pupils are constants.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pulp
 
 from planner.model.context import Lin, ModelContext
@@ -40,6 +41,7 @@ def add_catchments(ctx: ModelContext) -> None:
     pupils = arcs["pupils"].to_numpy(dtype=float)
     within = arcs["within_cap"].to_numpy(dtype=bool) if "within_cap" in arcs else np.ones(len(arcs), dtype=bool)
     beyond = Lin()
+    unavoidable = 0.0
     n = len(arcs)
     start = 0
     while start < n:
@@ -55,7 +57,7 @@ def add_catchments(ctx: ModelContext) -> None:
             ctx.pupils[(unit, stage)].add(None, d)
             travel.add(None, w.travel_per_pupil_min * d * times[start])
             if not within[start]:
-                beyond.add(None, d)
+                unavoidable += d  # no school within the cap: the same in every plan, not penalised
             ctx.exprs["assign"][(sid, stage, unit)] = Lin(1.0)
             start = end
             continue
@@ -106,14 +108,52 @@ def add_catchments(ctx: ModelContext) -> None:
             keep.add_lin(served[unit])
             keep.add_lin(ctx.closed[unit])
         ctx.constrain(keep, ">=", 1, f"stays_open_{unit}")
+    keep_share(ctx, demand)
     ctx.exprs["totals"]["rezoned_pupils"] = rezoned_pupils
-    # pupils sent beyond their travel-time cap: a guarantee item (only today's school may be
-    # beyond the cap, kept so that today's catchments remain a valid plan)
-    ctx.exprs["totals"]["beyond_cap_pupils"] = beyond
-    ctx.objective["guarantee"].add_lin(beyond, 2 * w.guarantee)
+    # pupils beyond their travel-time cap: a bottom line (only today's school may be beyond the
+    # cap, kept so that today's catchments remain a valid plan, at the `limits` weight per pupil);
+    # settlements with no school within the cap at all stay where they are and are not penalised, a
+    # constant that would only dilute the reported gap (the plan's unmet table lists them)
+    ctx.objective["guarantee"].add_lin(beyond, w.limits)
+    total = Lin()
+    total.add_lin(beyond)
+    total.add(None, unavoidable)
+    ctx.exprs["totals"]["beyond_cap_pupils"] = total
     if sc.max_rezoned_pupils is not None and not rezoned_pupils.is_constant():
         ctx.constrain(rezoned_pupils, "<=", sc.max_rezoned_pupils, "max_rezoned")
     keep_settlements(ctx)
+
+
+def keep_share(ctx: ModelContext, demand: pd.DataFrame) -> None:
+    """An existing public school keeps at least ``scenario.min_school_share`` of today's pupils of each stage.
+
+    Without it, re-zoning can leave a failing school with one small village (a school of a few
+    pupils "passes" per pupil and wrecks the county's CV, which the tangent cuts cannot see when
+    pupils move). Re-zoning that would empty a school more than that is a closure, which the
+    closures lever decides: a closed school is exempt (``+ share·P₀·closed``).
+    """
+    share = float(getattr(ctx.scenario, "min_school_share", 0.0))
+    if share <= 0:
+        return
+    inp = ctx.inp
+    units = inp.units
+    today = demand.groupby(["current_unit", "stage"])["pupils"].sum()
+    pupils = {(r.settlement_id, r.stage): float(r.pupils) for r in demand.itertuples(index=False)}
+    kept: dict[tuple[str, str], Lin] = {}
+    for (sid, stage, unit), lin in ctx.exprs["assign"].items():
+        kept.setdefault((unit, stage), Lin()).add_lin(lin, pupils[(sid, stage)])
+    for (unit, stage), p0 in sorted(today.items()):
+        if unit not in units.index or bool(units.loc[unit, "is_new"]) or not bool(units.loc[unit, "public"]):
+            continue
+        lhs = kept.get((unit, stage))
+        if lhs is None or lhs.is_constant():
+            continue
+        need = share * float(p0)
+        if unit in ctx.closed:
+            lhs = Lin()
+            lhs.add_lin(kept[(unit, stage)])
+            lhs.add_lin(ctx.closed[unit], need)
+        ctx.constrain(lhs, ">=", need, f"keep_share_{unit}_{stage}")
 
 
 def keep_settlements(ctx: ModelContext) -> None:
@@ -132,3 +172,61 @@ def keep_settlements(ctx: ModelContext) -> None:
     for (s, k, u), lin in sorted(ctx.exprs["assign"].items()):
         if s in keep and u == current.get((s, k)) and not lin.is_constant():
             ctx.constrain(lin, "==", 1, f"keep_{s}_{k}")
+
+
+def share_fix(ctx: ModelContext, fix: dict[str, float], score: dict[str, float | None]) -> dict[str, float]:
+    """Repair rounded catchments so that every school keeps its share of today's pupils (:func:`keep_share`).
+
+    ``fix`` maps catchment binaries' names to 0/1 (one 1 per settlement and stage, e.g. the LP relaxation
+    rounded); a school left below ``min_school_share`` of today's pupils of a stage gets back its own
+    settlements of today, highest ``score`` (the LP value of going there) first, then the largest. Schools the
+    closures lever may close are left to the solver. Returns the repaired map (a new dict).
+    """
+    share = float(getattr(ctx.scenario, "min_school_share", 0.0))
+    if share <= 0:
+        return fix
+    inp = ctx.inp
+    units = inp.units
+    demand = inp.demand[inp.demand["pupils"] > 0]
+    pupils = {(r.settlement_id, r.stage): float(r.pupils) for r in demand.itertuples(index=False)}
+    today = {(r.settlement_id, r.stage): r.current_unit for r in demand.itertuples(index=False)}
+    var_of: dict[tuple[str, str, str], str] = {}
+    at: dict[tuple[str, str], str] = {}
+    for (sid, stage, unit), lin in ctx.exprs["assign"].items():
+        if lin.is_constant():
+            at[(sid, stage)] = unit
+            continue
+        (v,) = lin.terms
+        var_of[(sid, stage, unit)] = v.name
+        if fix.get(v.name, 0.0) > 0.5:
+            at[(sid, stage)] = unit
+    out = dict(fix)
+    for _ in range(3):  # a move back can leave another school short; a few passes settle it
+        kept: dict[tuple[str, str], float] = {}
+        for (sid, stage), unit in at.items():
+            kept[(unit, stage)] = kept.get((unit, stage), 0.0) + pupils.get((sid, stage), 0.0)
+        p0: dict[tuple[str, str], float] = {}
+        for key, unit in today.items():
+            p0[(unit, key[1])] = p0.get((unit, key[1]), 0.0) + pupils[key]
+        moved = False
+        for (unit, stage), total in sorted(p0.items()):
+            if unit not in units.index or bool(units.loc[unit, "is_new"]) or not bool(units.loc[unit, "public"]):
+                continue
+            if unit in ctx.closed or kept.get((unit, stage), 0.0) >= share * total - 1e-9:
+                continue
+            back = [k for k, u in today.items() if u == unit and k[1] == stage and at.get(k) != unit
+                    and (k[0], stage, unit) in var_of]  # fmt: skip
+            back.sort(key=lambda k: (-(score.get(var_of[(k[0], stage, unit)]) or 0.0), -pupils[k], k[0]))
+            for k in back:
+                if kept.get((unit, stage), 0.0) >= share * total - 1e-9:
+                    break
+                old = at[k]
+                out[var_of[(k[0], stage, old)]] = 0.0
+                out[var_of[(k[0], stage, unit)]] = 1.0
+                at[k] = unit
+                kept[(old, stage)] = kept.get((old, stage), 0.0) - pupils[k]
+                kept[(unit, stage)] = kept.get((unit, stage), 0.0) + pupils[k]
+                moved = True
+        if not moved:
+            break
+    return out

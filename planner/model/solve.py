@@ -20,14 +20,37 @@ plan model; :func:`classify` is the shared rule).
 
 HiGHS also gets a MIP start here (PuLP 3.3's HiGHS interface has none): variables whose
 ``varValue`` was set (``LpVariable.setInitialValue``) are passed to ``Highs.setSolution``.
+
+The time limit of a HiGHS MIP is a wall-clock promise (issue #5). HiGHS 1.16 does not check
+its ``time_limit`` during root-node cut separation (a 120 s limit took ~360 s on the bundled
+county), so :func:`run` builds the highspy model in this process (PuLP's hand-over, MIP start
+included) and runs it in a child process made by ``fork`` (POSIX only: Linux, macOS; elsewhere
+HiGHS runs in-process as before). The child reports every improving solution and every rise of
+the proven dual bound through a pipe (highspy callbacks ``kCallbackMipImprovingSolution``,
+``kCallbackMipInterrupt``, ``kCallbackMipLogging``). HiGHS's own limit is what is left of
+``time_limit_s`` after the hand-over; the child is killed at ``time_limit_s`` + a grace of
+:func:`default_grace_s` (2 s + 5% of the limit) after the call began, and the parent keeps
+
+* the child's own result when it finished in time — the very same values, status and info as an
+  in-process run;
+* otherwise the best solution it reported, else the MIP start when it sets every column and is
+  feasible, or when it sets every integer and the LP over the rest completes it (an LP in this
+  process, at most 10% of the limit), else no solution; the best bound it reported (else none);
+  model status ``kTimeLimit``. The status is then derived by :func:`classify` like any other run.
+
+LP runs (``mip=False``) and CBC (its own process, which respects its limit) are unchanged.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
+import multiprocessing
 import os
 import re
+import signal
+import sys
 import tempfile
 import time
 from collections.abc import Mapping
@@ -229,13 +252,298 @@ def parse_cbc_log(text: str) -> dict[str, Any]:
     }
 
 
+#: a HiGHS MIP run in a child process is stopped at ``time_limit_s + GRACE_S + GRACE_SHARE * time_limit_s``
+GRACE_S = 2.0
+#: see :data:`GRACE_S`
+GRACE_SHARE = 0.05
+
+
+def default_grace_s(time_limit_s: float) -> float:
+    """Seconds a HiGHS MIP run may overrun ``time_limit_s`` before it is stopped: ``2 + 5% of the limit``."""
+    return GRACE_S + GRACE_SHARE * time_limit_s
+
+
+def hard_limit_available() -> bool:
+    """Whether a HiGHS MIP run can be stopped at its wall-clock limit here (needs ``fork``: Linux, macOS)."""
+    return hasattr(os, "fork")
+
+
+class _Values:
+    """``col_value``/``col_dual``/``row_value``/``row_dual`` as :class:`highspy.HighsSolution` names them."""
+
+    def __init__(self, col_value: Any, col_dual: Any, row_value: Any, row_dual: Any) -> None:
+        self.col_value = col_value
+        self.col_dual = col_dual
+        self.row_value = row_value
+        self.row_dual = row_dual
+
+
+class _Info:
+    """The :class:`highspy.HighsInfo` fields this module and PuLP read."""
+
+    def __init__(self, objective: float, dual_bound: float, gap: float, primal_status: int) -> None:
+        self.objective_function_value = objective
+        self.mip_dual_bound = dual_bound
+        self.mip_gap = gap
+        self.primal_solution_status = primal_status
+
+
+class _ChildOutcome:
+    """What a HiGHS run in a child process left, read through the subset of the ``Highs`` API PuLP uses."""
+
+    def __init__(self, model_status: Any, objective: float, values: _Values, info: _Info) -> None:
+        self.model_status = model_status
+        self.objective = objective
+        self.values = values
+        self.info = info
+        self.stopped = False  # True: the child was stopped at the deadline (or died) before it finished
+        self.kept = "the solver's result"  # what the values are, for the log
+
+    def getModelStatus(self) -> Any:  # highspy's name
+        return self.model_status
+
+    def getObjectiveValue(self) -> float:  # highspy's name
+        return self.objective
+
+    def getSolution(self) -> _Values:  # highspy's name
+        return self.values
+
+    def getInfo(self) -> _Info:  # highspy's name
+        return self.info
+
+
+def _die_with_parent(parent: int) -> None:
+    """In the child: be killed when the parent process dies (Linux ``PR_SET_PDEATHSIG``), or leave now if it has."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG = 1
+    if os.getppid() != parent:
+        os._exit(1)
+
+
+def _child_main(h: Any, conn: Any, parent: int) -> None:
+    """Run HiGHS (the model inherited by ``fork``) and send what it finds to the parent through ``conn``.
+
+    Messages: ``("solution", objective, col_values)`` for each improving solution, ``("bound", dual_bound)``
+    when the proven bound moves, and at the end ``("done", model_status, objective, col_value, col_dual,
+    row_value, row_dual, info)``. Objectives and bounds are HiGHS's (without PuLP's objective constant).
+    The child stops HiGHS at its next callback when process ``parent`` is gone.
+    """
+    import highspy
+    import numpy as np
+
+    # the parent's HiGHS thread pool was copied without its worker threads: drop it, or the child hangs
+    highspy.Highs.resetGlobalScheduler(False)
+    last_bound = [-math.inf]
+
+    def on_bound(e: Any) -> None:
+        if os.getppid() != parent:  # the parent is gone (where PR_SET_PDEATHSIG does not exist): stop
+            e.interrupt()
+            return
+        b = float(e.data_out.mip_dual_bound)
+        if math.isfinite(b) and b > last_bound[0]:
+            last_bound[0] = b
+            conn.send(("bound", b))
+
+    def on_solution(e: Any) -> None:
+        on_bound(e)
+        conn.send(("solution", float(e.data_out.objective_function_value), np.array(e.data_out.mip_solution)))
+
+    h.cbMipImprovingSolution.subscribe(on_solution)
+    h.cbMipLogging.subscribe(on_bound)
+    h.cbMipInterrupt.subscribe(on_bound)
+    output = h.getOptionValue("output_flag")  # highspy 1.16: (status, value)
+    if not (output[1] if isinstance(output, tuple) else output):
+        # HiGHS calls the MIP logging callback (and so reports its bound at each display line, also in the
+        # root node) only with output on: on, but not to the console
+        h.setOptionValue("output_flag", True)
+        h.setOptionValue("log_to_console", False)
+    h.run()
+    info = h.getInfo()
+    sol = h.getSolution()
+    conn.send(
+        (
+            "done",
+            int(h.getModelStatus()),
+            float(h.getObjectiveValue()),
+            np.array(sol.col_value),
+            np.array(sol.col_dual),
+            np.array(sol.row_value),
+            np.array(sol.row_dual),
+            (float(info.objective_function_value), float(info.mip_dual_bound), float(info.mip_gap),
+             int(info.primal_solution_status)),
+        )
+    )  # fmt: skip
+    conn.close()
+
+
+def _feasible(h: Any, x: Any, tol: float = 1e-6) -> bool:
+    """Whether column values ``x`` satisfy the bounds, integrality and rows of the HiGHS model ``h``."""
+    import numpy as np
+
+    model = h.getLp()  # a copy
+    lo, up = np.asarray(model.col_lower_), np.asarray(model.col_upper_)
+    if np.any(x < lo - tol) or np.any(x > up + tol):
+        return False
+    integ = np.asarray([int(t) for t in model.integrality_]) if len(model.integrality_) else np.zeros(0)
+    if integ.size and np.any(np.abs(x[integ == 1] - np.round(x[integ == 1])) > tol):
+        return False
+    rows = _row_values(h, x, model)
+    rlo, rup = np.asarray(model.row_lower_), np.asarray(model.row_upper_)
+    scale = np.maximum(1.0, np.abs(rows))
+    return not (np.any(rows < rlo - tol * scale) or np.any(rows > rup + tol * scale))
+
+
+def _row_values(h: Any, x: Any, model: Any = None) -> Any:
+    """Row activities ``A x`` of the HiGHS model ``h`` (its ``getLp()`` copy ``model`` when at hand)."""
+    import numpy as np
+
+    model = model if model is not None else h.getLp()
+    a = model.a_matrix_
+    start = np.asarray(a.start_, dtype=np.int64)
+    index = np.asarray(a.index_, dtype=np.int64)
+    value = np.asarray(a.value_, dtype=np.float64)
+    if int(a.format_) == 1:  # MatrixFormat.kColwise
+        cols = np.repeat(np.arange(model.num_col_), np.diff(start))
+        return np.bincount(index, weights=value * x[cols], minlength=model.num_row_)
+    rows = np.repeat(np.arange(model.num_row_), np.diff(start))
+    return np.bincount(rows, weights=value * x[index], minlength=model.num_row_)
+
+
+def _start_solution(h: Any, start: tuple[Any, Any], complete_s: float) -> Any | None:
+    """The MIP start as a full solution of HiGHS model ``h`` (never run), or None when it is not feasible.
+
+    A start that sets every column is checked as it is; a partial one is completed like HiGHS does, by
+    the LP over the columns it leaves free (integrality dropped; ``complete_s`` seconds at most), and kept
+    only when that LP solution is feasible for the MIP. ``h`` is changed by the completion.
+    """
+    import highspy
+    import numpy as np
+
+    idx, val = start
+    n_col = h.getNumCol()
+    if len(idx) == n_col:
+        x = np.zeros(n_col)
+        x[idx] = val
+        return x if _feasible(h, x) else None
+    lp = h.getLp()
+    if not len(lp.integrality_):
+        return None
+    integrality = np.asarray([int(t) for t in lp.integrality_], dtype=np.uint8)
+    h.changeColsBounds(len(idx), idx, val, val)
+    h.changeColsIntegrality(n_col, np.arange(n_col, dtype=np.int32), np.zeros(n_col, dtype=np.uint8))
+    h.setOptionValue("time_limit", max(complete_s, 0.1))
+    h.run()
+    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        return None
+    x = np.asarray(h.getSolution().col_value, dtype=np.float64)
+    h.changeColsIntegrality(n_col, np.arange(n_col, dtype=np.int32), integrality)
+    return x if _feasible(h, x) else None
+
+
+def _run_in_child(h: Any, kill_at: float, start: Any | None, complete_s: float) -> _ChildOutcome:
+    """Run HiGHS model ``h`` in a forked child, stopped at ``kill_at`` (``time.perf_counter()``) if still running.
+
+    Returns the child's own result when it finished; otherwise its best improving solution, else the MIP
+    start ``start`` (``(index, value)`` arrays) as a solution (completed by an LP of at most ``complete_s``
+    seconds when partial, see :func:`_start_solution`) when it is feasible, with the best dual bound the
+    child reported and model status ``kTimeLimit`` (``kNotset`` without a solution).
+    """
+    import highspy
+    import numpy as np
+
+    receiver, sender = multiprocessing.Pipe(duplex=False)
+    # os.fork rather than multiprocessing.Process: works in daemonic processes too, and the child leaves by
+    # os._exit without running the parent's exit handlers or flushing its copies of the parent's buffers
+    parent = os.getpid()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child (coverage does not follow it)
+        code = 1
+        try:
+            _die_with_parent(parent)
+            receiver.close()
+            _child_main(h, sender, parent)
+            code = 0
+        finally:
+            os._exit(code)
+    sender.close()
+    best: tuple[float, Any] | None = None
+    bound = -math.inf
+    done: tuple[Any, ...] | None = None
+    exit_status: int | None = None
+    try:
+        while done is None:
+            wait_s = kill_at - time.perf_counter()
+            if wait_s <= 0 or not receiver.poll(wait_s):
+                break
+            try:
+                msg = receiver.recv()
+            except (EOFError, OSError):
+                break
+            if msg[0] == "bound":
+                bound = max(bound, msg[1])
+            elif msg[0] == "solution":
+                if best is None or msg[1] < best[0]:
+                    best = (msg[1], msg[2])
+            else:
+                done = msg
+    finally:
+        receiver.close()
+        if done is None:
+            ended, status = os.waitpid(pid, os.WNOHANG)
+            exit_status = status if ended else None
+        if exit_status is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+    st = highspy.HighsModelStatus
+    if done is not None:
+        _, status, objective, col_value, col_dual, row_value, row_dual, info = done
+        return _ChildOutcome(st(status), objective, _Values(col_value, col_dual, row_value, row_dual), _Info(*info))
+    n_col, n_row = h.getNumCol(), h.getNumRow()
+    if exit_status is not None:
+        log.warning("the HiGHS child process ended without a result (wait status %d)", exit_status)
+    x = None
+    objective = math.inf
+    kept = "no solution"
+    if best is not None:
+        objective, x = best
+        kept = "the best solution HiGHS reported"
+    elif start is not None:
+        x = _start_solution(h, start, complete_s)
+        if x is not None:
+            objective = float(np.dot(np.asarray(h.getLp().col_cost_), x))
+            kept = "the MIP start" if len(start[0]) == n_col else "the MIP start, completed by an LP"
+    zeros_c, zeros_r = np.zeros(n_col), np.zeros(n_row)
+    if x is None:
+        values = _Values(zeros_c, zeros_c, zeros_r, zeros_r)
+        outcome = _ChildOutcome(st.kNotset, math.inf, values, _Info(math.inf, bound, math.inf, 0))
+    else:
+        values = _Values(x, zeros_c, _row_values(h, x), zeros_r)
+        gap = abs(objective - bound) / max(abs(objective), 1e-9) if math.isfinite(bound) else math.inf
+        outcome = _ChildOutcome(st.kTimeLimit, objective, values, _Info(objective, bound, gap, 2))
+    outcome.stopped = True
+    outcome.kept = kept
+    return outcome
+
+
 def _highs_solver_class() -> type:
-    """PuLP's HiGHS interface with a MIP start (values set on the variables) passed to highspy."""
+    """PuLP's HiGHS interface with a MIP start (values set on the variables) passed to highspy.
+
+    With ``kill_at`` set (a ``time.perf_counter()`` instant) a MIP is run in a forked child process that is
+    stopped then (see :func:`_run_in_child`); its result replaces ``lp.solverModel`` for reading back.
+    """
 
     class _HiGHSStart(pulp.HiGHS):  # type: ignore[misc, valid-type]
         warm_start = False
+        kill_at: float | None = None
+        limit_at: float | None = None
+        outcome: _ChildOutcome | None = None
 
         def callSolver(self, lp: pulp.LpProblem) -> None:  # PuLP's method name
+            start = None
             if self.warm_start and self.mip:
                 import numpy as np
 
@@ -244,9 +552,21 @@ def _highs_solver_class() -> type:
                     idx = np.fromiter((p[0] for p in pairs), dtype=np.int32, count=len(pairs))
                     val = np.fromiter((p[1] for p in pairs), dtype=np.float64, count=len(pairs))
                     lp.solverModel.setSolution(len(pairs), idx, val)
-            lp.solverModel.run()
+                    start = (idx, val)
+            if self.kill_at is None or self.limit_at is None:
+                lp.solverModel.run()
+                return
+            # HiGHS's own limit: what is left of the run's limit after the model hand-over (unless the
+            # caller set HiGHS's ``time_limit`` option itself)
+            if "time_limit" not in self.optionsDict:
+                lp.solverModel.setOptionValue("time_limit", max(self.limit_at - time.perf_counter(), 0.0))
+            complete_s = max(1.0, 0.1 * (self.timeLimit or 0.0))
+            self.outcome = _run_in_child(lp.solverModel, self.kill_at, start, complete_s)
 
         def findSolutionValues(self, lp: pulp.LpProblem) -> tuple[int, int]:  # PuLP's method name
+            h = lp.solverModel
+            if self.outcome is not None:
+                lp.solverModel = self.outcome
             # PuLP 3.3 has no entry for some HiGHS statuses (e.g. kSolutionLimit after a node
             # limit) and raises KeyError after the values are read: map them to "stopped"
             try:
@@ -255,6 +575,8 @@ def _highs_solver_class() -> type:
                 feasible = lp.solverModel.getInfo().primal_solution_status == 2
                 sol = pulp.LpSolutionIntegerFeasible if feasible else pulp.LpSolutionNoSolutionFound
                 return pulp.LpStatusNotSolved, sol
+            finally:
+                lp.solverModel = h
 
     return _HiGHSStart
 
@@ -287,6 +609,8 @@ def run(
     warm_start: bool = False,
     options: Mapping[str, Any] | None = None,
     msg: bool = False,
+    hard_limit: bool = True,
+    grace_s: float | None = None,
 ) -> SolverRun:
     """Solve ``prob`` and report the solver's real status, objective, bound and gap.
 
@@ -297,7 +621,7 @@ def run(
     solver : {"highs", "cbc"}
         HiGHS through highspy, or the CBC binary bundled with PuLP.
     time_limit_s : float or None
-        Wall-clock limit for the solver.
+        Wall-clock limit for the solver (for a HiGHS MIP, of the whole call: see ``hard_limit``).
     gap_rel : float
         Relative MIP gap at which the solver may stop and call the solution optimal.
     gap_abs : float or None
@@ -314,6 +638,18 @@ def run(
         CBC, PuLP's ``PULP_CBC_CMD`` keyword arguments (e.g. ``{"maxNodes": 10}``).
     msg : bool
         Let the solver print its log (HiGHS) — CBC's log always goes to a file to be read.
+    hard_limit : bool
+        HiGHS MIP with a time limit: run the solver in a forked child process that is stopped
+        at ``time_limit_s + grace_s`` after the call began (model hand-over included),
+        keeping the best solution it reported, else the MIP start when it is feasible (a start
+        setting every integer is completed by an LP), and the best bound it reported (see the
+        module notes).
+        A run that ends in time gives exactly what an in-process run gives.
+        False runs HiGHS in this process, where its root-node cut separation can overrun the
+        limit several-fold. Ignored for LP runs and CBC (both respect their limit).
+    grace_s : float or None
+        Seconds the HiGHS child may overrun ``time_limit_s`` before it is stopped; default
+        :func:`default_grace_s` (2 s + 5% of the limit).
 
     Returns
     -------
@@ -333,9 +669,16 @@ def run(
         # serial anyway)
         s = cls(msg=msg, mip=mip, timeLimit=time_limit_s, gapRel=gap_rel, gapAbs=gap_abs, threads=None, **opts)
         s.warm_start = warm_start
+        if (hard_limit and mip and time_limit_s is not None and hard_limit_available()
+                and any(v.cat == pulp.LpInteger for v in prob.variables())):  # fmt: skip
+            s.limit_at = t0 + time_limit_s
+            s.kill_at = s.limit_at + (default_grace_s(time_limit_s) if grace_s is None else grace_s)
         prob.solve(s)
         seconds = time.perf_counter() - t0
-        h = prob.solverModel
+        h = s.outcome if s.outcome is not None else prob.solverModel
+        if s.outcome is not None and s.outcome.stopped:
+            log.info("HiGHS stopped at its wall-clock limit (%.1f s + %.1f s grace) after %.1f s; kept: %s",
+                     time_limit_s, s.kill_at - s.limit_at, seconds, s.outcome.kept)  # fmt: skip
         ms = h.getModelStatus()
         info = h.getInfo()
         st = highspy.HighsModelStatus

@@ -4,7 +4,9 @@ The solver's real status, objective, bound and gap come from
 :func:`planner.model.solve.run`, the project's one status rule (PuLP calls a
 time-limited answer "Optimal"; here it is ``feasible, gap X%``). The plan always starts
 from the do-nothing plan — today's catchments, nothing built, nobody moved — which is
-feasible by construction, so even a time-limited run returns a plan; with
+feasible by construction (with ``catchment_rules.contiguity`` on, today's catchments repaired to
+keep the rule, :func:`planner.model.contiguity.contiguous_assignment`), so even a time-limited
+run returns a plan; with
 ``solver.start_heuristic`` :func:`lp_guided_start` first looks for a better start by
 fix-and-optimise around the LP relaxation and keeps it only when it beats that plan.
 """
@@ -18,6 +20,8 @@ from typing import Any
 
 import pulp
 
+from planner.model.catchments import share_fix
+from planner.model.contiguity import contiguous_fix
 from planner.model.solve import SolverRun, run
 from planner.scenario import SolverSettings
 
@@ -91,7 +95,9 @@ def lp_guided_start(
     1. with ``assignments`` (the catchment binaries, one list per settlement and stage):
        each settlement goes to the school with its largest LP value, all catchments are
        fixed so, and every other decision (builds, expansions, rooms, teachers, the
-       school-rule binaries) is optimised for those catchments;
+       school-rule binaries) is optimised for those catchments; with the contiguity rule on,
+       the rounded catchments are first repaired so that they keep it
+       (:func:`planner.model.contiguity.contiguous_fix`);
     2. without them, or when step 1 finds no plan: every integer variable whose LP value is
        integral (within 1e-6) is fixed at it and the rest is optimised.
 
@@ -156,8 +162,15 @@ def lp_guided_start(
             best = max(range(len(group)), key=lambda j: ((lp_value[group[j].name] or 0.0), -j))
             for j, v in enumerate(group):
                 fix[v.name] = 1.0 if j == best else 0.0
+        # every school keeps its share of today's pupils, and with contiguity on the rounded catchments must
+        # keep the rule, or the restricted MIP is infeasible
+        fix = share_fix(built.ctx, fix, lp_value)
+        fix = contiguous_fix(built.ctx, fix, lp_value)
         sub = restricted(fix, time_limit_s - (time.perf_counter() - t0) - lp.seconds)
     if sub is None or not sub.has_solution:
+        if assignments:
+            log.info("start heuristic: rounded catchments gave no plan (%s); fixing the LP's integral values instead",
+                     "no time left" if sub is None else sub.status)  # fmt: skip
         fix = {
             v.name: float(round(lp_value[v.name]))
             for v in ints
@@ -167,6 +180,7 @@ def lp_guided_start(
     if sub is None or not sub.has_solution:
         restore()
         status = "skipped (no time left)" if sub is None else f"restricted MIP {sub.status}"
+        log.warning("start heuristic found no plan (%s): starting from the registered start", status)
         return StartResult(lp.objective, len(fix), len(ints) - len(fix), None, status, time.perf_counter() - t0)
     found = {v.name: v.varValue for v in variables}
     # never start worse than the registered start: its objective, every integer fixed at it

@@ -124,6 +124,15 @@ def project_effect(plan: Plan, kind: str, sid: str) -> str:
 # --------------------------------------------------------------------------- content
 
 
+def _binds_lookup(plan: Plan) -> dict[tuple[str, str, str], str]:
+    """(item, school_id, stage) -> what binds it, in Chinese (the plan's ``unmet`` table; empty without one)."""
+    u = plan.extra_tables.get("unmet")
+    if u is None or not len(u):
+        return {}
+    u = u[u["source"] != "distance"]
+    return {(r.item, r.school_id or "", r.stage or ""): r.binds_zh for r in u.itertuples(index=False)}
+
+
 def _content(plan: Plan, county: County, marginal: pd.DataFrame | None, costs: pd.DataFrame) -> _Doc:
     d = _Doc()
     name = county.name_zh or "本县"
@@ -204,6 +213,7 @@ def _content(plan: Plan, county: County, marginal: pd.DataFrame | None, costs: p
                if t["private_capital_yuan"] or t["private_recurrent_yuan_per_year"] else "")
             + (f"另有{t['not_priced']}项需调整学校布局或学区划片，未估价。" if t["not_priced"] else ""))  # fmt: skip
         kind = {"capital": "资本性", "recurrent": "经常性(每年)", "not_priced": "未估价"}
+        binds = _binds_lookup(plan)
         rows5 = []
         for r in costs.itertuples(index=False):
             school = f"{r.name_zh}（{r.school_id}）" if r.school_id else "全县"
@@ -212,8 +222,20 @@ def _content(plan: Plan, county: County, marginal: pd.DataFrame | None, costs: p
             cost = "—" if pd.isna(r.cost_yuan) else yuan(r.cost_yuan)
             stage = STAGE_ZH.get(r.stage, "") if r.stage else ""
             short = f"{r.shortfall:,.2f}{r.unit}"
-            rows5.append([school, stage, r.item_zh, short, kind.get(r.cost_kind, r.cost_kind), cost, r.rule_zh])
-        d.table(["学校", "学段", "未达标事项", "差额", "性质", "估算金额(元)", "估算规则"], rows5)
+            why = binds.get((r.item, r.school_id or "", r.stage or ""), "")
+            rows5.append([school, stage, r.item_zh, short, why, kind.get(r.cost_kind, r.cost_kind), cost, r.rule_zh])
+        d.table(["学校", "学段", "未达标事项", "差额", "制约因素", "性质", "估算金额(元)", "估算规则"], rows5)
+    far = plan.extra_tables.get("unmet")
+    far = far[far["source"] == "distance"] if far is not None else None
+    if far is not None and len(far):
+        none = far[far["binds"] == "distance_cap"]
+        full = far[far["binds"] != "distance_cap"]
+        d.p(
+            f"服务半径：{len(far)}个居民点学段（{int(far['pupils_affected'].sum()):,}名学生）仍在服务半径以外就读，其中"
+            f"{len(none)}个（{int(none['pupils_affected'].sum()):,}名）服务半径内没有学校或已建校址，需新建学校或调整服务半径；"
+            f"{len(full)}个（{int(full['pupils_affected'].sum()):,}名）服务半径内的学校学位不足。"
+            "明细见 plan/unmet.csv。"
+        )
 
     # 六
     d.h(2, "六、资金边际效益（预算增减10%的测算）")

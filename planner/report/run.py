@@ -41,14 +41,6 @@ from planner.rundir import write_csv
 from planner.scenario import Scenario
 
 
-def unmet_after(plan: Plan) -> pd.DataFrame:
-    """Indicators still below standard after the plan, per school part (engine's numbers)."""
-    ind = plan.after.indicators
-    if "met" not in ind.columns:
-        return ind.iloc[0:0]
-    return ind[~ind["met"].astype(bool)].reset_index(drop=True)
-
-
 def cost_table(plan: Plan) -> pd.DataFrame:
     """Costs against budgets, bilingual."""
     c = plan.costs
@@ -111,8 +103,8 @@ def write_run(
     files: list[Path] = []
     plan_dir = out_dir / "plan"
     files += plan.save(plan_dir)
-    for name, df in (("costs", cost_table(plan)), ("unmet", unmet_after(plan))):
-        files.append(write_csv(df, plan_dir / f"{name}.csv"))
+    # plan/unmet.csv (every standard left unmet and what binds it) is one of the plan's own tables
+    files.append(write_csv(cost_table(plan), plan_dir / "costs.csv"))
     files += write_self_assessment(plan.before, out_dir / "before")
     files += write_self_assessment(plan.after, out_dir / "after")
     for name, df in (access_tables or {}).items():

@@ -348,18 +348,25 @@ def _budget_sheet(ws: Worksheet, plan: Plan, county: County) -> None:
 def _unmet_sheet(ws: Worksheet, plan: Plan, county: County, costs: pd.DataFrame) -> None:
     header = ["来源 source", "项目 item", "学校代码 school_id", "学校 school", "学段 stage", "公办 public",
               "差额 shortfall", "单位 unit", "需补数量 quantity", "数量单位 quantity unit", "单价(元) unit cost",
-              "估算金额(元) cost_yuan", "性质 cost kind", "估算规则 rule"]  # fmt: skip
+              "估算金额(元) cost_yuan", "性质 cost kind", "估算规则 rule", "制约因素 what binds"]  # fmt: skip
     src = {"indicator": "资源配置指标 indicator", "guarantee": "政府保障 guarantee"}
+    unmet = plan.extra_tables.get("unmet")
+    binds = {} if unmet is None else {
+        (r.item, r.school_id or "", r.stage or ""): f"{r.binds_zh} ({r.binds})"
+        for r in unmet[unmet["source"] != "distance"].itertuples(index=False)
+    }  # fmt: skip
     kind = {"capital": "资本性 capital", "recurrent": "经常性(每年) recurrent/yr", "not_priced": "未估价 not priced"}
     rows = [
         [src.get(r.source, r.source), f"{r.item_zh} ({r.item})", r.school_id or None, r.name_zh or None,
          STAGE_ZH.get(r.stage) if r.stage else None, _yes(r.public), r.shortfall, r.unit, r.quantity,
-         r.quantity_unit, r.unit_cost_yuan, r.cost_yuan, kind.get(r.cost_kind, r.cost_kind), r.rule_zh]
+         r.quantity_unit, r.unit_cost_yuan, r.cost_yuan, kind.get(r.cost_kind, r.cost_kind), r.rule_zh,
+         binds.get((r.item, r.school_id or "", r.stage or ""))]
         for r in costs.itertuples(index=False)
     ]  # fmt: skip
-    fmts = [None, None, None, None, None, None, F_2, None, F_2, None, F_YUAN, F_YUAN, None, None]
+    fmts = [None, None, None, None, None, None, F_2, None, F_2, None, F_YUAN, F_YUAN, None, None, None]
     _write_table(ws, header, rows, fmts, freeze="C2", max_width=26)
     ws.column_dimensions["N"].width = 80
+    ws.column_dimensions["O"].width = 30
     t = cost_totals(costs)
     r0 = len(rows) + 4
     ws.cell(row=r0 - 1, column=1, value="达标所需资金估算 cost to meet (public schools)").font = _TITLE_FONT
