@@ -106,6 +106,12 @@ def _parser() -> argparse.ArgumentParser:
         help="skip the two re-solves at ±10%% budget for the budget justification (quicker; the justification "
         "then says no re-solve was made)",
     )
+    p.add_argument(
+        "--no-maps",
+        action="store_true",
+        help="skip the GeoPackage, the static maps and the HTML map (report.maps: false); tables, workbook, "
+        "justification and catchment read-outs are still written",
+    )
     _add_common(p)
 
     p = sub.add_parser(
@@ -266,6 +272,8 @@ def _cmd_run(args: argparse.Namespace, out: _Output) -> int:
     scenario = with_time_limit(scenario, args.time_limit)
     if args.start_only:
         scenario = scenario.model_copy(update={"solver": scenario.solver.model_copy(update={"full_mip": False})})
+    if args.no_maps:
+        scenario = scenario.model_copy(update={"report": scenario.report.model_copy(update={"maps": False})})
     target = args.out or new_run_path(args.runs, scenario.name)
     with tqdm(total=len(STAGES), disable=out.quiet, desc="planner run", unit="stage", file=sys.stderr) as bar:
         result = run_plan(args.data, scenario, target, scenario_file=scenario_path, bar=bar,

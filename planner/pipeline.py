@@ -21,7 +21,7 @@ from planner.county import County
 from planner.horizon import county_in_year, enrolment_flags, peak_investments, school_projection, township_places
 from planner.model.extract import assignments, closed_units, hires, pair_flows, projects
 from planner.model.feeder import add_catchment_outputs
-from planner.model.inputs import INDICATORS
+from planner.model.inputs import INDICATORS, ModelInputs
 from planner.model.optimise import Solution, optimise
 from planner.model.prepare import prepare_inputs
 from planner.plan import Plan, apply_plan
@@ -138,6 +138,38 @@ def exchange_list(county: County, flows: pd.DataFrame, standards: Standards) -> 
     return pd.DataFrame(rows, columns=cols)
 
 
+def model_inputs(
+    county: County,
+    scenario: Scenario,
+    travel: pd.DataFrame,
+    school_times: pd.DataFrame,
+    *,
+    standards: Standards | None = None,
+) -> ModelInputs:
+    """The optimiser's instance for ``county`` under ``scenario`` (today's pupils; no horizon).
+
+    Parameters
+    ----------
+    travel, school_times : DataFrame
+        As for :func:`plan_county`.
+    standards : Standards, optional
+        Default: the national standards.
+    """
+    std = standards or load_standards()
+    return prepare_inputs(
+        county,
+        scenario,
+        standard=standard_frame(std),
+        limits=limits_of(std),
+        parts=model_parts(school_parts(county, std)),
+        teacher_flags=teacher_categories(county.teachers, std)[
+            ["school_id", "stage", "above_required", "backbone", "pe_art"]
+        ],
+        travel=travel,
+        school_times=school_times,
+    )
+
+
 def plan_county(
     county: County,
     scenario: Scenario,
@@ -194,10 +226,12 @@ def plan_county(
         raise RuntimeError(f"the solver returned no plan ({sol.result.describe()})")
     ctx = sol.built.ctx
     assign = assignments(ctx).rename(columns={"unit_id": "school_id", "current_unit": "current_school_id"})
-    arcs = inp.arcs.set_index(["settlement_id", "stage", "unit_id"])
-    assign["within_cap"] = [
-        bool(arcs.loc[(a.settlement_id, a.stage, a.school_id), "within_cap"]) for a in assign.itertuples(index=False)
-    ]
+    within = inp.arcs.set_index(["settlement_id", "stage", "unit_id"])["within_cap"]
+    keys = pd.MultiIndex.from_frame(assign[["settlement_id", "stage", "school_id"]])
+    cap = within.reindex(keys)
+    if cap.isna().any():  # every assignment is one of the model's arcs
+        raise RuntimeError(f"assignment without an arc: {keys[cap.isna().to_numpy()][0]}")
+    assign["within_cap"] = cap.astype(bool).to_numpy()
     proj = projects(ctx).rename(columns={"unit_id": "school_id"})
     flows = pair_flows(ctx, scenario.rotation.max_travel_min)
     ex = exchange_list(county, flows, std)

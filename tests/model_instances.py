@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
+import pulp
 
 from planner.model.inputs import INDICATORS, ModelInputs
 
@@ -193,3 +194,27 @@ def two_school_teachers(eligible_backbone_a: int = 4, cap_min: float = 90.0) -> 
         recurrent_budget_yuan=1e6,
         school_times=times[times["time_min"] <= cap_min],
     )
+
+
+def violations(prob: pulp.LpProblem, tol: float = 1e-6) -> list[str]:
+    """Bounds, integrality and rows the variables' values break (empty: a feasible solution)."""
+    bad = []
+    for v in prob.variables():
+        x = v.varValue
+        if x is None:
+            bad.append(f"{v.name}: no value")
+            continue
+        if (v.lowBound is not None and x < v.lowBound - tol) or (v.upBound is not None and x > v.upBound + tol):
+            bad.append(f"{v.name}={x} outside [{v.lowBound}, {v.upBound}]")
+        if v.cat == pulp.LpInteger and abs(x - round(x)) > tol:
+            bad.append(f"{v.name}={x} not integral")
+    for name, c in prob.constraints.items():
+        lhs = sum(coef * (v.varValue or 0.0) for v, coef in c.items()) + c.constant
+        scale = max(1.0, abs(c.constant))
+        if c.sense == pulp.LpConstraintLE and lhs > tol * scale:
+            bad.append(f"{name}: {lhs} > 0")
+        elif c.sense == pulp.LpConstraintGE and lhs < -tol * scale:
+            bad.append(f"{name}: {lhs} < 0")
+        elif c.sense == pulp.LpConstraintEQ and abs(lhs) > tol * scale:
+            bad.append(f"{name}: {lhs} != 0")
+    return bad

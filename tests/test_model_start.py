@@ -8,9 +8,8 @@ policy met.
 
 from __future__ import annotations
 
-import pulp
 import pytest
-from model_instances import tiny_primary, two_school_teachers
+from model_instances import tiny_primary, two_school_teachers, violations
 
 from planner.model.build import build_model
 from planner.model.optimise import assignment_groups, optimise
@@ -37,29 +36,6 @@ def _scenario(solver: str, start: bool, **levers: bool) -> Scenario:
     )
 
 
-def _violations(prob: pulp.LpProblem, tol: float = 1e-6) -> list[str]:
-    bad = []
-    for v in prob.variables():
-        x = v.varValue
-        if x is None:
-            bad.append(f"{v.name}: no value")
-            continue
-        if (v.lowBound is not None and x < v.lowBound - tol) or (v.upBound is not None and x > v.upBound + tol):
-            bad.append(f"{v.name}={x} outside [{v.lowBound}, {v.upBound}]")
-        if v.cat == pulp.LpInteger and abs(x - round(x)) > tol:
-            bad.append(f"{v.name}={x} not integral")
-    for name, c in prob.constraints.items():
-        lhs = sum(coef * (v.varValue or 0.0) for v, coef in c.items()) + c.constant
-        scale = max(1.0, abs(c.constant))
-        if c.sense == pulp.LpConstraintLE and lhs > tol * scale:
-            bad.append(f"{name}: {lhs} > 0")
-        elif c.sense == pulp.LpConstraintGE and lhs < -tol * scale:
-            bad.append(f"{name}: {lhs} < 0")
-        elif c.sense == pulp.LpConstraintEQ and abs(lhs) > tol * scale:
-            bad.append(f"{name}: {lhs} != 0")
-    return bad
-
-
 @pytest.mark.parametrize("solver", ["highs", "cbc"])
 @pytest.mark.parametrize("budget", [0.0, 30_000_000.0, 200_000_000.0])
 def test_start_is_a_feasible_plan_between_lp_bound_and_start(solver: str, budget: float) -> None:
@@ -68,7 +44,7 @@ def test_start_is_a_feasible_plan_between_lp_bound_and_start(solver: str, budget
     built = build_model(inp, sc)
     st = lp_guided_start(built, sc.solver, 30.0, assignments=assignment_groups(built))
     assert st.lp_bound is not None and st.objective is not None
-    assert _violations(built.prob) == []
+    assert violations(built.prob) == []
     # the start's objective, recomputed from the variables' values
     value = built.prob.objective.value()
     assert value == pytest.approx(st.objective, rel=1e-6, abs=1e-6)
@@ -96,6 +72,6 @@ def test_start_meets_the_rotation_policy_when_it_can() -> None:
     assert rotation_start(built.ctx) > 0
     st = lp_guided_start(built, sc.solver, 30.0, assignments=assignment_groups(built))
     assert st.objective is not None
-    assert _violations(built.prob) == []
+    assert violations(built.prob) == []
     shorts = {k: v.varValue for k, v in built.ctx.vars["rotation_short"].items()}
     assert shorts and all(s == pytest.approx(0.0, abs=1e-9) for s in shorts.values())

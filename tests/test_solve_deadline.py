@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pulp
 import pytest
-from model_instances import tiny_primary
+from model_instances import tiny_primary, violations
 
 from planner.model.build import build_model
 from planner.model.solve import default_grace_s, hard_limit_available, run
@@ -63,30 +63,6 @@ def greedy_start(prob: pulp.LpProblem, x: list[pulp.LpVariable], share: float = 
         if fits:
             used = [used[i] + r.get(v, 0.0) for i, r in enumerate(rows)]
     return start
-
-
-def violations(prob: pulp.LpProblem, tol: float = 1e-6) -> list[str]:
-    """Bounds, integrality and rows the variables' values break."""
-    bad = []
-    for v in prob.variables():
-        val = v.varValue
-        if val is None:
-            bad.append(f"{v.name}: no value")
-            continue
-        if (v.lowBound is not None and val < v.lowBound - tol) or (v.upBound is not None and val > v.upBound + tol):
-            bad.append(f"{v.name}={val} outside [{v.lowBound}, {v.upBound}]")
-        if v.cat == pulp.LpInteger and abs(val - round(val)) > tol:
-            bad.append(f"{v.name}={val} not integral")
-    for name, c in prob.constraints.items():
-        lhs = sum(coef * (v.varValue or 0.0) for v, coef in c.items()) + c.constant
-        scale = max(1.0, abs(c.constant))
-        if (c.sense == pulp.LpConstraintLE and lhs > tol * scale) or (
-            c.sense == pulp.LpConstraintGE and lhs < -tol * scale
-        ):
-            bad.append(f"{name}: {lhs}")
-        elif c.sense == pulp.LpConstraintEQ and abs(lhs) > tol * scale:
-            bad.append(f"{name}: {lhs} != 0")
-    return bad
 
 
 def objective_at_values(prob: pulp.LpProblem) -> float:

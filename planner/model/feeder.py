@@ -163,8 +163,8 @@ def add_catchment_outputs(
 ) -> None:
     """Add the feeder table and the catchment-rule notes of a solved plan to ``tables`` / ``notes``.
 
-    ``tables["feeder"]`` is always written; notes say how many contiguity and feeder
-    exceptions (kept from today's catchments, penalised) the plan keeps.
+    ``tables["feeder"]`` is always written; notes say how many contiguity exceptions (unavoidable, or
+    kept from today's catchments at a penalty) and feeder exceptions the plan keeps.
     """
     rules = getattr(scenario, "catchment_rules", None)
     splits = rules.feeder_splits_allowed if rules is not None else ()
@@ -183,10 +183,13 @@ def add_catchment_outputs(
         exc = pd.DataFrame(rows, columns=["settlement_id", "stage", "school_id", "allowed_schools", "only_school"])
         tables["contiguity_exceptions"] = exc
         forbidden = round(totals["contiguity_forbidden_arcs"].const)
+        unavoidable = round(totals["contiguity_unavoidable"].const) if "contiguity_unavoidable" in totals else 0
+        unavoidable = min(unavoidable, len(exc))
         notes.append(
-            f"连片划分 contiguity on: {len(exc)} settlement assignments kept from today's catchments break it "
-            f"({int(exc['only_school'].sum())} of them have no other school within the travel-time cap; penalised, "
-            f"listed in contiguity_exceptions, see docs/catchments.md); {forbidden} allowed arcs were ruled out by it"
+            f"连片划分 contiguity on: {len(exc)} settlement assignments break it, {unavoidable} of them unavoidable "
+            f"(their one allowed school cannot be reached through its catchment; listed, not penalised) and "
+            f"{len(exc) - unavoidable} kept from today's catchments at a penalty (listed in contiguity_exceptions, "
+            f"see docs/catchments.md); {forbidden} allowed arcs were ruled out by it"
         )
     if "feeder_extra_links" in totals:
         kept = round(totals["feeder_extra_links"].value())

@@ -19,6 +19,7 @@ import pulp
 
 from planner.model.balance import add_cv_cut, cv_point
 from planner.model.build import OBJECTIVE_GROUPS, BuiltModel, build_model, set_objective
+from planner.model.decompose import region_fix_and_optimise, use_regions
 from planner.model.extract import part_state, split_by_pupils
 from planner.model.inputs import INDICATORS, SCHOOL_INDICATORS, TEACHER_INDICATORS, ModelInputs
 from planner.model.solve import classify
@@ -162,7 +163,16 @@ def optimise(inp: ModelInputs, scenario: Scenario) -> Solution:
     # start only: when the heuristic found its own plan (its values are on the variables); else the full MIP
     quick = (not scenario.solver.full_mip and start is not None and start.objective is not None
              and start.status != "registered start kept")  # fmt: skip
-    if quick:
+    # region fix-and-optimise in place of the full MIP for large models (solver.decompose; docs/performance.md)
+    regions = None
+    if not quick and use_regions(scenario.solver.decompose, len(built.prob.variables()), scenario.solver.name):
+        regions = region_fix_and_optimise(built, scenario.solver, remaining, lp_bound=start.lp_bound if start else None)
+        rounds.extend({"phase": "regions", "round": s["sweep"], "objective": s["objective"], "improved": s["improved"],
+                       "seconds": s["seconds"], "regions": len(regions.regions)} for s in regions.sweeps)  # fmt: skip
+        quick = True  # its plan is the answer: no full MIP, no CV re-solve (the CV is measured and reported)
+    if regions is not None:
+        result = regions.result
+    elif quick:
         result = start_only(start, scenario.solver.gap_rel, solver_label(scenario.solver.name))
     else:
         result = solve(built, scenario.solver, time_limit_s=remaining, warm=True)

@@ -53,7 +53,7 @@ import signal
 import sys
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -312,7 +312,7 @@ class _ChildOutcome:
         return self.info
 
 
-def _die_with_parent(parent: int) -> None:
+def die_with_parent(parent: int) -> None:
     """In the child: be killed when the parent process dies (Linux ``PR_SET_PDEATHSIG``), or leave now if it has."""
     if sys.platform.startswith("linux"):
         import ctypes
@@ -443,7 +443,30 @@ def _start_solution(h: Any, start: tuple[Any, Any], complete_s: float) -> Any | 
     return x if _feasible(h, x) else None
 
 
-def _run_in_child(h: Any, kill_at: float, start: Any | None, complete_s: float) -> _ChildOutcome:
+def fork_child(target: Callable[[Any, int], None]) -> tuple[int, Any]:
+    """Run ``target(sender, parent_pid)`` in a forked child that dies with its parent; returns ``(pid, receiver)``.
+
+    ``sender`` / ``receiver`` are the two ends of a one-way pipe. os.fork rather than
+    multiprocessing.Process: it works in daemonic processes too (Dask workers), and the child leaves by
+    ``os._exit`` without running the parent's exit handlers or flushing its copies of the parent's buffers.
+    """
+    receiver, sender = multiprocessing.Pipe(duplex=False)
+    parent = os.getpid()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child (coverage does not follow it)
+        code = 1
+        try:
+            die_with_parent(parent)
+            receiver.close()
+            target(sender, parent)
+            code = 0
+        finally:
+            os._exit(code)
+    sender.close()
+    return pid, receiver
+
+
+def run_in_child(h: Any, kill_at: float, start: Any | None, complete_s: float) -> _ChildOutcome:
     """Run HiGHS model ``h`` in a forked child, stopped at ``kill_at`` (``time.perf_counter()``) if still running.
 
     Returns the child's own result when it finished; otherwise its best improving solution, else the MIP
@@ -454,21 +477,7 @@ def _run_in_child(h: Any, kill_at: float, start: Any | None, complete_s: float) 
     import highspy
     import numpy as np
 
-    receiver, sender = multiprocessing.Pipe(duplex=False)
-    # os.fork rather than multiprocessing.Process: works in daemonic processes too, and the child leaves by
-    # os._exit without running the parent's exit handlers or flushing its copies of the parent's buffers
-    parent = os.getpid()
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover - the child (coverage does not follow it)
-        code = 1
-        try:
-            _die_with_parent(parent)
-            receiver.close()
-            _child_main(h, sender, parent)
-            code = 0
-        finally:
-            os._exit(code)
-    sender.close()
+    pid, receiver = fork_child(lambda sender, parent: _child_main(h, sender, parent))
     best: tuple[float, Any] | None = None
     bound = -math.inf
     done: tuple[Any, ...] | None = None
@@ -533,7 +542,7 @@ def _highs_solver_class() -> type:
     """PuLP's HiGHS interface with a MIP start (values set on the variables) passed to highspy.
 
     With ``kill_at`` set (a ``time.perf_counter()`` instant) a MIP is run in a forked child process that is
-    stopped then (see :func:`_run_in_child`); its result replaces ``lp.solverModel`` for reading back.
+    stopped then (see :func:`run_in_child`); its result replaces ``lp.solverModel`` for reading back.
     """
 
     class _HiGHSStart(pulp.HiGHS):  # type: ignore[misc, valid-type]
@@ -561,7 +570,7 @@ def _highs_solver_class() -> type:
             if "time_limit" not in self.optionsDict:
                 lp.solverModel.setOptionValue("time_limit", max(self.limit_at - time.perf_counter(), 0.0))
             complete_s = max(1.0, 0.1 * (self.timeLimit or 0.0))
-            self.outcome = _run_in_child(lp.solverModel, self.kill_at, start, complete_s)
+            self.outcome = run_in_child(lp.solverModel, self.kill_at, start, complete_s)
 
         def findSolutionValues(self, lp: pulp.LpProblem) -> tuple[int, int]:  # PuLP's method name
             h = lp.solverModel

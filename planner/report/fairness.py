@@ -154,12 +154,15 @@ def not_nearest(
         open_ids = set(sch.index[(sch["ownership"] == "public") & sch["kind"].isin(_STAGE_KINDS[stage])])
         t = travel[(travel["stage"] == stage) & travel["unit_id"].isin(open_ids)]
         t = t.sort_values(["settlement_id", "time_min", "unit_id"])
-        near = {s: g[["unit_id", "time_min"]].head(2).to_numpy() for s, g in t.groupby("settlement_id", sort=False)}
+        h = t.groupby("settlement_id", sort=False).head(2)
+        near: dict[str, list[tuple[str, float]]] = {}
+        for s, u, tm in zip(h["settlement_id"], h["unit_id"], h["time_min"], strict=True):
+            near.setdefault(s, []).append((u, float(tm)))
         for r in a[a["stage"] == stage].itertuples(index=False):
             two = near.get(r.settlement_id)
-            if two is None or r.school_id in set(two[:, 0]):
+            if two is None or r.school_id in {u for u, _ in two}:
                 continue
-            nearer = [u for u, tm in two if tm < r.time_min] or list(two[:, 0])
+            nearer = [u for u, tm in two if tm < r.time_min] or [u for u, _ in two]
             if all(free.get(u, 0.0) < r.pupils for u in nearer):
                 reason = "capacity"
             elif rules is not None and rules.feeder and _breaks_feeder(r, stage, nearer, prim, jun, feeds):

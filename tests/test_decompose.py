@@ -1,0 +1,189 @@
+"""Region fix-and-optimise (planner/model/decompose.py) on the tiny county, with the real solvers.
+
+Checked as a planner would: the regions cover every school and site once; the heuristic's plan is
+feasible for the full model (every bound, integrality and row, each settlement at exactly one school,
+budgets kept); its objective is the one recomputed from the plan's values and never worse than the plan
+it started from; the reported bound is the LP relaxation's and the status is honest; with one region
+(everything free) it reaches the full MIP's proven optimum; and ``optimise`` uses it when asked.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pulp
+import pytest
+from model_instances import violations
+from tiny_county import straight_line_travel, write_tiny_county
+
+from planner.loader import load_county
+from planner.model.build import OBJECTIVE_GROUPS, build_model
+from planner.model.decompose import (
+    AUTO_MIN_VARIABLES,
+    partition_units,
+    region_columns,
+    region_fix_and_optimise,
+    use_regions,
+)
+from planner.model.optimise import assignment_groups, optimise
+from planner.model.solve import run
+from planner.model.solver import lp_guided_start, solve
+from planner.pipeline import model_inputs, plan_county
+from planner.scenario import Scenario, load_scenario
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory: pytest.TempPathFactory):
+    county = load_county(write_tiny_county(tmp_path_factory.mktemp("dec") / "c"), check_network=False)
+    travel, school_times = straight_line_travel(county)
+    sc = load_scenario(ROOT / "scenarios" / "combined.yaml")
+    inp = model_inputs(county, sc, travel, school_times)
+    return county, travel, school_times, sc, inp
+
+
+def _with_solver(sc: Scenario, **upd: object) -> Scenario:
+    return sc.model_copy(update={"solver": sc.solver.model_copy(update=upd)})
+
+
+def _check_plan(built, inp) -> float:
+    """Feasible, one school per settlement and stage, budgets kept; returns the recomputed objective."""
+    assert violations(built.prob) == []
+    for group in assignment_groups(built):
+        assert sum(round(v.varValue) for v in group) == 1
+    ctx = built.ctx
+    assert ctx.capital_yuan.value() <= inp.capital_budget_yuan + 1e-6
+    assert ctx.recurrent_yuan.value() <= inp.recurrent_budget_yuan + 1e-6
+    # the objective = the sum of its groups at the plan's values
+    total = sum(ctx.objective[g].value() for g in OBJECTIVE_GROUPS)
+    assert built.prob.objective.value() == pytest.approx(total, rel=1e-9)
+    return total
+
+
+def test_regions_cover_every_unit_once(tiny) -> None:
+    *_, inp = tiny
+    units = sorted(inp.units.index)
+    for size in (1, 2, 3, len(units), 100):
+        regions = partition_units(inp, size)
+        flat = [u for r in regions for u in r]
+        assert sorted(flat) == units
+        assert max(len(r) for r in regions) <= max(size, 1.5 * size)  # big regions are split again
+        assert len(regions) >= len(units) / max(size, 1.5 * size)
+        assert partition_units(inp, size) == regions  # deterministic
+    assert partition_units(inp, len(units)) == [list(inp.units.index)]
+    # one unit a region: each unit alone
+    assert sorted(len(r) for r in partition_units(inp, 1)) == [1] * len(units)
+
+
+def test_region_frees_its_units_decisions(tiny) -> None:
+    *_, sc, inp = tiny
+    built = build_model(inp, sc)
+    regions = partition_units(inp, 2)
+    free = region_columns(built.ctx, regions)
+    ints = {v.name for v in built.prob.variables() if v.cat == pulp.LpInteger}
+    assert set().union(*free) <= ints
+    checked = 0
+    for region, names in zip(regions, free, strict=True):
+        # the catchment binaries of every settlement currently at one of the region's schools (a settlement
+        # with one school in reach has none)
+        home = inp.demand[inp.demand["current_unit"].isin(region)]
+        for r in home.itertuples(index=False):
+            xs = [v.name for (s, st, _u), v in built.ctx.vars["x"].items() if (s, st) == (r.settlement_id, r.stage)]
+            assert set(xs) <= names
+            checked += len(xs)
+        # teacher flows out of the region's units are free, those of other units fixed
+        for (unit, _type), v in built.ctx.vars["out"].items():
+            assert (v.name in names) == (unit in region)
+    assert checked == len(built.ctx.vars["x"])
+    # one region: every integer variable is free
+    assert region_columns(built.ctx, [list(inp.units.index)])[0] == ints
+
+
+@pytest.mark.parametrize("budget_scale", [0.0, 1.0])
+def test_region_plan_is_feasible_and_never_worse_than_its_start(tiny, budget_scale: float) -> None:
+    *_, sc, inp = tiny
+    from dataclasses import replace
+
+    inp = replace(inp, capital_budget_yuan=inp.capital_budget_yuan * budget_scale)
+    built = build_model(inp, sc)
+    start = lp_guided_start(built, sc.solver, 30.0, assignments=assignment_groups(built))
+    assert start.lp_bound is not None
+    res = region_fix_and_optimise(built, sc.solver, 30.0, lp_bound=start.lp_bound, region_units=2)
+    assert len(res.regions) >= 2
+    objective = _check_plan(built, inp)
+    r = res.result
+    assert r.objective == pytest.approx(objective, rel=1e-9)
+    if start.objective is not None:  # else the start kept the registered (do-nothing) plan
+        assert res.start_objective == pytest.approx(start.objective, rel=1e-6)
+    assert objective <= res.start_objective * (1 + 1e-9)
+    # sweeps never get worse and the last one improved nothing (or time ran out)
+    objs = [s["objective"] for s in res.sweeps]
+    assert objs == sorted(objs, reverse=True)
+    assert res.sweeps[-1]["improved"] == 0
+    # honest status: the LP bound, a gap from it, optimal only if the bound proves it
+    assert r.bound == start.lp_bound <= objective + 1e-6 * abs(objective)
+    assert r.gap == pytest.approx((objective - start.lp_bound) / objective)
+    assert r.status == ("optimal" if r.gap <= sc.solver.gap_rel else "feasible")
+    assert "(regions)" in r.solver
+
+
+@pytest.mark.parametrize("solver", ["highs", "cbc"])
+def test_one_region_reaches_the_full_optimum(tiny, solver: str) -> None:
+    *_, sc, inp = tiny
+    sc = _with_solver(sc, name=solver, gap_rel=0.0)
+    full = build_model(inp, sc)
+    opt = solve(full, sc.solver, time_limit_s=60)
+    assert opt.status == "optimal"
+    built = build_model(inp, sc)  # from the do-nothing plan (integers without a value count as 0)
+    res = region_fix_and_optimise(built, sc.solver, 60.0, regions=[list(inp.units.index)])
+    objective = _check_plan(built, inp)
+    assert res.start_objective > opt.objective  # doing nothing is not optimal here
+    assert objective == pytest.approx(opt.objective, rel=1e-6)
+    if solver == "highs":  # no bound handed in: the LP relaxation's, solved by the heuristic itself
+        assert res.result.bound is not None and res.result.bound <= opt.objective + 1e-6 * abs(opt.objective)
+        lp = run(build_model(inp, sc).prob, solver, mip=False)
+        assert res.result.bound == pytest.approx(lp.objective, rel=1e-6)
+    else:
+        assert res.result.bound is None and res.result.status == "feasible"  # nothing proven
+
+
+def test_an_infeasible_incumbent_is_refused(tiny) -> None:
+    *_, sc, inp = tiny
+    built = build_model(inp, sc)
+    group = next(g for g in assignment_groups(built) if len(g) > 1)
+    for v in built.prob.variables():
+        v.varValue = 0.0
+    for v in group:  # one settlement at two schools at once: its assignment row (integers only) is broken
+        v.varValue = 1.0
+    with pytest.raises(RuntimeError, match="violates a constraint"):
+        region_fix_and_optimise(built, sc.solver, 10.0, lp_bound=0.0)
+
+
+def test_auto_switches_on_for_large_highs_models_only() -> None:
+    assert use_regions("regions", 10, "cbc")
+    assert not use_regions("off", 10**7, "highs")
+    assert not use_regions("auto", AUTO_MIN_VARIABLES - 1, "highs")
+    assert use_regions("auto", AUTO_MIN_VARIABLES, "highs")
+    assert not use_regions("auto", AUTO_MIN_VARIABLES, "cbc")
+
+
+def test_optimise_and_plan_with_regions(tiny) -> None:
+    county, travel, school_times, sc, inp = tiny
+    sc = _with_solver(sc, decompose="regions")
+    sol = optimise(inp, sc)
+    sweeps = [d for d in sol.rounds if d.get("phase") == "regions"]
+    assert sweeps and sweeps[-1]["objective"] == pytest.approx(sol.result.objective, rel=1e-9)
+    assert sol.start is not None
+    if sol.start.objective is not None:
+        assert sol.result.objective <= sol.start.objective * (1 + 1e-9)
+    assert sol.result.bound == sol.start.lp_bound
+    _check_plan(sol.built, inp)
+    plan = plan_county(county, sc, travel, school_times, distance_method="straight_line")
+    assert "(regions)" in plan.solver["solver"]
+    a = plan.assignments
+    assert not a.duplicated(["settlement_id", "stage"]).any()
+    expected = {(s, st) for s, row in county.settlements.iterrows() for st in ("primary", "junior")
+                if row[f"pupils_{st}"] > 0}  # fmt: skip
+    assert set(zip(a["settlement_id"], a["stage"], strict=True)) == expected
+    assert plan.costs["capital_yuan"] <= county.parameters.budget.capital_yuan + 1e-6
