@@ -109,8 +109,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--no-maps",
         action="store_true",
-        help="skip the GeoPackage, the static maps and the HTML map (report.maps: false); tables, workbook, "
-        "justification and catchment read-outs are still written",
+        help="skip the GeoPackage, the static maps, the HTML map and the public-notice pages (report.maps: false); "
+        "tables, workbook, justification and catchment read-outs are still written",
     )
     _add_common(p)
 

@@ -11,9 +11,10 @@ The questions a hearing (听证) asks, answered from the plan's own tables:
   stage (by the plan's travel times, among the public schools open after the plan), each
   with the reason derived from the solution, first that applies:
 
-  ``capacity`` (学位不足) — the nearer school(s) have fewer free places after the plan than
-  the settlement's pupils (free places = classrooms × 45 − primary pupils − junior pupils ×
-  45/50, the model's class-capacity rule); ``feeder`` (对口) — the feeder rule is on and
+  ``capacity`` (学位不足) — the nearer school(s) have fewer free places of the stage after the
+  plan than the settlement's pupils (:func:`planner.binding.free_places`: classrooms × 45 −
+  primary pupils − junior pupils × 45/50, the model's class-capacity rule, in pupils of the
+  stage, and no more than the size limit leaves); ``feeder`` (对口) — the feeder rule is on and
   the nearer school would break the settlement's primary→junior link; ``contiguity`` (连片)
   — the contiguity rule is on and no settlement next to it belongs to the nearer school's
   catchment; ``stability`` (保持现状) — the settlement keeps today's school; ``balance``
@@ -34,6 +35,7 @@ import pandas as pd
 import shapely
 
 from planner.adjacency import settlement_cells
+from planner.binding import free_places
 
 REASONS_ZH = {
     "capacity": "学位不足 nearer schools full",
@@ -98,13 +100,6 @@ def catchment_readout(plan: object, county: object, cells: gpd.GeoDataFrame | No
     return pd.DataFrame(rows)
 
 
-def _free_places(schools: pd.DataFrame, class_limit: dict[str, float]) -> pd.Series:
-    """Free primary-class-equivalent places after the plan (the model's capacity rule)."""
-    p, j = class_limit.get("primary", 45), class_limit.get("junior", 50)
-    used = schools["pupils_primary"] + schools["pupils_junior"] * p / j
-    return schools["classrooms"] * p - used
-
-
 def not_nearest(
     plan: object,
     county: object,
@@ -141,7 +136,8 @@ def not_nearest(
     sch = after.schools
     a = plan.assignments
     rules = getattr(scenario, "catchment_rules", None)
-    free = _free_places(sch, class_limit or {"primary": 45, "junior": 50})
+    # places left per stage after the plan: classroom capacity and the size limit (planner.binding)
+    free = free_places(sch, class_limit or {"primary": 45, "junior": 50}, {"single": 2000, "nine_year": 2500})
     # feeder of each primary school, and each settlement's schools
     prim = a[a["stage"] == "primary"].set_index("settlement_id")["school_id"]
     jun = a[a["stage"] == "junior"].set_index("settlement_id")["school_id"]
@@ -163,7 +159,7 @@ def not_nearest(
             if two is None or r.school_id in {u for u, _ in two}:
                 continue
             nearer = [u for u, tm in two if tm < r.time_min] or [u for u, _ in two]
-            if all(free.get(u, 0.0) < r.pupils for u in nearer):
+            if all((free.at[u, stage] if u in free.index else 0.0) < r.pupils for u in nearer):
                 reason = "capacity"
             elif rules is not None and rules.feeder and _breaks_feeder(r, stage, nearer, prim, jun, feeds):
                 reason = "feeder"

@@ -195,8 +195,8 @@ def write_catchment_outputs(
 
     Always: ``catchments.csv`` (per-catchment read-out), ``not_nearest.csv`` (settlements not
     sent to one of their two nearest schools, with the reason) and ``not_nearest_summary.csv``
-    in ``out_dir``; with ``catchment_rules.public_notice``: the notice pages in
-    ``out_dir/notice/``. CSVs are UTF-8 with BOM (Excel).
+    in ``out_dir``; with ``catchment_rules.public_notice`` (and ``report.maps``, which
+    ``planner run --no-maps`` turns off): the notice pages in ``out_dir/notice/``. CSVs are UTF-8 with BOM (Excel).
     """
     from planner.adjacency import adjacency_graph
     from planner.report.fairness import catchment_readout, not_nearest, reason_summary
@@ -214,7 +214,8 @@ def write_catchment_outputs(
     written = []
     for name, df in tables.items():
         written.append(write_csv(df, out_dir / f"{name}.csv"))
-    if rules is not None and rules.public_notice:
+    report = getattr(scenario, "report", None)
+    if rules is not None and rules.public_notice and (report is None or report.maps):
         written += write_public_notice(plan, county, out_dir / "notice")
     return written
 
