@@ -163,3 +163,33 @@ def test_run_outputs_without_public_notice(county, plans, tmp_path: Path) -> Non
     out, travel = plans
     off = write_catchment_outputs(out["free"], county, travel, _scenario(), tmp_path / "off")
     assert {p.name for p in off} == {"catchments.csv", "not_nearest.csv", "not_nearest_summary.csv"}
+
+
+def test_a_listed_contiguity_exception_is_footnoted_on_its_notice_page(county, plans) -> None:
+    """A settlement the contiguity rule lists as an exception is named under its school's notice page."""
+    from dataclasses import replace
+
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    from planner.adjacency import settlement_cells
+    from planner.report.fairness import catchment_polygons_from_cells
+    from planner.report.notice import notice_page
+
+    out, _ = plans
+    plan = out["free"]
+    row = plan.assignments[plan.assignments["stage"] == "primary"].iloc[0]
+    exc = pd.DataFrame([{"settlement_id": row["settlement_id"], "stage": "primary", "school_id": row["school_id"]}])
+    cells = settlement_cells(county)
+    polygons = catchment_polygons_from_cells(plan.assignments, cells, "primary").set_index("school_id")
+    texts = {}
+    for key, p in (
+        ("without", plan),
+        ("with", replace(plan, extra_tables={**plan.extra_tables, "contiguity_exceptions": exc})),
+    ):
+        fig = notice_page(p, county, row["school_id"], "primary", cells, polygons)
+        texts[key] = " ".join(t.get_text() for t in fig.texts)
+        plt.close(fig)
+    name = county.settlements.at[row["settlement_id"], "name_zh"]
+    assert f"注：{name}与本校划片范围不相连" in texts["with"]
+    assert "注：" not in texts["without"]

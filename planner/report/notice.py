@@ -134,7 +134,23 @@ def notice_page(
     _north_arrow(ax)
     _scale_bar(ax)
     _draw_table(fig, table, (0.06, 0.04, 0.88, 0.43))
+    detached = _detached_note(plan, county, school_id, stage)
+    if detached:
+        fig.text(0.06, 0.015, detached, fontsize=8, wrap=True)
     return fig
+
+
+def _detached_note(plan: object, county: object, school_id: str, stage: str) -> str:
+    """A footnote naming the settlements of this catchment the contiguity rule lists as exceptions."""
+    exc = getattr(plan, "extra_tables", {}).get("contiguity_exceptions")
+    if exc is None or not len(exc):
+        return ""
+    mine = exc[(exc["school_id"] == school_id) & (exc["stage"] == stage)]
+    if not len(mine):
+        return ""
+    names = "、".join(str(county.settlements.at[s, "name_zh"]) for s in mine["settlement_id"])
+    return (f"注：{names}与本校划片范围不相连（服务半径内没有学校，只能就读本校），暂划入本校，"
+            "待新建或调整学校布局后再行划片。")  # fmt: skip
 
 
 def overview_page(plan: object, county: object, stage: str, polygons: gpd.GeoDataFrame) -> plt.Figure:
