@@ -278,6 +278,20 @@ def what_binds(
     return pd.DataFrame(rows, columns=list(UNMET_COLUMNS))
 
 
+def binds_by_item(unmet: pd.DataFrame | None, with_code: bool = False) -> dict[tuple[str, str, str], str]:
+    """(item, school_id, stage) -> what binds it in Chinese (``"资金不足 (capital_budget)"`` with ``with_code``).
+
+    Settlement rows (beyond the cap) are left out: they are keyed by settlement, not by school item.
+    """
+    if unmet is None or not len(unmet):
+        return {}
+    rows = unmet[unmet["source"] != "distance"]
+    return {
+        (r.item, r.school_id or "", r.stage or ""): f"{r.binds_zh} ({r.binds})" if with_code else r.binds_zh
+        for r in rows.itertuples(index=False)
+    }
+
+
 def binds_summary(unmet: pd.DataFrame) -> pd.DataFrame:
     """Unmet items counted by item and reason: how many, and pupils affected."""
     if unmet.empty:
@@ -289,4 +303,4 @@ def binds_summary(unmet: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-__all__ = ["REASONS_ZH", "UNMET_COLUMNS", "binds_summary", "free_places", "what_binds"]
+__all__ = ["REASONS_ZH", "UNMET_COLUMNS", "binds_by_item", "binds_summary", "free_places", "what_binds"]

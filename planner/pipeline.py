@@ -145,8 +145,11 @@ def model_inputs(
     school_times: pd.DataFrame,
     *,
     standards: Standards | None = None,
+    parts: pd.DataFrame | None = None,
+    demand_by_year: pd.DataFrame | None = None,
+    target_year: int | None = None,
 ) -> ModelInputs:
-    """The optimiser's instance for ``county`` under ``scenario`` (today's pupils; no horizon).
+    """The optimiser's instance for ``county`` under ``scenario``.
 
     Parameters
     ----------
@@ -154,6 +157,10 @@ def model_inputs(
         As for :func:`plan_county`.
     standards : Standards, optional
         Default: the national standards.
+    parts : DataFrame, optional
+        :func:`model_parts` rows; default: the county's school parts today.
+    demand_by_year, target_year : optional
+        A horizon plan's pupils per settlement and year, and the year the plan is judged on.
     """
     std = standards or load_standards()
     return prepare_inputs(
@@ -161,12 +168,14 @@ def model_inputs(
         scenario,
         standard=standard_frame(std),
         limits=limits_of(std),
-        parts=model_parts(school_parts(county, std)),
+        parts=model_parts(school_parts(county, std)) if parts is None else parts,
         teacher_flags=teacher_categories(county.teachers, std)[
             ["school_id", "stage", "above_required", "backbone", "pe_art"]
         ],
         travel=travel,
         school_times=school_times,
+        demand_by_year=demand_by_year,
+        target_year=target_year,
     )
 
 
@@ -206,20 +215,8 @@ def plan_county(
         county = county_in_year(county, projection, h.target_year)
         target = county.schools[["pupils_primary", "pupils_junior"]]
         parts_in = parts_in.assign(pupils=[float(target.at[u, f"pupils_{s}"]) for u, s in parts_in.index])
-    inp = prepare_inputs(
-        county,
-        scenario,
-        standard=standard_frame(std),
-        limits=limits_of(std),
-        parts=parts_in,
-        teacher_flags=teacher_categories(county.teachers, std)[
-            ["school_id", "stage", "above_required", "backbone", "pe_art"]
-        ],
-        travel=travel,
-        school_times=school_times,
-        demand_by_year=by_year,
-        target_year=None if h is None else h.target_year,
-    )
+    inp = model_inputs(county, scenario, travel, school_times, standards=std, parts=parts_in,
+                       demand_by_year=by_year, target_year=None if h is None else h.target_year)  # fmt: skip
     inp = attach_catchment_graph(inp, county) if scenario.catchment_rules.contiguity else inp
     sol = optimise(inp, scenario)
     if not sol.result.has_solution:

@@ -98,7 +98,7 @@ def add_catchments(ctx: ModelContext) -> None:
     units = inp.units
     current = set(demand["current_unit"])
     for unit in sorted(current):
-        if unit not in units.index or bool(units.loc[unit, "is_new"]) or not bool(units.loc[unit, "public"]):
+        if not _existing_public(units, unit):
             continue
         keep = served.get(unit)
         if keep is None or keep.is_constant():
@@ -124,6 +124,11 @@ def add_catchments(ctx: ModelContext) -> None:
     keep_settlements(ctx)
 
 
+def _existing_public(units: pd.DataFrame, unit: str) -> bool:
+    """Whether ``unit`` is a public school that exists today (not a candidate site, not private)."""
+    return unit in units.index and not bool(units.loc[unit, "is_new"]) and bool(units.loc[unit, "public"])
+
+
 def keep_share(ctx: ModelContext, demand: pd.DataFrame) -> None:
     """An existing public school keeps at least ``scenario.min_school_share`` of today's pupils of each stage.
 
@@ -143,7 +148,7 @@ def keep_share(ctx: ModelContext, demand: pd.DataFrame) -> None:
     for (sid, stage, unit), lin in ctx.exprs["assign"].items():
         kept.setdefault((unit, stage), Lin()).add_lin(lin, pupils[(sid, stage)])
     for (unit, stage), p0 in sorted(today.items()):
-        if unit not in units.index or bool(units.loc[unit, "is_new"]) or not bool(units.loc[unit, "public"]):
+        if not _existing_public(units, unit):
             continue
         lhs = kept.get((unit, stage))
         if lhs is None or lhs.is_constant():
@@ -200,17 +205,17 @@ def share_fix(ctx: ModelContext, fix: dict[str, float], score: dict[str, float |
         var_of[(sid, stage, unit)] = v.name
         if fix.get(v.name, 0.0) > 0.5:
             at[(sid, stage)] = unit
+    p0: dict[tuple[str, str], float] = {}
+    for key, unit in today.items():
+        p0[(unit, key[1])] = p0.get((unit, key[1]), 0.0) + pupils[key]
     out = dict(fix)
     for _ in range(3):  # a move back can leave another school short; a few passes settle it
         kept: dict[tuple[str, str], float] = {}
         for (sid, stage), unit in at.items():
             kept[(unit, stage)] = kept.get((unit, stage), 0.0) + pupils.get((sid, stage), 0.0)
-        p0: dict[tuple[str, str], float] = {}
-        for key, unit in today.items():
-            p0[(unit, key[1])] = p0.get((unit, key[1]), 0.0) + pupils[key]
         moved = False
         for (unit, stage), total in sorted(p0.items()):
-            if unit not in units.index or bool(units.loc[unit, "is_new"]) or not bool(units.loc[unit, "public"]):
+            if not _existing_public(units, unit):
                 continue
             if unit in ctx.closed or kept.get((unit, stage), 0.0) >= share * total - 1e-9:
                 continue

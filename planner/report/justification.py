@@ -29,6 +29,7 @@ from typing import Any
 
 import pandas as pd
 
+from planner.binding import binds_by_item
 from planner.county import County
 from planner.plan import Plan
 from planner.report.marginal import cost_totals
@@ -124,15 +125,6 @@ def project_effect(plan: Plan, kind: str, sid: str) -> str:
 # --------------------------------------------------------------------------- content
 
 
-def _binds_lookup(plan: Plan) -> dict[tuple[str, str, str], str]:
-    """(item, school_id, stage) -> what binds it, in Chinese (the plan's ``unmet`` table; empty without one)."""
-    u = plan.extra_tables.get("unmet")
-    if u is None or not len(u):
-        return {}
-    u = u[u["source"] != "distance"]
-    return {(r.item, r.school_id or "", r.stage or ""): r.binds_zh for r in u.itertuples(index=False)}
-
-
 def _content(plan: Plan, county: County, marginal: pd.DataFrame | None, costs: pd.DataFrame) -> _Doc:
     d = _Doc()
     name = county.name_zh or "本县"
@@ -213,7 +205,7 @@ def _content(plan: Plan, county: County, marginal: pd.DataFrame | None, costs: p
                if t["private_capital_yuan"] or t["private_recurrent_yuan_per_year"] else "")
             + (f"另有{t['not_priced']}项需调整学校布局或学区划片，未估价。" if t["not_priced"] else ""))  # fmt: skip
         kind = {"capital": "资本性", "recurrent": "经常性(每年)", "not_priced": "未估价"}
-        binds = _binds_lookup(plan)
+        binds = binds_by_item(plan.extra_tables.get("unmet"))
         rows5 = []
         for r in costs.itertuples(index=False):
             school = f"{r.name_zh}（{r.school_id}）" if r.school_id else "全县"

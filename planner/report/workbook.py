@@ -36,6 +36,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.worksheet.worksheet import Worksheet
 
+from planner.binding import binds_by_item
 from planner.county import County
 from planner.plan import Plan
 from planner.report.marginal import cost_to_meet, cost_totals
@@ -350,11 +351,7 @@ def _unmet_sheet(ws: Worksheet, plan: Plan, county: County, costs: pd.DataFrame)
               "差额 shortfall", "单位 unit", "需补数量 quantity", "数量单位 quantity unit", "单价(元) unit cost",
               "估算金额(元) cost_yuan", "性质 cost kind", "估算规则 rule", "制约因素 what binds"]  # fmt: skip
     src = {"indicator": "资源配置指标 indicator", "guarantee": "政府保障 guarantee"}
-    unmet = plan.extra_tables.get("unmet")
-    binds = {} if unmet is None else {
-        (r.item, r.school_id or "", r.stage or ""): f"{r.binds_zh} ({r.binds})"
-        for r in unmet[unmet["source"] != "distance"].itertuples(index=False)
-    }  # fmt: skip
+    binds = binds_by_item(plan.extra_tables.get("unmet"), with_code=True)
     kind = {"capital": "资本性 capital", "recurrent": "经常性(每年) recurrent/yr", "not_priced": "未估价 not priced"}
     rows = [
         [src.get(r.source, r.source), f"{r.item_zh} ({r.item})", r.school_id or None, r.name_zh or None,
