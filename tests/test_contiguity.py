@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import itertools
 import math
+from dataclasses import replace
 
 import networkx as nx
 import pandas as pd
 import pytest
-from model_instances import UNIT_COSTS, standard_frame
+from model_instances import tiny_primary
 
 from planner.adjacency import CatchmentGraph, stage_graph
 from planner.model.contiguity import ContiguityRule, catchment_components, contiguous_assignment, unit_order
@@ -71,30 +72,10 @@ def grid_instance(current: dict[str, str] | None = None) -> ModelInputs:
           "within_cap": True} for s in POS for u in ("A", "B")]
     )  # fmt: skip
     arcs["distance_m"] = arcs["time_min"] * 70.0
-    inp = ModelInputs(
-        standard=standard_frame(),
-        rule_floor=0.85,
-        rule_min_met=6,
-        cv_max={"primary": 10.0, "junior": 10.0},
-        class_limit={"primary": 45, "junior": 50},
-        size_limit={"single": 2000, "nine_year": 2500},
-        staffing_norm={"primary": 19, "junior": 13.5},
-        units=units,
-        parts=parts,
-        demand=demand,
-        arcs=arcs,
-        site_options=pd.DataFrame(columns=["site_id", "option_id", "stage", "classes", "floor_area", "sports_area",
-                                           "equipment", "multimedia", "music_rooms", "art_rooms", "cost_yuan"]),
-        expansions=pd.DataFrame(columns=["option_id", "unit_id", "added_classrooms", "floor_area", "sports_area",
-                                         "cost_yuan"]),
-        teacher_types=pd.DataFrame(columns=["unit_id", "stage", "type_id", "count", "above_required", "backbone",
-                                            "pe_art", "eligible"]),
-        hire_types=pd.DataFrame(columns=["type_id", "above_required", "backbone", "pe_art"]),
-        unit_costs=UNIT_COSTS,
-        capital_budget_yuan=0.0,
-        recurrent_budget_yuan=0.0,
-        school_times=pd.DataFrame(columns=["from_unit", "to_unit", "time_min"]),
-    )  # fmt: skip
+    # the tiny primary instance's national limits and costs, with no money and no options
+    base = tiny_primary(capital_budget_yuan=0.0)
+    inp = replace(base, units=units, parts=parts, demand=demand, arcs=arcs,
+                  site_options=base.site_options.iloc[0:0], expansions=base.expansions.iloc[0:0])  # fmt: skip
     edges = pd.DataFrame([(a, b, "cell") for a, b in sorted(_grid_graph().edges)], columns=["a", "b", "kind"])
     object.__setattr__(inp, "catchment_graph", CatchmentGraph(edges=edges, own=dict(SCHOOL_AT), nodes=tuple(POS)))
     return inp
