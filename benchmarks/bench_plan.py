@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from planner.loader import load_county  # noqa: E402
-from planner.pipeline import plan_county  # noqa: E402
+from planner.plan.pipeline import plan_county  # noqa: E402
 from planner.scenario import load_scenario  # noqa: E402
 from planner.travel import plan_travel_times  # noqa: E402
 

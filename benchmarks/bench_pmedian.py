@@ -40,8 +40,8 @@ def _textbook(cost, p, solver: str, time_limit_s: float, threads: int) -> dict:
     import numpy as np
     import pulp
 
-    from planner.model.location import _var
-    from planner.model.solve import run
+    from planner.locate import _var
+    from planner.model.backend import run
 
     t0 = time.perf_counter()
     n, m = cost.shape
@@ -77,7 +77,7 @@ def _textbook(cost, p, solver: str, time_limit_s: float, threads: int) -> dict:
 
 def child(name: str, solver: str, mode: str, time_limit_s: float, threads: int) -> None:
     """Solve one instance and print one JSON line."""
-    from planner.model.location import PMedian, read_orlib_pmedian
+    from planner.locate import PMedian, read_orlib_pmedian
 
     t0 = time.perf_counter()
     cost, p = read_orlib_pmedian(DATA / f"{name}.txt")

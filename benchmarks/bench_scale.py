@@ -9,7 +9,7 @@ at a fixed time limit. Target (issue 8, a benchmark not a test): 8× county feas
 ≤ 2% within 10 minutes.
 
 ``--decompose off|auto|regions`` sets ``solver.decompose`` (region fix-and-optimise in place of the full
-MIP, planner/model/decompose.py); the columns ``regions``, ``sweeps``, ``before`` (the start's objective)
+MIP, planner/model/regions.py); the columns ``regions``, ``sweeps``, ``before`` (the start's objective)
 and ``after`` (the final objective) then show what it did. ``--cache-inputs`` keeps the prepared model
 inputs (travel times included) as ``inputs.pkl`` in the county's work folder and reuses them: the 8×
 county's preparation takes minutes (delete the file when the inputs code changes).
@@ -34,9 +34,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from planner.loader import load_county  # noqa: E402
-from planner.model import decompose  # noqa: E402
+from planner.model import regions  # noqa: E402
 from planner.model.optimise import optimise  # noqa: E402
-from planner.pipeline import model_inputs  # noqa: E402
+from planner.plan.pipeline import model_inputs  # noqa: E402
 from planner.scenario import load_scenario  # noqa: E402
 from planner.standards import load_standards  # noqa: E402
 from planner.travel import plan_travel_times  # noqa: E402
@@ -84,14 +84,14 @@ def main() -> None:
     if args.start_share is not None:
         upd["start_share"] = args.start_share
     if args.region_units is not None:
-        decompose.REGION_UNITS = args.region_units
+        regions.REGION_UNITS = args.region_units
     sc = base.model_copy(update={"solver": base.solver.model_copy(update=upd)})
     std = load_standards()
     on = "on" if sc.solver.start_heuristic else "off"
     print(f"machine: {platform.processor() or platform.machine()}, python {platform.python_version()}, "
           f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; solver {sc.solver.name}, "
           f"time limit {args.time_limit:g}s, start heuristic {on} (share {sc.solver.start_share:g}), "
-          f"decompose {sc.solver.decompose} ({decompose.REGION_UNITS} units a region)")  # fmt: skip
+          f"decompose {sc.solver.decompose} ({regions.REGION_UNITS} units a region)")  # fmt: skip
     cols = [("scale", 5), ("settl", 6), ("schools", 7), ("vars", 7), ("cons", 7), ("prep s", 7), ("build s", 7),
             ("start s", 7), ("start obj", 11), ("solve s", 7), ("regions", 7), ("sweeps", 6), ("before", 11),
             ("after", 11), ("objective", 11), ("bound", 11), ("gap", 7)]  # fmt: skip

@@ -310,9 +310,9 @@ def _cmd_sweep(args: argparse.Namespace, out: _Output) -> int:
     from tqdm import tqdm
 
     from planner.loader import load_county
+    from planner.plan.variants import parse_budget_range, run_sweep, smallest_passing_budget, write_sweep
     from planner.rundir import atomic_run_dir, ensure_new
     from planner.scenario import load_scenario
-    from planner.sweep import parse_budget_range, run_sweep, smallest_passing_budget, write_sweep
     from planner.travel import plan_travel_times
 
     budgets = parse_budget_range(args.budget)

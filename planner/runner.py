@@ -89,7 +89,7 @@ def run_plan(
     """
     from planner.assess import assess
     from planner.loader import format_summary, load_county, summarise
-    from planner.pipeline import plan_county
+    from planner.plan.pipeline import plan_county
     from planner.report.run import RunInputs, format_plan_summary, write_run
     from planner.rundir import atomic_run_dir, ensure_new, input_hashes, write_json
     from planner.scenario_check import validate_against_county

@@ -136,7 +136,7 @@ class SolverSettings(_Strict):
     decompose: Literal["off", "auto", "regions"] = Field(
         "auto",
         description="Region fix-and-optimise after the start heuristic, in place of the full MIP "
-        "(planner/model/decompose.py): 'regions' always, 'off' never, 'auto' for HiGHS models of 50,000 "
+        "(planner/model/regions.py): 'regions' always, 'off' never, 'auto' for HiGHS models of 50,000 "
         "variables or more (counties about twice the bundled one and larger). A heuristic: the bound reported "
         "is the LP relaxation's (docs/performance.md, 'Scale').",
     )

@@ -9,7 +9,7 @@ from tiny_county import straight_line_travel, write_tiny_county
 
 from planner.binding import REASONS_ZH, binds_summary
 from planner.loader import load_county
-from planner.pipeline import plan_county
+from planner.plan.pipeline import plan_county
 from planner.scenario import load_scenario, scenario_from_dict
 
 ROOT = Path(__file__).resolve().parents[1]

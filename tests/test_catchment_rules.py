@@ -10,7 +10,7 @@ from tiny_county import straight_line_travel, write_tiny_county
 from planner.adjacency import adjacency_graph, own_settlements, settlement_cells
 from planner.errors import ScenarioError
 from planner.loader import load_county
-from planner.pipeline import plan_county
+from planner.plan.pipeline import plan_county
 from planner.report.fairness import catchment_readout, not_nearest, polsby_popper, reason_summary
 from planner.report.notice import notice_table, write_catchment_outputs
 from planner.scenario import load_scenario, scenario_from_dict

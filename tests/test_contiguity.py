@@ -20,9 +20,9 @@ from model_instances import tiny_primary
 
 from planner.adjacency import CatchmentGraph, stage_graph
 from planner.model.contiguity import ContiguityRule, catchment_components, contiguous_assignment, unit_order
-from planner.model.extract import assignments
 from planner.model.inputs import ModelInputs
 from planner.model.optimise import optimise
+from planner.plan.readback import assignments
 from planner.scenario import scenario_from_dict
 
 # grid: row a (y = 1) and row b (y = 0), columns 0..3; school A stands in a0, school B in b3

@@ -19,7 +19,7 @@ import pytest
 from planner.adjacency import adjacency_graph, own_settlements, stage_graph
 from planner.loader import load_county
 from planner.model.contiguity import contiguity_roots
-from planner.pipeline import plan_county
+from planner.plan.pipeline import plan_county
 from planner.scenario import load_scenario, scenario_from_dict
 from planner.travel import plan_travel_times
 

@@ -1,4 +1,4 @@
-"""Region fix-and-optimise (planner/model/decompose.py) on the tiny county, with the real solvers.
+"""Region fix-and-optimise (planner/model/regions.py) on the tiny county, with the real solvers.
 
 Checked as a planner would: the regions cover every school and site once; the heuristic's plan is
 feasible for the full model (every bound, integrality and row, each settlement at exactly one school,
@@ -17,18 +17,18 @@ from model_instances import violations
 from tiny_county import straight_line_travel, write_tiny_county
 
 from planner.loader import load_county
+from planner.model.backend import run
 from planner.model.build import OBJECTIVE_GROUPS, build_model
-from planner.model.decompose import (
+from planner.model.optimise import assignment_groups, optimise
+from planner.model.regions import (
     AUTO_MIN_VARIABLES,
     partition_units,
     region_columns,
     region_fix_and_optimise,
     use_regions,
 )
-from planner.model.optimise import assignment_groups, optimise
-from planner.model.solve import run
-from planner.model.solver import lp_guided_start, solve
-from planner.pipeline import model_inputs, plan_county
+from planner.model.start import lp_guided_start, solve
+from planner.plan.pipeline import model_inputs, plan_county
 from planner.scenario import Scenario, load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]

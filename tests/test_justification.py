@@ -189,7 +189,7 @@ def test_cost_to_meet_prices_a_nine_year_school_once(tmp_path: Path) -> None:
     from tiny_county import write_tiny_county
 
     from planner.loader import load_county
-    from planner.pipeline import plan_county
+    from planner.plan.pipeline import plan_county
     from planner.scenario import scenario_from_dict
 
     county = load_county(write_tiny_county(tmp_path / "c"), check_network=False)

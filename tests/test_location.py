@@ -15,14 +15,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from planner.model.location import (
+from planner.locate import (
     CapacitatedFacilityLocation,
     CostData,
     PMedian,
     orlib_pmedian_costs,
     read_orlib_pmedian,
 )
-from planner.model.solve import classify, parse_cbc_log, solver_available
+from planner.model.backend import classify, parse_cbc_log, solver_available
 
 ORLIB = Path(__file__).resolve().parents[1] / "benchmarks" / "data" / "orlib"
 SOLVERS = [s for s in ("highs", "cbc") if solver_available(s)]

@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 from model_instances import tiny_primary, two_school_teachers
 
-from planner.model.extract import hires, pair_flows, part_state, projects, unmet
 from planner.model.optimise import optimise
+from planner.plan.readback import hires, pair_flows, part_state, projects, unmet
 from planner.scenario import scenario_from_dict
 
 
@@ -120,7 +120,7 @@ def test_budget_too_small_gives_a_plan_and_an_unmet_table() -> None:
 def test_a_school_keeps_its_share_of_todays_pupils() -> None:
     # Re-zoning fixes A's floor and sports area by moving v3's 150 of its 600 pupils to B (25%). A school
     # must keep min_school_share of today's pupils: 0.75 allows exactly that move, 0.8 forbids it.
-    from planner.model.extract import assignments
+    from planner.plan.readback import assignments
 
     inp = tiny_primary(capital_budget_yuan=0.0)
     for share, moved in ((0.75, True), (0.8, False)):
@@ -140,7 +140,7 @@ def test_closing_a_small_weak_school_moves_its_pupils() -> None:
     # 12 classrooms (540 places) for 200 pupils, 2,000 m2 of floor area (needs 4.5 * 260 = 1,170 after).
     import pandas as pd
 
-    from planner.model.extract import closed_units
+    from planner.plan.readback import closed_units
 
     inp = tiny_primary(capital_budget_yuan=0.0)
     units = pd.concat([inp.units, inp.units.loc[["B"]].assign(unit_id="C", classrooms=3, floor_area=100.0,

@@ -1,4 +1,4 @@
-"""The LP-guided fix-and-optimise start (planner/model/solver.py::lp_guided_start).
+"""The LP-guided fix-and-optimise start (planner/model/start.py::lp_guided_start).
 
 Checks on tiny instances, with the real solvers: the start plan satisfies every constraint,
 bound and integrality of the full model; LP bound ≤ optimum ≤ start objective; the
@@ -13,7 +13,7 @@ from model_instances import tiny_primary, two_school_teachers, violations
 
 from planner.model.build import build_model
 from planner.model.optimise import assignment_groups, optimise
-from planner.model.solver import lp_guided_start
+from planner.model.start import lp_guided_start
 from planner.model.teachers import rotation_start
 from planner.scenario import Scenario, scenario_from_dict
 

@@ -9,7 +9,7 @@ import pytest
 import tiny_county
 from tiny_county import straight_line_travel
 
-from planner.pipeline import plan_county
+from planner.plan.pipeline import plan_county
 from planner.scenario import load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from planner.loader import load_county
-from planner.pipeline import plan_county
+from planner.plan.pipeline import plan_county
 from planner.scenario import load_scenario
 from planner.standards import INDICATORS_BY_KEY
 from planner.travel import plan_travel_times

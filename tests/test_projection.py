@@ -17,7 +17,7 @@ from tiny_county import straight_line_travel, write_tiny_county
 
 from planner.errors import ScenarioError
 from planner.loader import load_county
-from planner.pipeline import plan_county
+from planner.plan.pipeline import plan_county
 from planner.projection import ProjectionSettings, project_children, project_enrolment, settlement_pupils
 from planner.report.projection import write_projection_outputs
 from planner.scenario import load_scenario, scenario_from_dict

@@ -1,4 +1,4 @@
-"""HiGHS MIP runs keep their wall-clock limit (planner/model/solve.py, issue #5).
+"""HiGHS MIP runs keep their wall-clock limit (planner/model/backend.py, issue #5).
 
 A HiGHS MIP with a time limit runs in a forked child that is stopped at ``limit + grace``;
 the parent keeps the best solution the child reported (else the MIP start) and the best
@@ -22,9 +22,9 @@ import pulp
 import pytest
 from model_instances import tiny_primary, violations
 
+from planner.model.backend import default_grace_s, hard_limit_available, run
 from planner.model.build import build_model
-from planner.model.solve import default_grace_s, hard_limit_available, run
-from planner.model.solver import mip_start
+from planner.model.start import mip_start
 from planner.scenario import scenario_from_dict
 
 pytestmark = pytest.mark.skipif(not hard_limit_available(), reason="needs fork (Linux, macOS)")
@@ -200,7 +200,7 @@ def test_child_dies_with_a_killed_parent() -> None:
     # a parent stuck in a long HiGHS run is killed with SIGKILL: its solver child must not live on
     script = (
         "import sys; sys.path.insert(0, sys.argv[1]); from test_solve_deadline import knapsack;"
-        "from planner.model.solve import run; prob, _ = knapsack(seed=8, n=400, m=20);"
+        "from planner.model.backend import run; prob, _ = knapsack(seed=8, n=400, m=20);"
         "run(prob, 'highs', time_limit_s=60.0, gap_rel=0.0)"
     )
     parent = subprocess.Popen([sys.executable, "-c", script, str(Path(__file__).parent)])

@@ -11,7 +11,7 @@ from tiny_county import write_tiny_county
 
 from planner.cli import main
 from planner.errors import ScenarioError
-from planner.sweep import parse_budget_range
+from planner.plan.variants import parse_budget_range
 
 ROOT = Path(__file__).resolve().parents[1]
 

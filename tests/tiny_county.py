@@ -350,7 +350,7 @@ def tiny_plan(folder: Path, scenario: str = "combined") -> tuple[Any, Any]:
     Travel is straight-line (the tiny county's roads are a bare cross); returns ``(county, plan)``.
     """
     from planner.loader import load_county
-    from planner.pipeline import plan_county
+    from planner.plan.pipeline import plan_county
     from planner.scenario import load_scenario
 
     county = load_county(write_tiny_county(folder / "c"), check_network=False)

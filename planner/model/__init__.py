@@ -1,12 +1,10 @@
-"""Optimisation models of the planner.
+"""The plan MILP and its solving.
 
-The plan MILP (``build``, ``optimise`` and one module per lever) and the public
-location-allocation core (:mod:`planner.model.location`): p-median and capacitated facility
-location from a cost matrix, solved to proven optimality, with the honest solver-status
-reading of :mod:`planner.model.solve`.
+One module per lever or rule (``places``, ``catchments``, ``contiguity``, ``feeder``,
+``resources``, ``teachers``, ``balance``, ``horizon``) adds its variables and constraints to a
+:class:`~planner.model.context.ModelContext` built from :class:`~planner.model.inputs.ModelInputs`;
+``build`` assembles objective and budgets. Solving: ``backend`` runs a PuLP model with CBC or
+HiGHS and reads what the solver proved, ``start`` finds the starting plan, ``regions`` improves
+a plan region by region on large counties, and ``optimise`` is the loop that ties them
+(with the CV cutting planes). The location-allocation library is :mod:`planner.locate`.
 """
-
-from planner.model.location import CapacitatedFacilityLocation, CostData, LocationResult, PMedian
-from planner.model.solve import SolverRun
-
-__all__ = ["CapacitatedFacilityLocation", "CostData", "LocationResult", "PMedian", "SolverRun"]

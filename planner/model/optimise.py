@@ -5,7 +5,7 @@ indicator whose baseline CV exceeds its threshold; solve; compute the true CV of
 solution; where it still exceeds its threshold (beyond 0.001), add the tangent cut at
 the new point and re-solve, up to ``scenario.solver.cv_iterations`` rounds. The status
 reported is the solver's real status of the last solve (see
-:mod:`planner.model.solver`).
+:mod:`planner.model.start`).
 """
 
 from __future__ import annotations
@@ -17,13 +17,13 @@ from dataclasses import dataclass, field, replace
 import pandas as pd
 import pulp
 
+from planner.model.backend import classify
 from planner.model.balance import add_cv_cut, cv_point
 from planner.model.build import OBJECTIVE_GROUPS, BuiltModel, build_model, set_objective
-from planner.model.decompose import region_fix_and_optimise, use_regions
-from planner.model.extract import part_state, split_by_pupils
 from planner.model.inputs import INDICATORS, SCHOOL_INDICATORS, TEACHER_INDICATORS, ModelInputs
-from planner.model.solve import classify
-from planner.model.solver import SolveResult, StartResult, lp_guided_start, solve
+from planner.model.regions import region_fix_and_optimise, use_regions
+from planner.model.start import SolveResult, StartResult, lp_guided_start, solve
+from planner.plan.readback import part_state, split_by_pupils
 from planner.scenario import Scenario
 
 log = logging.getLogger(__name__)
@@ -97,7 +97,7 @@ def with_bound(result: SolveResult, bound: float) -> SolveResult:
     """``result`` with the better of its own bound and ``bound`` (another proven lower bound, e.g. the LP's).
 
     Cuts added after the LP only raise the model's optimum, so the LP relaxation's value stays a valid
-    lower bound; status and gap are re-derived by the shared rule (:func:`planner.model.solve.classify`).
+    lower bound; status and gap are re-derived by the shared rule (:func:`planner.model.backend.classify`).
     """
     if result.bound is not None and result.bound >= bound:
         return result
@@ -113,7 +113,7 @@ def start_only(start: StartResult, gap_rel: float, solver: str) -> SolveResult:
 
 
 def solver_label(name: str) -> str:
-    """Solver name and version, as :func:`planner.model.solve.run` reports it."""
+    """Solver name and version, as :func:`planner.model.backend.run` reports it."""
     if name == "highs":
         import highspy
 

@@ -138,7 +138,7 @@ def budget_variants(
     Parameters
     ----------
     county, scenario, travel, school_times
-        As for :func:`planner.pipeline.plan_county`.
+        As for :func:`planner.plan.pipeline.plan_county`.
     delta : float
         Relative change of the budgets, in (0, 1).
     distance_method : str
@@ -151,7 +151,7 @@ def budget_variants(
     dict
         ``"-10%"`` and ``"+10%"`` (labels follow ``delta``) → (scale, plan, wall seconds).
     """
-    from planner.pipeline import plan_county  # the report layer sits above the pipeline
+    from planner.plan.pipeline import plan_county  # the report layer sits above the pipeline
 
     if not 0 < delta < 1:
         raise ScenarioError(f"marginal budget: delta must be between 0 and 1 (e.g. 0.10 for ±10%), got {delta!r}")
@@ -252,7 +252,7 @@ def marginal_budget(
     Parameters
     ----------
     county, scenario, travel, school_times
-        As given to :func:`planner.pipeline.plan_county` for ``base_plan``.
+        As given to :func:`planner.plan.pipeline.plan_county` for ``base_plan``.
     base_plan : Plan
         The plan at the scenario's budget (the 0% row; not re-solved).
     delta : float

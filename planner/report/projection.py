@@ -1,6 +1,6 @@
 """Outputs of a horizon plan: projected enrolment chart and tables (Chinese first, English alongside).
 
-Reads the plan tables written by :func:`planner.pipeline.plan_county` for a scenario with a
+Reads the plan tables written by :func:`planner.plan.pipeline.plan_county` for a scenario with a
 ``horizon`` (``plan.extra_tables``: ``projection``, ``projection_flags``,
 ``township_places``, ``peak_investments``) and writes, into ``out_dir``:
 

@@ -1,7 +1,7 @@
 """Solve the plan MILP with the scenario's solver settings.
 
 The solver's real status, objective, bound and gap come from
-:func:`planner.model.solve.run`, the project's one status rule (PuLP calls a
+:func:`planner.model.backend.run`, the project's one status rule (PuLP calls a
 time-limited answer "Optimal"; here it is ``feasible, gap X%``). The plan always starts
 from the do-nothing plan — today's catchments, nothing built, nobody moved — which is
 feasible by construction (with ``catchment_rules.contiguity`` on, today's catchments repaired to
@@ -20,9 +20,9 @@ from typing import Any
 
 import pulp
 
+from planner.model.backend import SolverRun, run
 from planner.model.catchments import share_fix
 from planner.model.contiguity import contiguous_fix
-from planner.model.solve import SolverRun, run
 from planner.scenario import SolverSettings
 
 log = logging.getLogger(__name__)
@@ -68,7 +68,7 @@ class StartResult:
     objective : float or None
         Objective of the sub-MIP's plan (the full MIP's start), None when none was found.
     status : str
-        Status of the sub-MIP (see :class:`~planner.model.solve.SolverRun`), or why it was skipped.
+        Status of the sub-MIP (see :class:`~planner.model.backend.SolverRun`), or why it was skipped.
     seconds : float
         Wall time of LP and sub-MIP together.
     """

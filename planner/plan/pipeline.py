@@ -18,13 +18,13 @@ from planner.adjacency import attach_catchment_graph
 from planner.assess import assess_parts, school_parts, teacher_categories
 from planner.binding import free_places, what_binds
 from planner.county import County
-from planner.horizon import county_in_year, enrolment_flags, peak_investments, school_projection, township_places
-from planner.model.extract import assignments, closed_units, hires, pair_flows, projects
 from planner.model.feeder import add_catchment_outputs
 from planner.model.inputs import INDICATORS, ModelInputs
 from planner.model.optimise import Solution, optimise
-from planner.model.prepare import prepare_inputs
 from planner.plan import Plan, apply_plan
+from planner.plan.horizon import county_in_year, enrolment_flags, peak_investments, school_projection, township_places
+from planner.plan.instance import prepare_inputs
+from planner.plan.readback import assignments, closed_units, hires, pair_flows, projects
 from planner.projection import project_enrolment, pupils_by_year
 from planner.scenario import Scenario
 from planner.standards import INDICATORS_BY_KEY, Standards, load_standards
@@ -305,7 +305,7 @@ def plan_county(
 def _horizon_tables(
     base: County, after: County, projection: pd.DataFrame, proj: pd.DataFrame, std: Standards, h: Any
 ) -> tuple[dict[str, pd.DataFrame], list[str]]:
-    """Projection tables and notes of a horizon plan (planner/horizon.py)."""
+    """Projection tables and notes of a horizon plan (planner/plan/horizon.py)."""
     lim = limits_of(std)
     years = list(range(h.base_year, h.last_year + 1))
     sp = school_projection(after.settlements, after.schools, projection, years)

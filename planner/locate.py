@@ -38,7 +38,7 @@ Capacitated facility location (:class:`CapacitatedFacilityLocation`)
     strong formulation with variables only for allowed pairs: Σ_j x_ij = 1, x_ij ≤ y_j,
     Σ_i w_i x_ij ≤ Q_j y_j, plus the aggregate capacity cut Σ_j Q_j y_j ≥ Σ_i w_i.
 
-Solver status comes from :mod:`planner.model.solve` (never PuLP's "Optimal" for a
+Solver status comes from :mod:`planner.model.backend` (never PuLP's "Optimal" for a
 time-limited run). When all weighted costs (and opening costs) are integers the proven
 bound is rounded up to the next integer, which is what lets a bound within the solver's
 gap tolerance prove the exact optimum.
@@ -62,7 +62,7 @@ import numpy as np
 import pandas as pd
 import pulp
 
-from planner.model.solve import SOLVERS, describe, relative_gap, run, within_tolerance
+from planner.model.backend import SOLVERS, describe, relative_gap, run, within_tolerance
 
 log = logging.getLogger(__name__)
 
@@ -714,7 +714,7 @@ class PMedian:
         msg : bool
             Show solver logs.
         options : mapping, optional
-            Extra solver options for every MIP run (see :func:`planner.model.solve.run`).
+            Extra solver options for every MIP run (see :func:`planner.model.backend.run`).
 
         Returns
         -------

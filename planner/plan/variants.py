@@ -21,7 +21,7 @@ import pandas as pd
 
 from planner.county import County
 from planner.errors import ScenarioError
-from planner.pipeline import plan_county
+from planner.plan.pipeline import plan_county
 from planner.scenario import Scenario
 from planner.standards import INDICATORS_BY_KEY
 

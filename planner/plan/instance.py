@@ -1,6 +1,6 @@
 """Prepare :class:`~planner.model.inputs.ModelInputs` from a county and plain tables.
 
-The caller (:mod:`planner.pipeline`) supplies what other layers compute — the assessed
+The caller (:mod:`planner.plan.pipeline`) supplies what other layers compute — the assessed
 school parts and teacher categories (assessment engine), travel times (network) and
 thresholds (standards) — as plain tables, so this module depends on none of them and is
 a pure function of its arguments.
@@ -230,7 +230,7 @@ def prepare_inputs(
     demand_by_year : DataFrame, optional
         Horizon plans: settlement_id, stage, year, pupils (projected whole pupils) for every
         year of the horizon. ``county`` then carries the target year's pupils in its
-        settlements (see :func:`planner.pipeline.plan_county`).
+        settlements (see :func:`planner.plan.pipeline.plan_county`).
     target_year : int, optional
         The year of ``county``'s pupils in a horizon plan.
     """

@@ -1,7 +1,7 @@
 """Horizon plans: the county in a projected year and the tables a horizon plan reports.
 
 Pure functions over the county's tables and the enrolment projection
-(:func:`planner.projection.project_enrolment`); :func:`planner.pipeline.plan_county`
+(:func:`planner.projection.project_enrolment`); :func:`planner.plan.pipeline.plan_county`
 calls them when the scenario has a ``horizon``.
 
 - :func:`county_in_year` — the county with a projected year's public pupils (settlements,

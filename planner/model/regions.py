@@ -17,7 +17,7 @@ overruns the time limit and the search does not improve the start. This module i
    capital and recurrent budgets, the county-wide rotation quotas and the CV cuts stay in it, so the
    coupling between regions is exact and every plan found is feasible for the full model. It starts
    from the incumbent (a MIP start), runs under a short time limit (with HiGHS in a forked child stopped
-   at that limit, :mod:`planner.model.solve`), and its plan replaces the incumbent when its objective,
+   at that limit, :mod:`planner.model.backend`), and its plan replaces the incumbent when its objective,
    recomputed with the integers rounded, is lower.
 4. **Sweeps**: regions in turn until the time is used. When a whole sweep improves nothing, the regions
    are merged into regions twice the size (up to the whole county) and the sweeps go on; it stops
@@ -50,8 +50,8 @@ import numpy as np
 import pandas as pd
 import pulp
 
+from planner.model.backend import SolverRun, classify, run
 from planner.model.inputs import ModelInputs
-from planner.model.solve import SolverRun, classify, run
 from planner.scenario import SolverSettings
 
 log = logging.getLogger(__name__)
@@ -306,8 +306,8 @@ class _HighsBackend:
             h.setSolution(len(cols), np.arange(len(cols), dtype=np.int32), start[cols])
         if mip and _hard_limit():
             # HiGHS does not check its time limit during root cut separation: run it in a child process
-            # stopped at the limit (planner/model/solve.py), keeping the best solution it reported
-            from planner.model.solve import default_grace_s, run_in_child
+            # stopped at the limit (planner/model/backend.py), keeping the best solution it reported
+            from planner.model.backend import default_grace_s, run_in_child
 
             h = run_in_child(h, time.perf_counter() + limit_s + default_grace_s(limit_s), None, 0.0)
         else:
@@ -340,7 +340,7 @@ class _HighsBackend:
 
 def _hard_limit() -> bool:
     try:
-        from planner.model.solve import hard_limit_available, run_in_child  # noqa: F401
+        from planner.model.backend import hard_limit_available, run_in_child  # noqa: F401
     except ImportError:  # pragma: no cover - an older solve.py
         return False
     return bool(hard_limit_available())
@@ -569,7 +569,7 @@ def region_fix_and_optimise(
 
 def _lp_in_child(backend: _HighsBackend, limit_s: float) -> tuple[int, Any]:
     """Start the LP relaxation in a forked child; returns ``(pid, receiving end of a pipe)``."""
-    from planner.model.solve import fork_child
+    from planner.model.backend import fork_child
 
     def lp(sender: Any, _parent: int) -> None:
         import highspy

@@ -15,7 +15,7 @@ the solver itself —
 A run is ``optimal`` only when the solver proved optimality within its gap tolerance, or
 when the objective and proven bound are within the tolerance; a run stopped by a time or
 node limit with a solution in hand is ``feasible`` with the gap measured. The same
-reading is meant for every model of the planner (:mod:`planner.model.solver` serves the
+reading is meant for every model of the planner (:mod:`planner.model.start` serves the
 plan model; :func:`classify` is the shared rule).
 
 HiGHS also gets a MIP start here (PuLP 3.3's HiGHS interface has none): variables whose
