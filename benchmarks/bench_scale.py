@@ -36,7 +36,7 @@ sys.path.insert(0, str(ROOT))
 from planner.loader import load_county  # noqa: E402
 from planner.model import regions  # noqa: E402
 from planner.model.optimise import optimise  # noqa: E402
-from planner.plan.pipeline import model_inputs  # noqa: E402
+from planner.plan.instance import model_inputs  # noqa: E402
 from planner.scenario import load_scenario  # noqa: E402
 from planner.standards import load_standards  # noqa: E402
 from planner.travel import plan_travel_times  # noqa: E402

@@ -26,7 +26,8 @@ joined through a chain of pupil-less settlements (empty land between them, for t
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
 
 import geopandas as gpd
 import networkx as nx
@@ -261,15 +262,13 @@ def catchment_graph(county: object, *, roads: bool = True) -> CatchmentGraph:
     return CatchmentGraph(edges=edges, own=own_settlements(county), nodes=tuple(g.nodes))
 
 
-def attach_catchment_graph(inp: object, county: object) -> object:
-    """Attach the county's :class:`CatchmentGraph` to a ``ModelInputs`` (as ``inp.catchment_graph``).
+def attach_catchment_graph(inp: Any, county: object) -> Any:
+    """A copy of a ``ModelInputs`` with the county's :class:`CatchmentGraph` as its ``catchment_graph``.
 
-    ``ModelInputs`` is a frozen dataclass without this field; the graph is stored in the
-    instance dictionary (as ``ModelInputs.std`` does for its cache) so that the model's
-    contiguity and feeder rules can read it. Returns ``inp``.
+    :func:`planner.plan.instance.model_inputs` does this itself when the scenario's contiguity rule
+    is on; this is for instances prepared by hand.
     """
-    object.__setattr__(inp, "catchment_graph", catchment_graph(county))
-    return inp
+    return replace(inp, catchment_graph=catchment_graph(county))
 
 
 __all__ = [

@@ -160,7 +160,7 @@ def make_tasks(
     ScenarioError
         Two county folders with the same name, or two scenarios with the same name.
     """
-    from planner.runner import with_time_limit
+    from planner.plan.variants import with_budget, with_solver, with_time_limit
 
     names = [Path(d).name for d in county_dirs]
     dup = sorted({n for n in names if names.count(n) > 1})
@@ -176,13 +176,10 @@ def make_tasks(
         for scenario, path in scenarios:
             sc = with_time_limit(scenario, time_limit_s)
             if solver_threads is not None:
-                sc = sc.model_copy(update={"solver": sc.solver.model_copy(update={"threads": int(solver_threads)})})
+                sc = with_solver(sc, threads=int(solver_threads))
             for scale in budget_scales or [None]:
                 label = sc.name if scale is None else f"{sc.name}@{scale:g}"
-                run = sc
-                if scale is not None:
-                    budget = sc.budget.model_copy(update={"scale": float(scale)})
-                    run = sc.model_copy(update={"name": label, "budget": budget})
+                run = sc if scale is None else with_budget(sc, name=label, scale=float(scale))
                 run_dir = Path(out_dir) / "runs" / _safe(data_dir.name) / _safe(label)
                 tasks.append(BatchTask(data_dir.name, data_dir, run, label, scale, path, run_dir))
     return tasks

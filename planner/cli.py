@@ -263,17 +263,18 @@ def _summary_lines(assessment: Any) -> list[str]:
 def _cmd_run(args: argparse.Namespace, out: _Output) -> int:
     from tqdm import tqdm
 
+    from planner.plan.variants import with_report, with_solver, with_time_limit
     from planner.rundir import new_run_path
-    from planner.runner import STAGES, run_plan, with_time_limit
+    from planner.runner import STAGES, run_plan
     from planner.scenario import default_scenario, load_scenario
 
     scenario_path = args.scenario or (DEFAULT_SCENARIO if DEFAULT_SCENARIO.exists() else None)
     scenario = load_scenario(scenario_path) if scenario_path else default_scenario()
     scenario = with_time_limit(scenario, args.time_limit)
     if args.start_only:
-        scenario = scenario.model_copy(update={"solver": scenario.solver.model_copy(update={"full_mip": False})})
+        scenario = with_solver(scenario, full_mip=False)
     if args.no_maps:
-        scenario = scenario.model_copy(update={"report": scenario.report.model_copy(update={"maps": False})})
+        scenario = with_report(scenario, maps=False)
     target = args.out or new_run_path(args.runs, scenario.name)
     with tqdm(total=len(STAGES), disable=out.quiet, desc="planner run", unit="stage", file=sys.stderr) as bar:
         result = run_plan(args.data, scenario, target, scenario_file=scenario_path, bar=bar,
@@ -310,7 +311,8 @@ def _cmd_sweep(args: argparse.Namespace, out: _Output) -> int:
     from tqdm import tqdm
 
     from planner.loader import load_county
-    from planner.plan.variants import parse_budget_range, run_sweep, smallest_passing_budget, write_sweep
+    from planner.plan.variants import parse_budget_range, run_sweep, smallest_passing_budget
+    from planner.report.sweep import write_sweep
     from planner.rundir import atomic_run_dir, ensure_new
     from planner.scenario import load_scenario
     from planner.travel import plan_travel_times

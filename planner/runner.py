@@ -29,24 +29,6 @@ class StageBar(Protocol):
 STAGES = ("load", "network", "assess", "plan", "marginal", "report")
 
 
-def with_time_limit(scenario: Scenario, time_limit_s: float | None) -> Scenario:
-    """The scenario with its solver time limit replaced (``None`` keeps it).
-
-    Raises
-    ------
-    ScenarioError
-        If the time limit is not a positive number of seconds.
-    """
-    if time_limit_s is None:
-        return scenario
-    if time_limit_s <= 0:
-        from planner.errors import ScenarioError
-
-        raise ScenarioError(f"--time-limit {time_limit_s:g}: must be a positive number of seconds")
-    solver = scenario.solver.model_copy(update={"time_limit_s": float(time_limit_s)})
-    return scenario.model_copy(update={"solver": solver})
-
-
 def run_plan(
     data_dir: Path,
     scenario: Scenario,
@@ -133,7 +115,7 @@ def run_plan(
     t0 = step("marginal 预算边际")
     table = None
     if (scenario.report.marginal_budget if marginal is None else marginal) and _spends_money(scenario):
-        from planner.report.marginal import marginal_budget
+        from planner.plan.variants import marginal_budget
 
         table = marginal_budget(county, scenario, travel.long, travel.school_times, plan,
                                 delta=scenario.report.marginal_delta, distance_method=travel.method,

@@ -77,8 +77,7 @@ def grid_instance(current: dict[str, str] | None = None) -> ModelInputs:
     inp = replace(base, units=units, parts=parts, demand=demand, arcs=arcs,
                   site_options=base.site_options.iloc[0:0], expansions=base.expansions.iloc[0:0])  # fmt: skip
     edges = pd.DataFrame([(a, b, "cell") for a, b in sorted(_grid_graph().edges)], columns=["a", "b", "kind"])
-    object.__setattr__(inp, "catchment_graph", CatchmentGraph(edges=edges, own=dict(SCHOOL_AT), nodes=tuple(POS)))
-    return inp
+    return replace(inp, catchment_graph=CatchmentGraph(edges=edges, own=dict(SCHOOL_AT), nodes=tuple(POS)))
 
 
 def scenario(**rules: object) -> object:

@@ -19,7 +19,7 @@ from tiny_county import straight_line_travel, write_tiny_county
 from planner.loader import load_county
 from planner.model.backend import run
 from planner.model.build import OBJECTIVE_GROUPS, build_model
-from planner.model.optimise import assignment_groups, optimise
+from planner.model.optimise import assignment_groups, optimise, solve
 from planner.model.regions import (
     AUTO_MIN_VARIABLES,
     partition_units,
@@ -27,8 +27,9 @@ from planner.model.regions import (
     region_fix_and_optimise,
     use_regions,
 )
-from planner.model.start import lp_guided_start, solve
-from planner.plan.pipeline import model_inputs, plan_county
+from planner.model.start import lp_guided_start
+from planner.plan.instance import model_inputs
+from planner.plan.pipeline import plan_county
 from planner.scenario import Scenario, load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]

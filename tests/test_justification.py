@@ -15,15 +15,9 @@ from docx import Document
 from tiny_county import straight_line_travel, tiny_plan
 
 from planner.assess import assess
+from planner.plan.variants import budget_variants, marginal_budget, marginal_table, unmet_summary
 from planner.report.justification import PROJECT_HEADER, TOTAL_ZH, write_budget_justification, yuan
-from planner.report.marginal import (
-    budget_variants,
-    cost_to_meet,
-    cost_totals,
-    marginal_budget,
-    marginal_table,
-    unmet_summary,
-)
+from planner.report.marginal import cost_to_meet, cost_totals
 from planner.scenario import load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -152,7 +146,7 @@ def test_cost_to_meet_by_hand(tiny) -> None:
 
 
 def test_marginal_notes_flag_a_non_monotone_result() -> None:
-    from planner.report.marginal import marginal_notes
+    from planner.plan.variants import marginal_notes
 
     base = {"capital_budget_yuan": 1.0, "recurrent_budget_yuan_per_year": 1.0, "capital_yuan": 1.0,
             "recurrent_yuan_per_year": 0.5, "gap": 0.0}  # fmt: skip

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from model_instances import tiny_primary
 
-from planner.model.optimise import model_cv, optimise
-from planner.plan.readback import part_state, projects
+from planner.model.optimise import model_cv, optimise, part_state
+from planner.plan.readback import projects
 from planner.scenario import scenario_from_dict
 
 

@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 from model_instances import tiny_primary, two_school_teachers
 
-from planner.model.optimise import optimise
-from planner.plan.readback import hires, pair_flows, part_state, projects, unmet
+from planner.model.optimise import optimise, part_state
+from planner.plan.readback import hires, pair_flows, projects, unmet
 from planner.scenario import scenario_from_dict
 
 

@@ -708,7 +708,7 @@ def run(
             infeasible=ms == st.kInfeasible,
             unbounded=ms in (st.kUnbounded, st.kUnboundedOrInfeasible),
         )
-        name = f"highs {highspy.Highs().version()}"
+        name = solver_label("highs")
         return SolverRun(status, objective, bound, gap, seconds, name, mip, gap_rel)
 
     fd, log_path = tempfile.mkstemp(prefix="cbc-", suffix=".log")
@@ -752,3 +752,12 @@ def run(
     )
     return SolverRun(status, objective, bound, gap, seconds, f"cbc (bundled with pulp {pulp.__version__})", mip,
                      gap_rel)  # fmt: skip
+
+
+def solver_label(name: str) -> str:
+    """Solver name and version, as :func:`planner.model.backend.run` reports it."""
+    if name == "highs":
+        import highspy
+
+        return f"highs {highspy.Highs().version()}"
+    return name

@@ -18,6 +18,7 @@ value is the school total divided by the school's pupils).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 
@@ -87,6 +88,9 @@ class ModelInputs:
         year. Capacity must hold in every year (planner/model/horizon.py).
     target_year : int or None
         The year ``demand`` stands for in a horizon plan.
+    catchment_graph : CatchmentGraph or None
+        The settlement adjacency graph (:class:`planner.adjacency.CatchmentGraph`) the contiguity
+        rule reads; set by :func:`planner.plan.instance.model_inputs` when the rule is on.
     """
 
     standard: pd.DataFrame
@@ -110,6 +114,7 @@ class ModelInputs:
     school_times: pd.DataFrame
     demand_by_year: pd.DataFrame | None = None
     target_year: int | None = None
+    catchment_graph: Any = None
 
     def std(self, stage: str, indicator: str) -> float:
         """Resource required per pupil for ``indicator`` at ``stage``."""

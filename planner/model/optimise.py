@@ -1,11 +1,14 @@
-"""Solve the plan MILP, tighten the CV with cutting planes, and return the raw solution.
+"""The solve loop of the plan MILP: start, solve, tighten the CV with cutting planes.
+
+Ties the solving modules together: :mod:`planner.model.start` (the starting plan and the
+LP-guided start heuristic), :mod:`planner.model.regions` (region fix-and-optimise for large
+models) and :mod:`planner.model.backend` (one run of CBC or HiGHS and what it proved).
 
 The loop: build the model with tangent cuts at the baseline point for every stage ×
 indicator whose baseline CV exceeds its threshold; solve; compute the true CV of the
 solution; where it still exceeds its threshold (beyond 0.001), add the tangent cut at
 the new point and re-solve, up to ``scenario.solver.cv_iterations`` rounds. The status
-reported is the solver's real status of the last solve (see
-:mod:`planner.model.start`).
+reported is the solver's real status of the last solve (:func:`planner.model.backend.classify`).
 """
 
 from __future__ import annotations
@@ -13,18 +16,20 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field, replace
+from typing import Any
 
+import numpy as np
 import pandas as pd
 import pulp
 
-from planner.model.backend import classify
+from planner.model.backend import SolverRun, classify, run, solver_label
 from planner.model.balance import add_cv_cut, cv_point
 from planner.model.build import OBJECTIVE_GROUPS, BuiltModel, build_model, set_objective
+from planner.model.context import ModelContext
 from planner.model.inputs import INDICATORS, SCHOOL_INDICATORS, TEACHER_INDICATORS, ModelInputs
 from planner.model.regions import region_fix_and_optimise, use_regions
-from planner.model.start import SolveResult, StartResult, lp_guided_start, solve
-from planner.plan.readback import part_state, split_by_pupils
-from planner.scenario import Scenario
+from planner.model.start import StartResult, lp_guided_start, mip_start
+from planner.scenario import Scenario, SolverSettings
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +41,7 @@ class Solution:
     """A solved model with its solve history."""
 
     built: BuiltModel
-    result: SolveResult
+    result: SolverRun
     rounds: list[dict[str, object]] = field(default_factory=list)
     cv: pd.DataFrame | None = None
     solve_s: float = 0.0
@@ -93,7 +98,7 @@ def _add_cuts(built: BuiltModel, state: pd.DataFrame, cv: pd.DataFrame, tag: str
     return n
 
 
-def with_bound(result: SolveResult, bound: float) -> SolveResult:
+def with_bound(result: SolverRun, bound: float) -> SolverRun:
     """``result`` with the better of its own bound and ``bound`` (another proven lower bound, e.g. the LP's).
 
     Cuts added after the LP only raise the model's optimum, so the LP relaxation's value stays a valid
@@ -105,20 +110,11 @@ def with_bound(result: SolveResult, bound: float) -> SolveResult:
     return replace(result, bound=bound, gap=gap, status=status)
 
 
-def start_only(start: StartResult, gap_rel: float, solver: str) -> SolveResult:
+def start_only(start: StartResult, gap_rel: float, solver: str) -> SolverRun:
     """The start heuristic's plan as the answer (``solver.full_mip: false``), judged against the LP bound."""
     status, gap = classify(False, True, start.objective, start.lp_bound, gap_rel)
-    return SolveResult(status, start.objective, start.lp_bound, gap, start.seconds, f"{solver} (start only)", True,
+    return SolverRun(status, start.objective, start.lp_bound, gap, start.seconds, f"{solver} (start only)", True,
                        gap_rel)  # fmt: skip
-
-
-def solver_label(name: str) -> str:
-    """Solver name and version, as :func:`planner.model.backend.run` reports it."""
-    if name == "highs":
-        import highspy
-
-        return f"highs {highspy.Highs().version()}"
-    return name
 
 
 def assignment_groups(built: BuiltModel) -> list[list[pulp.LpVariable]]:
@@ -197,3 +193,45 @@ def optimise(inp: ModelInputs, scenario: Scenario) -> Solution:
     if start is not None and start.lp_bound is not None and result.has_solution:
         result = with_bound(result, start.lp_bound)
     return Solution(built=built, result=result, rounds=rounds, cv=cv, solve_s=time.perf_counter() - t0, start=start)
+
+
+def part_state(ctx: ModelContext) -> pd.DataFrame:
+    """Pupils and indicator resources per part at the solution (model-side values)."""
+    rows = []
+    for (unit, stage), row in ctx.inp.parts.iterrows():
+        rec = {"unit_id": unit, "stage": stage, "included": bool(row["included"])}
+        rec["pupils"] = ctx.pupils[(unit, stage)].value()
+        for k in TEACHER_INDICATORS:
+            rec[k] = ctx.resource[(unit, stage, k)].value()
+        for k in SCHOOL_INDICATORS:
+            rec[f"school_{k}"] = ctx.resource[(unit, "", k)].value()
+        rows.append(rec)
+    return split_by_pupils(pd.DataFrame(rows))
+
+
+def split_by_pupils(df: pd.DataFrame) -> pd.DataFrame:
+    """Each part's share of its school's pupils and of the ``school_<indicator>`` totals.
+
+    The model's form of :func:`planner.assess.split_school_resources` (same rule: a school
+    total is split between its parts in proportion to their pupils).
+    """
+    school_pupils = df.groupby("unit_id")["pupils"].transform("sum")
+    df["share"] = np.where(school_pupils > 0, df["pupils"] / school_pupils.where(school_pupils > 0, 1), 0.0)
+    for k in SCHOOL_INDICATORS:
+        df[k] = df[f"school_{k}"] * df["share"]
+    return df
+
+
+def solve(built: Any, settings: SolverSettings, time_limit_s: float | None = None, warm: bool = True) -> SolverRun:
+    """Solve ``built.prob`` (a :class:`~planner.model.build.BuiltModel`) under ``settings``."""
+    prob: pulp.LpProblem = built.prob
+    if warm:
+        mip_start(prob)
+    return run(
+        prob,
+        settings.name,
+        time_limit_s=float(time_limit_s if time_limit_s is not None else settings.time_limit_s),
+        gap_rel=settings.gap_rel,
+        threads=settings.threads,
+        warm_start=warm,
+    )

@@ -47,10 +47,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import pulp
 
-from planner.model.backend import SolverRun, classify, run
+from planner.model.backend import SolverRun, classify, hard_limit_available, run, solver_label
 from planner.model.inputs import ModelInputs
 from planner.scenario import SolverSettings
 
@@ -271,7 +270,7 @@ class _HighsBackend:
         self.cost, self.offset = m["cost"], m["offset"]
         self.lower, self.upper, self.is_int = m["lower"], m["upper"], m["is_int"]
         self.n = len(variables)
-        self.label = f"highs {highspy.Highs().version()}"
+        self.label = solver_label("highs")
 
     def _run(self, cols: np.ndarray, lower: np.ndarray, upper: np.ndarray, start: np.ndarray | None, mip: bool,
              limit_s: float) -> tuple[float, np.ndarray | None, bool]:  # fmt: skip
@@ -304,7 +303,7 @@ class _HighsBackend:
         h.passModel(lp)
         if mip and start is not None:
             h.setSolution(len(cols), np.arange(len(cols), dtype=np.int32), start[cols])
-        if mip and _hard_limit():
+        if mip and hard_limit_available():
             # HiGHS does not check its time limit during root cut separation: run it in a child process
             # stopped at the limit (planner/model/backend.py), keeping the best solution it reported
             from planner.model.backend import default_grace_s, run_in_child
@@ -336,14 +335,6 @@ class _HighsBackend:
         cols = np.arange(self.n, dtype=np.int32)
         obj, x, optimal = self._run(cols, self.lower, self.upper, None, False, limit_s)
         return (obj, x) if optimal else (None, None)
-
-
-def _hard_limit() -> bool:
-    try:
-        from planner.model.backend import hard_limit_available, run_in_child  # noqa: F401
-    except ImportError:  # pragma: no cover - an older solve.py
-        return False
-    return bool(hard_limit_available())
 
 
 def model_arrays(prob: pulp.LpProblem, variables: list[pulp.LpVariable]) -> dict[str, Any]:
@@ -620,8 +611,3 @@ def _incumbent_from(ctx: Any, values: np.ndarray, name_pos: dict[str, int]) -> d
         if values[name_pos[v.name]] > 0.5:
             out[(str(sid), str(stage))] = str(unit)
     return out
-
-
-def sweeps_frame(res: DecomposeResult) -> pd.DataFrame:
-    """The sweeps as a table: sweep, objective, improved regions, seconds."""
-    return pd.DataFrame(res.sweeps, columns=["sweep", "objective", "improved", "seconds"])

@@ -12,18 +12,22 @@ calls them when the scenario has a ``horizon``.
 - :func:`township_places` — pupils, places and places short per township, stage and year.
 - :func:`peak_investments` — expansions and new schools, with whether they serve only a
   passing peak.
+- :func:`horizon_tables` — all of these for a solved horizon plan, with its notes.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from planner.county import County
+from planner.plan.instance import limits_of
 from planner.projection import STAGE_AGES, settlement_pupils
+from planner.standards import Standards
 
 STAGES: tuple[str, ...] = tuple(STAGE_AGES)
 #: the standard's small-school line: teaching points under 50 pupils are not assessed
@@ -245,6 +249,32 @@ def peak_investments(
              "places_after": round(cap_after), "peak_only": bool(peak_only), "note_zh": note}
         )  # fmt: skip
     return pd.DataFrame(rows, columns=cols)
+
+
+def horizon_tables(
+    base: County, after: County, projection: pd.DataFrame, proj: pd.DataFrame, std: Standards, h: Any
+) -> tuple[dict[str, pd.DataFrame], list[str]]:
+    """Projection tables and notes of a horizon plan."""
+    lim = limits_of(std)
+    years = list(range(h.base_year, h.last_year + 1))
+    sp = school_projection(after.settlements, after.schools, projection, years)
+    flags = enrolment_flags(sp, lim["size_limit"], h.first_year)
+    places = township_places(sp, after.schools, lim["class_limit"])
+    peaks = peak_investments(proj, sp, after.schools, lim["class_limit"], h.target_year)
+    tot = projection.groupby(["year", "stage"])["pupils"].sum()
+    notes = [
+        f"规划期 {h.first_year}-{h.last_year}，目标年 {h.target_year}: the after-assessment uses the projected "
+        f"{h.target_year} pupils; the before-assessment is the base year {h.base_year} (today's pupils). "
+        f"Capacity and school size are required in every year of the horizon.",
+        f"Projected public pupils {h.base_year} → {h.target_year}: primary {tot[(h.base_year, 'primary')]:,.0f} → "
+        f"{tot[(h.target_year, 'primary')]:,.0f}, junior {tot[(h.base_year, 'junior')]:,.0f} → "
+        f"{tot[(h.target_year, 'junior')]:,.0f} (births {h.projection.births_trend_per_year:+.1%}/yr, rural "
+        f"migration {h.projection.migration_rural_per_year:.1%}/yr).",
+    ]
+    n_peak = int(peaks["peak_only"].sum()) if len(peaks) else 0
+    if n_peak:
+        notes.append(f"{n_peak} investments serve only a passing enrolment peak (仅服务入学高峰), see peak_investments")
+    return {"projection": sp, "projection_flags": flags, "township_places": places, "peak_investments": peaks}, notes
 
 
 __all__ = [

@@ -1,19 +1,26 @@
-"""Prepare :class:`~planner.model.inputs.ModelInputs` from a county and plain tables.
+"""The model instance: :class:`~planner.model.inputs.ModelInputs` of a county under a scenario.
 
-The caller (:mod:`planner.plan.pipeline`) supplies what other layers compute — the assessed
-school parts and teacher categories (assessment engine), travel times (network) and
-thresholds (standards) — as plain tables, so this module depends on none of them and is
-a pure function of its arguments.
+:func:`model_inputs` gathers what other layers compute — the assessed school parts and
+teacher categories (assessment engine), the thresholds (standards), the travel times
+(network) and, with the contiguity rule on, the settlement adjacency graph — and
+:func:`prepare_inputs` turns them, as plain tables, into the instance (a pure function of its
+arguments; tests call it with tables made by hand).
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
+from planner.adjacency import catchment_graph
+from planner.assess import school_parts, teacher_categories
 from planner.county import County
-from planner.model.inputs import SCHOOL_INDICATORS, TEACHER_INDICATORS, ModelInputs
+from planner.model.inputs import INDICATORS, TEACHER_INDICATORS, ModelInputs
 from planner.scenario import Scenario
+from planner.standards import INDICATORS_BY_KEY, Standards, load_standards
 
 _STAGE_OF_KIND = {
     "primary": ("primary",),
@@ -324,4 +331,91 @@ def _by_year(by_year: pd.DataFrame, demand: pd.DataFrame, county: County) -> pd.
     return out.sort_values(["year", "stage", "settlement_id"], kind="stable").reset_index(drop=True)
 
 
-__all__ = ["SCHOOL_INDICATORS", "prepare_inputs"]
+def standard_frame(standards: Standards) -> pd.DataFrame:
+    """Per-pupil resource standard by (stage, indicator) for the model."""
+    rows = [
+        {"stage": s, "indicator": k, "per_pupil": standards.threshold(s, k) / INDICATORS_BY_KEY[k].per_pupils}
+        for s in ("primary", "junior")
+        for k in INDICATORS
+    ]
+    return pd.DataFrame(rows).set_index(["stage", "indicator"])
+
+
+def limits_of(standards: Standards) -> dict[str, Any]:
+    """School rule, CV thresholds, class and school size, staffing norm for the model."""
+    g = standards.guarantee
+    return {
+        "rule_floor": standards.school_rule.floor_share,
+        "rule_min_met": standards.school_rule.min_met,
+        "cv_max": {s: standards.cv_max[s] for s in ("primary", "junior")},
+        "class_limit": {s: g.class_size_max[s] for s in ("primary", "junior")},
+        "size_limit": {"single": g.school_size_max.single_stage, "nine_year": g.school_size_max.nine_year},
+        "staffing_norm": {s: g.staffing_pupils_per_post[s] for s in ("primary", "junior")},
+    }
+
+
+def model_parts(parts: pd.DataFrame) -> pd.DataFrame:
+    """The engine's school parts (:func:`planner.assess.school_parts`) in the model's shape.
+
+    Index (school_id, stage); special schools left out.
+    """
+    p = parts[parts["kind"] != "special"]
+    out = pd.DataFrame(
+        {
+            "unit_id": p["school_id"].to_numpy(),
+            "stage": p["stage"].to_numpy(),
+            "pupils": p["pupils"].to_numpy(dtype=float),
+            "included": p["included"].to_numpy(dtype=bool),
+            "teachers": p["teachers"].to_numpy(dtype=int),
+            "above_required": p["teachers_above_required"].to_numpy(dtype=float),
+            "backbone": p["backbone_teachers"].to_numpy(dtype=float),
+            "pe_art": p["pe_art_teachers"].to_numpy(dtype=float),
+        }
+    )
+    return out.set_index(["unit_id", "stage"])
+
+
+def model_inputs(
+    county: County,
+    scenario: Scenario,
+    travel: pd.DataFrame,
+    school_times: pd.DataFrame,
+    *,
+    standards: Standards | None = None,
+    parts: pd.DataFrame | None = None,
+    demand_by_year: pd.DataFrame | None = None,
+    target_year: int | None = None,
+) -> ModelInputs:
+    """The optimiser's instance for ``county`` under ``scenario``.
+
+    Parameters
+    ----------
+    travel, school_times : DataFrame
+        As for :func:`plan_county`.
+    standards : Standards, optional
+        Default: the national standards.
+    parts : DataFrame, optional
+        :func:`model_parts` rows; default: the county's school parts today.
+    demand_by_year, target_year : optional
+        A horizon plan's pupils per settlement and year, and the year the plan is judged on.
+    """
+    std = standards or load_standards()
+    inp = prepare_inputs(
+        county,
+        scenario,
+        standard=standard_frame(std),
+        limits=limits_of(std),
+        parts=model_parts(school_parts(county, std)) if parts is None else parts,
+        teacher_flags=teacher_categories(county.teachers, std)[
+            ["school_id", "stage", "above_required", "backbone", "pe_art"]
+        ],
+        travel=travel,
+        school_times=school_times,
+        demand_by_year=demand_by_year,
+        target_year=target_year,
+    )
+    # the contiguity rule reads the settlement adjacency graph (planner/model/contiguity.py)
+    return replace(inp, catchment_graph=catchment_graph(county)) if scenario.catchment_rules.contiguity else inp
+
+
+__all__ = ["limits_of", "model_inputs", "model_parts", "prepare_inputs", "standard_frame"]

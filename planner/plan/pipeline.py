@@ -1,8 +1,9 @@
-"""From a county and a scenario to a Plan: glue between the layers.
+"""From a county and a scenario to a Plan (:func:`plan_county`).
 
-Reads the standards, the assessment engine's school parts and teacher categories, the
-travel times, prepares the model instance, optimises, applies the plan to the county and
-assesses the after-state with the same engine that assessed the baseline.
+Prepares the model instance (:mod:`planner.plan.instance`), optimises it
+(:func:`planner.model.optimise.optimise`), reads the solution back
+(:mod:`planner.plan.readback`), applies the plan to the county and assesses the after-state
+with the same engine that assessed the baseline.
 """
 
 from __future__ import annotations
@@ -11,172 +12,32 @@ import logging
 from dataclasses import replace
 from typing import Any
 
-import geopandas as gpd
 import pandas as pd
 
-from planner.adjacency import attach_catchment_graph
-from planner.assess import assess_parts, school_parts, teacher_categories
+from planner.assess import assess_parts, school_parts
 from planner.binding import free_places, what_binds
 from planner.county import County
-from planner.model.feeder import add_catchment_outputs
-from planner.model.inputs import INDICATORS, ModelInputs
-from planner.model.optimise import Solution, optimise
-from planner.plan import Plan, apply_plan
-from planner.plan.horizon import county_in_year, enrolment_flags, peak_investments, school_projection, township_places
-from planner.plan.instance import prepare_inputs
-from planner.plan.readback import assignments, closed_units, hires, pair_flows, projects
+from planner.model.optimise import optimise
+from planner.plan.horizon import county_in_year, horizon_tables
+from planner.plan.instance import limits_of, model_inputs, model_parts
+from planner.plan.plan import Plan, apply_plan
+from planner.plan.readback import (
+    add_catchment_outputs,
+    assignments,
+    closed_units,
+    drop_closed,
+    exchange_list,
+    hires,
+    new_schools,
+    pair_flows,
+    projects,
+    rotation_table,
+)
 from planner.projection import project_enrolment, pupils_by_year
 from planner.scenario import Scenario
-from planner.standards import INDICATORS_BY_KEY, Standards, load_standards
+from planner.standards import Standards, load_standards
 
 log = logging.getLogger(__name__)
-
-
-def standard_frame(standards: Standards) -> pd.DataFrame:
-    """Per-pupil resource standard by (stage, indicator) for the model."""
-    rows = [
-        {"stage": s, "indicator": k, "per_pupil": standards.threshold(s, k) / INDICATORS_BY_KEY[k].per_pupils}
-        for s in ("primary", "junior")
-        for k in INDICATORS
-    ]
-    return pd.DataFrame(rows).set_index(["stage", "indicator"])
-
-
-def limits_of(standards: Standards) -> dict[str, Any]:
-    """School rule, CV thresholds, class and school size, staffing norm for the model."""
-    g = standards.guarantee
-    return {
-        "rule_floor": standards.school_rule.floor_share,
-        "rule_min_met": standards.school_rule.min_met,
-        "cv_max": {s: standards.cv_max[s] for s in ("primary", "junior")},
-        "class_limit": {s: g.class_size_max[s] for s in ("primary", "junior")},
-        "size_limit": {"single": g.school_size_max.single_stage, "nine_year": g.school_size_max.nine_year},
-        "staffing_norm": {s: g.staffing_pupils_per_post[s] for s in ("primary", "junior")},
-    }
-
-
-def model_parts(parts: pd.DataFrame) -> pd.DataFrame:
-    """The engine's school parts (:func:`planner.assess.school_parts`) in the model's shape.
-
-    Index (school_id, stage); special schools left out.
-    """
-    p = parts[parts["kind"] != "special"]
-    out = pd.DataFrame(
-        {
-            "unit_id": p["school_id"].to_numpy(),
-            "stage": p["stage"].to_numpy(),
-            "pupils": p["pupils"].to_numpy(dtype=float),
-            "included": p["included"].to_numpy(dtype=bool),
-            "teachers": p["teachers"].to_numpy(dtype=int),
-            "above_required": p["teachers_above_required"].to_numpy(dtype=float),
-            "backbone": p["backbone_teachers"].to_numpy(dtype=float),
-            "pe_art": p["pe_art_teachers"].to_numpy(dtype=float),
-        }
-    )
-    return out.set_index(["unit_id", "stage"])
-
-
-def _new_schools(county: County, sol: Solution) -> pd.DataFrame:
-    """Rows for the schools the plan builds, in the schools table's shape."""
-    ctx = sol.built.ctx
-    opts = {o.option_id: o for o in county.parameters.new_school_options}
-    sites = county.candidate_sites
-    rows = []
-    for (site, option), z in sorted(ctx.vars["build"].items()):
-        if (z.varValue or 0) < 0.5:
-            continue
-        o = opts[option]
-        s = sites.loc[site]
-        rows.append(
-            {
-                "school_id": site, "name_zh": f"{s['name_zh']}新建学校", "township_id": s["township_id"],
-                "kind": o.stage, "lon": s["lon"], "lat": s["lat"], "geometry": s.geometry, "classrooms": o.classes,
-                "floor_area_m2": o.floor_area_m2, "sports_area_m2": o.sports_area_m2,
-                "equipment_value_yuan": o.equipment_value_yuan, "multimedia_rooms": o.multimedia_rooms,
-                "music_rooms": o.music_rooms, "art_rooms": o.art_rooms,
-            }
-        )  # fmt: skip
-    cols = ["school_id", "name_zh", "township_id", "kind", "lon", "lat", "geometry", "classrooms", "floor_area_m2",
-            "sports_area_m2", "equipment_value_yuan", "multimedia_rooms", "music_rooms", "art_rooms"]  # fmt: skip
-    return gpd.GeoDataFrame(pd.DataFrame(rows, columns=cols), geometry="geometry", crs=county.crs)
-
-
-def exchange_list(county: County, flows: pd.DataFrame, standards: Standards) -> pd.DataFrame:
-    """Name the teachers who move: for each flow, the longest-serving teachers of its type.
-
-    Deterministic: candidates of the flow's type at the sending school sorted by years at
-    the school (longest first), then teacher_id.
-    """
-    cats = teacher_categories(county.teachers, standards)
-    cats["years_at_school"] = county.teachers["years_at_school"]
-    taken: set[str] = set()
-    rows = []
-    for f in flows.sort_values(["from_unit", "to_unit", "type_id"]).itertuples(index=False):
-        pool = cats[
-            (cats["school_id"] == f.from_unit)
-            & (cats["stage"] == f.stage)
-            & (cats["above_required"].astype(int) == f.above_required)
-            & (cats["backbone"].astype(int) == f.backbone)
-            & (cats["pe_art"].astype(int) == f.pe_art)
-            & (cats["eligible"] == f.eligible)
-            & ~cats.index.isin(list(taken))
-        ]
-        pool = pool.assign(_tid=pool.index).sort_values(["years_at_school", "_tid"], ascending=[False, True])
-        chosen = pool.head(int(f.count))
-        if len(chosen) < f.count:
-            raise RuntimeError(f"not enough teachers of type {f.type_id} at {f.from_unit} for the plan")
-        for tid, c in chosen.iterrows():
-            taken.add(str(tid))
-            rows.append(
-                {"teacher_id": tid, "from_school_id": f.from_unit, "to_school_id": f.to_unit, "stage": f.stage,
-                 "category": c["category"], "years_at_school": int(c["years_at_school"]),
-                 "kind": "rotation" if f.eligible else "redeployment", "time_min": f.time_min,
-                 "within_cap": f.within_cap}
-            )  # fmt: skip
-    cols = ["teacher_id", "from_school_id", "to_school_id", "stage", "category", "years_at_school", "kind",
-            "time_min", "within_cap"]  # fmt: skip
-    return pd.DataFrame(rows, columns=cols)
-
-
-def model_inputs(
-    county: County,
-    scenario: Scenario,
-    travel: pd.DataFrame,
-    school_times: pd.DataFrame,
-    *,
-    standards: Standards | None = None,
-    parts: pd.DataFrame | None = None,
-    demand_by_year: pd.DataFrame | None = None,
-    target_year: int | None = None,
-) -> ModelInputs:
-    """The optimiser's instance for ``county`` under ``scenario``.
-
-    Parameters
-    ----------
-    travel, school_times : DataFrame
-        As for :func:`plan_county`.
-    standards : Standards, optional
-        Default: the national standards.
-    parts : DataFrame, optional
-        :func:`model_parts` rows; default: the county's school parts today.
-    demand_by_year, target_year : optional
-        A horizon plan's pupils per settlement and year, and the year the plan is judged on.
-    """
-    std = standards or load_standards()
-    return prepare_inputs(
-        county,
-        scenario,
-        standard=standard_frame(std),
-        limits=limits_of(std),
-        parts=model_parts(school_parts(county, std)) if parts is None else parts,
-        teacher_flags=teacher_categories(county.teachers, std)[
-            ["school_id", "stage", "above_required", "backbone", "pe_art"]
-        ],
-        travel=travel,
-        school_times=school_times,
-        demand_by_year=demand_by_year,
-        target_year=target_year,
-    )
 
 
 def plan_county(
@@ -217,7 +78,6 @@ def plan_county(
         parts_in = parts_in.assign(pupils=[float(target.at[u, f"pupils_{s}"]) for u, s in parts_in.index])
     inp = model_inputs(county, scenario, travel, school_times, standards=std, parts=parts_in,
                        demand_by_year=by_year, target_year=None if h is None else h.target_year)  # fmt: skip
-    inp = attach_catchment_graph(inp, county) if scenario.catchment_rules.contiguity else inp
     sol = optimise(inp, scenario)
     if not sol.result.has_solution:
         raise RuntimeError(f"the solver returned no plan ({sol.result.describe()})")
@@ -233,7 +93,7 @@ def plan_county(
     flows = pair_flows(ctx, scenario.rotation.max_travel_min)
     ex = exchange_list(county, flows, std)
     hired = hires(ctx).rename(columns={"unit_id": "school_id"})
-    new = _new_schools(county, sol)
+    new = new_schools(county, sol)
     # a horizon plan's after-county has the target year's pupils (schools compared with today's
     # classes, so classes are re-formed where pupils change)
     limit = limits_of(std)["class_limit"]
@@ -242,14 +102,14 @@ def plan_county(
     notes: list[str] = []
     extra: dict[str, pd.DataFrame] = {}
     if h is not None:
-        extra, more = _horizon_tables(base_county, after_county, projection, proj, std, h)
+        extra, more = horizon_tables(base_county, after_county, projection, proj, std, h)
         notes.extend(more)
     add_catchment_outputs(extra, notes, ctx, assign, after_county, scenario)  # feeder table, rule notes
     if closed:
-        after_county, stranded = _drop_closed(after_county, closed)
+        after_county, stranded = drop_closed(after_county, closed)
         if len(stranded):
             notes.append(f"{len(stranded)} teachers of closed schools are left for the bureau to place (待统筹安排)")
-    rotation = _rotation_table(ex)
+    rotation = rotation_table(ex)
     pool = int(base_parts.loc[(base_parts["ownership"] == "public") & (base_parts["kind"] != "special"),
                               "teachers_eligible"].sum())  # fmt: skip
     after = assess_parts(school_parts(after_county, std), std, rotation=rotation, eligible_teachers=pool,
@@ -302,51 +162,4 @@ def plan_county(
     )
 
 
-def _horizon_tables(
-    base: County, after: County, projection: pd.DataFrame, proj: pd.DataFrame, std: Standards, h: Any
-) -> tuple[dict[str, pd.DataFrame], list[str]]:
-    """Projection tables and notes of a horizon plan (planner/plan/horizon.py)."""
-    lim = limits_of(std)
-    years = list(range(h.base_year, h.last_year + 1))
-    sp = school_projection(after.settlements, after.schools, projection, years)
-    flags = enrolment_flags(sp, lim["size_limit"], h.first_year)
-    places = township_places(sp, after.schools, lim["class_limit"])
-    peaks = peak_investments(proj, sp, after.schools, lim["class_limit"], h.target_year)
-    tot = projection.groupby(["year", "stage"])["pupils"].sum()
-    notes = [
-        f"规划期 {h.first_year}-{h.last_year}，目标年 {h.target_year}: the after-assessment uses the projected "
-        f"{h.target_year} pupils; the before-assessment is the base year {h.base_year} (today's pupils). "
-        f"Capacity and school size are required in every year of the horizon.",
-        f"Projected public pupils {h.base_year} → {h.target_year}: primary {tot[(h.base_year, 'primary')]:,.0f} → "
-        f"{tot[(h.target_year, 'primary')]:,.0f}, junior {tot[(h.base_year, 'junior')]:,.0f} → "
-        f"{tot[(h.target_year, 'junior')]:,.0f} (births {h.projection.births_trend_per_year:+.1%}/yr, rural "
-        f"migration {h.projection.migration_rural_per_year:.1%}/yr).",
-    ]
-    n_peak = int(peaks["peak_only"].sum()) if len(peaks) else 0
-    if n_peak:
-        notes.append(f"{n_peak} investments serve only a passing enrolment peak (仅服务入学高峰), see peak_investments")
-    return {"projection": sp, "projection_flags": flags, "township_places": places, "peak_investments": peaks}, notes
-
-
-def _rotation_table(ex: pd.DataFrame) -> pd.DataFrame:
-    rot = ex[ex["kind"] == "rotation"]
-    if not len(rot):
-        return pd.DataFrame(columns=["from_school_id", "to_school_id", "category", "count"])
-    return rot.groupby(["from_school_id", "to_school_id", "category"]).size().rename("count").reset_index()
-
-
-def _drop_closed(county: County, closed: list[str]) -> tuple[County, pd.DataFrame]:
-    from dataclasses import replace
-
-    stranded = county.teachers[county.teachers["school_id"].isin(closed)]
-    return (
-        replace(
-            county,
-            schools=county.schools.drop(index=closed),
-            teachers=county.teachers.drop(index=stranded.index),
-        ),
-        stranded,
-    )
-
-
-__all__ = ["exchange_list", "limits_of", "model_parts", "plan_county", "standard_frame"]
+__all__ = ["plan_county"]

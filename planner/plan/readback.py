@@ -1,21 +1,26 @@
-"""Read a solved model back into plain tables: assignments, projects, flows, hires.
+"""Read a solved model back into plan tables: assignments, projects, flows, hires, new schools.
 
-Also pairs the per-type teacher moves into an exchange list (from, to) with the least
-total travel time inside the rotation cap: a transportation problem per teacher type,
-solved as a min-cost flow (integral by construction).
+Pairs the per-type teacher moves into flows (from, to) with the least total travel time inside
+the rotation cap (a transportation problem per teacher type, solved as a min-cost flow, integral
+by construction) and names the teachers who move (:func:`exchange_list`); builds the feeder
+table and the catchment-rule notes (:func:`add_catchment_outputs`).
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
+import geopandas as gpd
 import networkx as nx
-import numpy as np
 import pandas as pd
 
-from planner.assess import rotation_category
+from planner.assess import rotation_category, teacher_categories
+from planner.county import County
 from planner.model.context import ModelContext
-from planner.model.inputs import INDICATORS, SCHOOL_INDICATORS, TEACHER_INDICATORS
+from planner.model.inputs import INDICATORS
+from planner.model.optimise import Solution
+from planner.standards import Standards
 
 #: serve labels for projects
 SERVES = {
@@ -61,33 +66,6 @@ def assignments(ctx: ModelContext) -> pd.DataFrame:
             )
     cols = ["settlement_id", "stage", "unit_id", "current_unit", "pupils", "time_min", "distance_m", "changed"]
     return pd.DataFrame(rows, columns=cols).sort_values(["stage", "settlement_id"]).reset_index(drop=True)
-
-
-def part_state(ctx: ModelContext) -> pd.DataFrame:
-    """Pupils and indicator resources per part at the solution (model-side values)."""
-    rows = []
-    for (unit, stage), row in ctx.inp.parts.iterrows():
-        rec = {"unit_id": unit, "stage": stage, "included": bool(row["included"])}
-        rec["pupils"] = ctx.pupils[(unit, stage)].value()
-        for k in TEACHER_INDICATORS:
-            rec[k] = ctx.resource[(unit, stage, k)].value()
-        for k in SCHOOL_INDICATORS:
-            rec[f"school_{k}"] = ctx.resource[(unit, "", k)].value()
-        rows.append(rec)
-    return split_by_pupils(pd.DataFrame(rows))
-
-
-def split_by_pupils(df: pd.DataFrame) -> pd.DataFrame:
-    """Each part's share of its school's pupils and of the ``school_<indicator>`` totals.
-
-    The model's form of :func:`planner.assess.split_school_resources` (same rule: a school
-    total is split between its parts in proportion to their pupils).
-    """
-    school_pupils = df.groupby("unit_id")["pupils"].transform("sum")
-    df["share"] = np.where(school_pupils > 0, df["pupils"] / school_pupils.where(school_pupils > 0, 1), 0.0)
-    for k in SCHOOL_INDICATORS:
-        df[k] = df[f"school_{k}"] * df["share"]
-    return df
 
 
 def projects(ctx: ModelContext) -> pd.DataFrame:
@@ -246,14 +224,197 @@ def unmet(ctx: ModelContext) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["unit_id", "stage", "indicator", "shortfall", "rule_shortfall"])
 
 
+def new_schools(county: County, sol: Solution) -> pd.DataFrame:
+    """Rows for the schools the plan builds, in the schools table's shape."""
+    ctx = sol.built.ctx
+    opts = {o.option_id: o for o in county.parameters.new_school_options}
+    sites = county.candidate_sites
+    rows = []
+    for (site, option), z in sorted(ctx.vars["build"].items()):
+        if (z.varValue or 0) < 0.5:
+            continue
+        o = opts[option]
+        s = sites.loc[site]
+        rows.append(
+            {
+                "school_id": site, "name_zh": f"{s['name_zh']}新建学校", "township_id": s["township_id"],
+                "kind": o.stage, "lon": s["lon"], "lat": s["lat"], "geometry": s.geometry, "classrooms": o.classes,
+                "floor_area_m2": o.floor_area_m2, "sports_area_m2": o.sports_area_m2,
+                "equipment_value_yuan": o.equipment_value_yuan, "multimedia_rooms": o.multimedia_rooms,
+                "music_rooms": o.music_rooms, "art_rooms": o.art_rooms,
+            }
+        )  # fmt: skip
+    cols = ["school_id", "name_zh", "township_id", "kind", "lon", "lat", "geometry", "classrooms", "floor_area_m2",
+            "sports_area_m2", "equipment_value_yuan", "multimedia_rooms", "music_rooms", "art_rooms"]  # fmt: skip
+    return gpd.GeoDataFrame(pd.DataFrame(rows, columns=cols), geometry="geometry", crs=county.crs)
+
+
+def exchange_list(county: County, flows: pd.DataFrame, standards: Standards) -> pd.DataFrame:
+    """Name the teachers who move: for each flow, the longest-serving teachers of its type.
+
+    Deterministic: candidates of the flow's type at the sending school sorted by years at
+    the school (longest first), then teacher_id.
+    """
+    cats = teacher_categories(county.teachers, standards)
+    cats["years_at_school"] = county.teachers["years_at_school"]
+    taken: set[str] = set()
+    rows = []
+    for f in flows.sort_values(["from_unit", "to_unit", "type_id"]).itertuples(index=False):
+        pool = cats[
+            (cats["school_id"] == f.from_unit)
+            & (cats["stage"] == f.stage)
+            & (cats["above_required"].astype(int) == f.above_required)
+            & (cats["backbone"].astype(int) == f.backbone)
+            & (cats["pe_art"].astype(int) == f.pe_art)
+            & (cats["eligible"] == f.eligible)
+            & ~cats.index.isin(list(taken))
+        ]
+        pool = pool.assign(_tid=pool.index).sort_values(["years_at_school", "_tid"], ascending=[False, True])
+        chosen = pool.head(int(f.count))
+        if len(chosen) < f.count:
+            raise RuntimeError(f"not enough teachers of type {f.type_id} at {f.from_unit} for the plan")
+        for tid, c in chosen.iterrows():
+            taken.add(str(tid))
+            rows.append(
+                {"teacher_id": tid, "from_school_id": f.from_unit, "to_school_id": f.to_unit, "stage": f.stage,
+                 "category": c["category"], "years_at_school": int(c["years_at_school"]),
+                 "kind": "rotation" if f.eligible else "redeployment", "time_min": f.time_min,
+                 "within_cap": f.within_cap}
+            )  # fmt: skip
+    cols = ["teacher_id", "from_school_id", "to_school_id", "stage", "category", "years_at_school", "kind",
+            "time_min", "within_cap"]  # fmt: skip
+    return pd.DataFrame(rows, columns=cols)
+
+
+def rotation_table(ex: pd.DataFrame) -> pd.DataFrame:
+    rot = ex[ex["kind"] == "rotation"]
+    if not len(rot):
+        return pd.DataFrame(columns=["from_school_id", "to_school_id", "category", "count"])
+    return rot.groupby(["from_school_id", "to_school_id", "category"]).size().rename("count").reset_index()
+
+
+def drop_closed(county: County, closed: list[str]) -> tuple[County, pd.DataFrame]:
+    stranded = county.teachers[county.teachers["school_id"].isin(closed)]
+    return (
+        replace(
+            county,
+            schools=county.schools.drop(index=closed),
+            teachers=county.teachers.drop(index=stranded.index),
+        ),
+        stranded,
+    )
+
+
+def feeder_table(
+    assignments: pd.DataFrame,
+    names: pd.Series | None = None,
+    splits_allowed: tuple[str, ...] | list[str] = (),
+) -> pd.DataFrame:
+    """Primary school → junior school its catchment goes on to, from a plan's assignments.
+
+    Parameters
+    ----------
+    assignments : DataFrame
+        A plan's ``assignments`` (``settlement_id``, ``stage``, ``school_id``, ``pupils``).
+    names : Series, optional
+        school_id -> Chinese name (schools and new schools).
+    splits_allowed : sequence of str
+        Primary schools whose split the scenario allows.
+
+    Returns
+    -------
+    DataFrame
+        One row per (primary school, junior school): ``primary_school_id``,
+        ``primary_name_zh``, ``junior_school_id`` (empty when the settlements have no junior
+        pupils), ``junior_name_zh``, ``settlements``, ``pupils_primary`` (primary pupils of
+        those settlements), ``share`` (of the primary school's catchment pupils),
+        ``junior_schools`` (how many junior schools the primary school feeds), ``split``
+        (feeds more than one), ``split_allowed`` (named in the scenario).
+    """
+    cols = ["primary_school_id", "primary_name_zh", "junior_school_id", "junior_name_zh", "settlements",
+            "pupils_primary", "share", "junior_schools", "split", "split_allowed"]  # fmt: skip
+    a = assignments
+    p = a[a["stage"] == "primary"][["settlement_id", "school_id", "pupils"]]
+    j = a[a["stage"] == "junior"][["settlement_id", "school_id"]].rename(columns={"school_id": "junior_school_id"})
+    m = p.merge(j, on="settlement_id", how="left").rename(columns={"school_id": "primary_school_id"})
+    m["junior_school_id"] = m["junior_school_id"].fillna("")
+    if not len(m):
+        return pd.DataFrame(columns=cols)
+    g = (
+        m.groupby(["primary_school_id", "junior_school_id"], sort=True)
+        .agg(settlements=("settlement_id", "size"), pupils_primary=("pupils", "sum"))
+        .reset_index()
+    )
+    total = g.groupby("primary_school_id")["pupils_primary"].transform("sum")
+    g["share"] = (g["pupils_primary"] / total.where(total > 0, 1)).round(4)
+    real = g[g["junior_school_id"] != ""]
+    n = real.groupby("primary_school_id")["junior_school_id"].nunique()
+    g["junior_schools"] = g["primary_school_id"].map(n).fillna(0).astype(int)
+    g["split"] = g["junior_schools"] > 1
+    g["split_allowed"] = g["primary_school_id"].isin(list(splits_allowed))
+    nm = names if names is not None else pd.Series(dtype=str)
+    g["primary_name_zh"] = g["primary_school_id"].map(nm).fillna("")
+    g["junior_name_zh"] = g["junior_school_id"].map(nm).fillna("")
+    return g[cols].reset_index(drop=True)
+
+
+def add_catchment_outputs(
+    tables: dict[str, pd.DataFrame],
+    notes: list[str],
+    ctx: ModelContext,
+    assign: pd.DataFrame,
+    after: object,
+    scenario: object,
+) -> None:
+    """Add the feeder table and the catchment-rule notes of a solved plan to ``tables`` / ``notes``.
+
+    ``tables["feeder"]`` is always written; notes say how many contiguity exceptions (unavoidable, or
+    kept from today's catchments at a penalty) and feeder exceptions the plan keeps.
+    """
+    rules = getattr(scenario, "catchment_rules", None)
+    splits = rules.feeder_splits_allowed if rules is not None else ()
+    tables["feeder"] = feeder_table(assign, after.schools["name_zh"], splits)
+    totals = ctx.exprs.get("totals", {})
+    if "contiguity_exceptions" in totals:
+        n_arcs: dict[tuple[str, str], int] = {}
+        for s, k, _u in ctx.exprs["assign"]:
+            n_arcs[(s, k)] = n_arcs.get((s, k), 0) + 1
+        rows = [
+            {"settlement_id": s, "stage": k, "school_id": u, "allowed_schools": n_arcs[(s, k)],
+             "only_school": n_arcs[(s, k)] == 1}
+            for (s, k, u), v in sorted(ctx.vars["contig_slack"].items())
+            if (v.varValue or 0.0) > 0.5 and ctx.exprs["assign"][(s, k, u)].value() > 0.5
+        ]  # fmt: skip
+        exc = pd.DataFrame(rows, columns=["settlement_id", "stage", "school_id", "allowed_schools", "only_school"])
+        tables["contiguity_exceptions"] = exc
+        forbidden = round(totals["contiguity_forbidden_arcs"].const)
+        unavoidable = round(totals["contiguity_unavoidable"].const) if "contiguity_unavoidable" in totals else 0
+        unavoidable = min(unavoidable, len(exc))
+        notes.append(
+            f"连片划分 contiguity on: {len(exc)} settlement assignments break it, {unavoidable} of them unavoidable "
+            f"(their one allowed school cannot be reached through its catchment; listed, not penalised) and "
+            f"{len(exc) - unavoidable} kept from today's catchments at a penalty (listed in contiguity_exceptions, "
+            f"see docs/catchments.md); {forbidden} allowed arcs were ruled out by it"
+        )
+    if "feeder_extra_links" in totals:
+        kept = round(totals["feeder_extra_links"].value())
+        notes.append(f"小学对口初中 feeder rule on: {kept} extra primary→junior links kept from today's catchments")
+
+
 __all__ = [
     "INDICATORS",
+    "add_catchment_outputs",
     "assignments",
     "category_of",
+    "closed_units",
+    "drop_closed",
+    "exchange_list",
+    "feeder_table",
     "hires",
+    "new_schools",
     "pair_flows",
-    "part_state",
     "projects",
+    "rotation_table",
     "type_moves",
     "unmet",
 ]

@@ -1,31 +1,126 @@
-"""Budget sweeps (``planner sweep``): re-solve a scenario over a range of capital budgets.
+"""Variants of a scenario: copies with one setting changed, and every re-solve of them.
 
-For each budget the plan is optimised and assessed by the engine; the curve shows how
-the unmet standards and the CVs fall as money grows, and marks the smallest budget at
-which the county passes resource allocation (every assessed school meets the 6-of-7
-rule and every CV is within its threshold) — the number a finance bureau asks for first.
+Every "the same scenario, but with …" of the planner is made here:
+
+- :func:`with_time_limit`, :func:`with_solver`, :func:`with_report`, :func:`with_budget` — the
+  scenario with a solver setting, a report setting or the budget changed (``planner run
+  --time-limit`` / ``--start-only`` / ``--no-maps``, batch time limits, threads and budget grids);
+- :func:`solve_variants` — plan a list of scenario variants in order, the one place where a
+  chain of re-solves is run (a warm start from the previous plan belongs here);
+- :func:`budget_variants` / :func:`marginal_budget` — the ±δ budget re-solves of the budget
+  justification (the marginal value of money), tabulated by :func:`marginal_table`;
+- :func:`run_sweep` — ``planner sweep``: the plan over a range of capital budgets, and
+  :func:`smallest_passing_budget` (the number a finance bureau asks for first);
+  :func:`planner.report.sweep.write_sweep` writes it.
+
+Unmet-standard total (the measure compared across budgets)
+-----------------------------------------------------------
+Taken from the after-**assessment** (:attr:`Plan.after`), never from the model:
+
+``unmet_indicators``
+    Number of school-indicators below standard: assessed school parts (school × stage) ×
+    the 7 resource-allocation indicators with ``met`` false. The headline figure.
+``shortfall_index``
+    Σ over those school-indicators of ``shortfall / required`` = Σ (1 − value/standard):
+    each unmet school-indicator counts between 0 (just short) and 1 (none of the
+    resource). It separates plans with the same count, and a unit of it means "one
+    school-indicator's whole requirement".
+``schools_passing`` / ``schools_failing``
+    Assessed school parts meeting / missing the school rule (6 of 7, the other ≥ 85%).
+``cv_over``
+    Stage × indicator CVs above their threshold.
+``guarantee_unmet``
+    Government-guarantee items not met (class size, music and art rooms, staffing, school
+    size, catchment share, rotation shares).
+
+The optimiser minimises a weighted objective (shortfalls, CV excess, cost, travel,
+rezoning), not these counts, and a time-limited solve stops at a feasible plan whose
+gap is reported: when more money does not lower the total (or less money does not raise
+it) the table's ``notes`` (``table.attrs["notes"]``) say so and why.
 """
 
 from __future__ import annotations
 
 import logging
+import math
+import time
 from collections.abc import Callable, Sequence
-from pathlib import Path
+from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
 from planner.county import County
 from planner.errors import ScenarioError
 from planner.plan.pipeline import plan_county
+from planner.plan.plan import Plan
 from planner.scenario import Scenario
 from planner.standards import INDICATORS_BY_KEY
 
 log = logging.getLogger(__name__)
+
+
+# --------------------------------------------------------------------------- scenario copies
+
+
+def with_solver(scenario: Scenario, **settings: Any) -> Scenario:
+    """The scenario with solver settings replaced (``time_limit_s``, ``threads``, ``full_mip``, ...)."""
+    return scenario.model_copy(update={"solver": scenario.solver.model_copy(update=settings)})
+
+
+def with_report(scenario: Scenario, **settings: Any) -> Scenario:
+    """The scenario with report settings replaced (``maps``, ...)."""
+    return scenario.model_copy(update={"report": scenario.report.model_copy(update=settings)})
+
+
+def with_budget(scenario: Scenario, *, name: str | None = None, **settings: Any) -> Scenario:
+    """The scenario with budget settings replaced (``scale``, ``capital_yuan``, ...), optionally renamed."""
+    update: dict[str, Any] = {"budget": scenario.budget.model_copy(update=settings)}
+    if name is not None:
+        update["name"] = name
+    return scenario.model_copy(update=update)
+
+
+def with_time_limit(scenario: Scenario, time_limit_s: float | None) -> Scenario:
+    """The scenario with its solver time limit replaced (``None`` keeps it).
+
+    Raises
+    ------
+    ScenarioError
+        If the time limit is not a positive number of seconds.
+    """
+    if time_limit_s is None:
+        return scenario
+    if time_limit_s <= 0:
+        raise ScenarioError(f"--time-limit {time_limit_s:g}: must be a positive number of seconds")
+    return with_solver(scenario, time_limit_s=float(time_limit_s))
+
+
+# --------------------------------------------------------------------------- re-solves
+
+
+def solve_variants(
+    county: County,
+    scenarios: Sequence[Scenario],
+    travel: pd.DataFrame,
+    school_times: pd.DataFrame,
+    *,
+    distance_method: str = "network",
+    progress: Callable[[int], None] | None = None,
+) -> list[tuple[Plan, float]]:
+    """Plan each scenario variant, in the order given: (plan, wall seconds) for each.
+
+    Each variant is planned on its own (:func:`planner.plan.pipeline.plan_county`, end to end);
+    ``progress(i)`` is called after the ``i``-th.
+    """
+    out = []
+    for i, sc in enumerate(scenarios):
+        t0 = time.perf_counter()
+        plan = plan_county(county, sc, travel, school_times, distance_method=distance_method)
+        out.append((plan, time.perf_counter() - t0))
+        if progress:
+            progress(i)
+    return out
 
 
 def parse_budget_range(text: str) -> list[float]:
@@ -83,11 +178,11 @@ def run_sweep(
     passes in both stages), and ``cv_<stage>_<indicator>``.
     """
     rows = []
-    for i, budget in enumerate(sorted(budgets)):
-        sc = scenario.model_copy(
-            update={"budget": scenario.budget.model_copy(update={"capital_yuan": float(budget), "scale": 1.0})}
-        )
-        plan = plan_county(county, sc, travel, school_times, distance_method=distance_method)
+    budgets = sorted(budgets)
+    variants = [with_budget(scenario, capital_yuan=float(b), scale=1.0) for b in budgets]
+    plans = solve_variants(county, variants, travel, school_times, distance_method=distance_method,
+                           progress=(lambda i: progress(i, budgets[i])) if progress else None)  # fmt: skip
+    for budget, (plan, _wall) in zip(budgets, plans, strict=True):
         ind = plan.after.indicators
         summary = plan.after.summary
         row = {
@@ -103,8 +198,6 @@ def run_sweep(
             row[f"cv_{r.stage}_{r.indicator}"] = float(r.cv)
         rows.append(row)
         log.info("budget %.0f yuan: %s", budget, row["status"])
-        if progress:
-            progress(i, budget)
     return pd.DataFrame(rows)
 
 
@@ -114,35 +207,209 @@ def smallest_passing_budget(table: pd.DataFrame) -> float | None:
     return float(ok["capital_budget_yuan"].min()) if len(ok) else None
 
 
-def write_sweep(table: pd.DataFrame, out_dir: Path) -> list[Path]:
-    """Write the sweep table (CSV, Excel) and its curve (PNG)."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    csv = out_dir / "sweep.csv"
-    table.to_csv(csv, index=False, encoding="utf-8-sig", lineterminator="\n")
-    xlsx = out_dir / "sweep.xlsx"
-    table.to_excel(xlsx, index=False, sheet_name="预算测算 budget sweep")
-    png = out_dir / "sweep.png"
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.5), dpi=150)
-    x = table["capital_budget_yuan"] / 1e4
-    ax1.plot(x, table["unmet_standards"], marker="o", color="#c00000")
-    ax1.set_xlabel("Capital budget (10k yuan)")
-    ax1.set_ylabel("School-indicators below standard")
-    ax1.grid(alpha=0.3)
-    for col in [c for c in table.columns if c.startswith("cv_")]:
-        if table[col].max() > 0:
-            ax2.plot(x, table[col], marker=".", label=col[3:])
-    ax2.set_xlabel("Capital budget (10k yuan)")
-    ax2.set_ylabel("Enrolment-weighted CV")
-    ax2.grid(alpha=0.3)
-    ax2.legend(fontsize=6, ncol=2)
-    best = smallest_passing_budget(table)
-    if best is not None:
-        for ax in (ax1, ax2):
-            ax.axvline(best / 1e4, color="green", linestyle="--", label="smallest passing budget")
-        ax1.set_title(f"County passes from {best / 1e4:,.0f} (10k yuan)", fontsize=10)
-    else:
-        ax1.set_title("County does not pass within the range swept", fontsize=10)
-    fig.tight_layout()
-    fig.savefig(png)
-    plt.close(fig)
-    return [csv, xlsx, png]
+#: Columns of the marginal table, in order.
+MARGINAL_COLUMNS: tuple[str, ...] = (
+    "label", "scale", "capital_budget_yuan", "recurrent_budget_yuan_per_year", "capital_yuan",
+    "recurrent_yuan_per_year", "unmet_indicators", "shortfall_index", "schools_passing", "schools_failing",
+    "cv_over", "guarantee_unmet", "passes", "status", "gap", "solver_description", "time_limit_s", "wall_s",
+)  # fmt: skip
+
+
+def unmet_summary(assessment: Any) -> dict[str, Any]:
+    """The unmet-standard total of an assessment (definitions in the module docstring).
+
+    Parameters
+    ----------
+    assessment : planner.assess.Assessment
+        Usually ``plan.after``.
+
+    Returns
+    -------
+    dict
+        ``unmet_indicators``, ``shortfall_index``, ``schools_passing``,
+        ``schools_failing``, ``cv_over``, ``guarantee_unmet``, ``passes`` (both stages
+        pass resource allocation).
+    """
+    ind = assessment.indicators
+    miss = ind[~ind["met"].astype(bool)]
+    schools = assessment.schools
+    assessed = schools[schools["assessed"].astype(bool)]
+    passing = int(assessed["passes"].astype(bool).sum())
+    return {
+        "unmet_indicators": len(miss),
+        "shortfall_index": float((1.0 - miss["ratio"].astype(float)).sum()),
+        "schools_passing": passing,
+        "schools_failing": len(assessed) - passing,
+        "cv_over": int((~assessment.balance["met"].astype(bool)).sum()),
+        "guarantee_unmet": int((~assessment.guarantee["met"].astype(bool)).sum()),
+        "passes": bool(assessment.summary["passes"].astype(bool).all()),
+    }
+
+
+def _row(label: str, scale: float, plan: Plan, time_limit_s: float, wall_s: float) -> dict[str, Any]:
+    gap = plan.solver.get("gap")
+    return {
+        "label": label,
+        "scale": scale,
+        "capital_budget_yuan": float(plan.costs["capital_budget_yuan"]),
+        "recurrent_budget_yuan_per_year": float(plan.costs["recurrent_budget_yuan_per_year"]),
+        "capital_yuan": float(plan.costs["capital_yuan"]),
+        "recurrent_yuan_per_year": float(plan.costs["recurrent_yuan_per_year"]),
+        **unmet_summary(plan.after),
+        "status": str(plan.solver.get("status", "")),
+        "gap": float(gap) if gap is not None else np.nan,
+        "solver_description": str(plan.solver.get("description", "")),
+        "time_limit_s": float(time_limit_s),
+        "wall_s": float(wall_s),
+    }
+
+
+def budget_variants(
+    county: County,
+    scenario: Scenario,
+    travel: pd.DataFrame,
+    school_times: pd.DataFrame,
+    *,
+    delta: float = 0.10,
+    distance_method: str = "network",
+    time_limit_s: float | None = None,
+) -> dict[str, tuple[float, Plan, float]]:
+    """Re-solve ``scenario`` with both budgets scaled by ``1 − delta`` and ``1 + delta``.
+
+    Parameters
+    ----------
+    county, scenario, travel, school_times
+        As for :func:`planner.plan.pipeline.plan_county`.
+    delta : float
+        Relative change of the budgets, in (0, 1).
+    distance_method : str
+        Carried into the plans.
+    time_limit_s : float, optional
+        Solver time limit of each re-solve; default: the scenario's.
+
+    Returns
+    -------
+    dict
+        ``"-10%"`` and ``"+10%"`` (labels follow ``delta``) → (scale, plan, wall seconds).
+    """
+    if not 0 < delta < 1:
+        raise ScenarioError(f"marginal budget: delta must be between 0 and 1 (e.g. 0.10 for ±10%), got {delta!r}")
+    if time_limit_s is not None and not time_limit_s > 0:
+        raise ScenarioError(f"marginal budget: time limit must be > 0 seconds, got {time_limit_s!r}")
+    base = with_time_limit(scenario, time_limit_s)
+    scales = {f"{sign * delta:+.0%}": scenario.budget.scale * (1 + sign * delta) for sign in (-1, 1)}
+    plans = solve_variants(county, [with_budget(base, scale=s) for s in scales.values()], travel, school_times,
+                           distance_method=distance_method)  # fmt: skip
+    out: dict[str, tuple[float, Plan, float]] = {}
+    for (label, scale), (plan, wall) in zip(scales.items(), plans, strict=True):
+        log.info("budget %s (scale %.3f): %s in %.1f s", label, scale, plan.solver.get("description"), wall)
+        out[label] = (scale, plan, wall)
+    return out
+
+
+def marginal_table(
+    base_plan: Plan,
+    variants: dict[str, tuple[float, Plan, float]],
+    *,
+    base_scale: float = 1.0,
+    base_time_limit_s: float = math.nan,
+    variant_time_limit_s: float = math.nan,
+) -> pd.DataFrame:
+    """The marginal table from the base plan and its re-solves (see :func:`marginal_budget`)."""
+    rows = []
+    items = sorted(variants.items(), key=lambda kv: kv[1][0])
+    lower = [(k, v) for k, v in items if v[0] < base_scale]
+    upper = [(k, v) for k, v in items if v[0] >= base_scale]
+    for label, (scale, plan, wall) in lower:
+        rows.append(_row(label, scale, plan, variant_time_limit_s, wall))
+    base_wall = float(base_plan.solver.get("solve_s", np.nan)) + float(base_plan.solver.get("build_s", 0.0))
+    rows.append(_row("0%", base_scale, base_plan, base_time_limit_s, base_wall))
+    for label, (scale, plan, wall) in upper:
+        rows.append(_row(label, scale, plan, variant_time_limit_s, wall))
+    table = pd.DataFrame(rows, columns=list(MARGINAL_COLUMNS))
+    table.attrs["notes"] = marginal_notes(table)
+    return table
+
+
+def marginal_notes(table: pd.DataFrame) -> list[str]:
+    """Plain-language notes on a marginal table: non-monotone results and their cause."""
+    notes: list[str] = []
+    t = table.sort_values("scale").reset_index(drop=True)
+    not_proven = t[t["status"] != "optimal"]
+    for a, b in zip(t.index[:-1], t.index[1:], strict=True):
+        lo, hi = t.loc[a], t.loc[b]
+        worse = (hi["unmet_indicators"], hi["shortfall_index"]) > (lo["unmet_indicators"], lo["shortfall_index"])
+        if worse:
+            why = (
+                f"solves not proven optimal: {', '.join(not_proven['label'])} (time limit / gap)"
+                if len(not_proven)
+                else "all solves optimal within their gap; the objective weighs CVs, costs, travel and rezoning, "
+                "not only this count, and each solve's gap allows a plan this much worse"
+            )
+            notes.append(
+                f"非单调 non-monotone: budget {hi['label']} leaves {hi['unmet_indicators']} unmet school-indicators "
+                f"(index {hi['shortfall_index']:.3f}) vs {lo['unmet_indicators']} ({lo['shortfall_index']:.3f}) "
+                f"at {lo['label']} — {why}."
+            )
+    slack_cap = float(t["capital_yuan"].max()) < float(t["capital_budget_yuan"].min()) - 0.5
+    slack_rec = float(t["recurrent_yuan_per_year"].max()) < float(t["recurrent_budget_yuan_per_year"].min()) - 0.5
+    if slack_cap and slack_rec:
+        notes.append(
+            "预算未构成约束 budget not binding: every plan spends less than the smallest budget tested "
+            f"(capital ≤ {t['capital_yuan'].max():,.0f} of ≥ {t['capital_budget_yuan'].min():,.0f} yuan; recurrent ≤ "
+            f"{t['recurrent_yuan_per_year'].max():,.0f} of ≥ {t['recurrent_budget_yuan_per_year'].min():,.0f} "
+            "yuan/yr), so ±budget changes nothing the plan can use; differences come from the solver, not the money."
+        )
+    if len(not_proven) and not any(n.startswith("非单调") for n in notes):
+        notes.append(
+            f"Solves not proven optimal ({', '.join(not_proven['label'])}): the differences are those of the "
+            "plans found, within the gaps shown."
+        )
+    return notes
+
+
+def marginal_budget(
+    county: County,
+    scenario: Scenario,
+    travel: pd.DataFrame,
+    school_times: pd.DataFrame,
+    base_plan: Plan,
+    *,
+    delta: float = 0.10,
+    distance_method: str = "network",
+    time_limit_s: float | None = None,
+) -> pd.DataFrame:
+    """How the unmet-standard total moves with ±``delta`` budget, by re-solving.
+
+    Parameters
+    ----------
+    county, scenario, travel, school_times
+        As given to :func:`planner.plan.pipeline.plan_county` for ``base_plan``.
+    base_plan : Plan
+        The plan at the scenario's budget (the 0% row; not re-solved).
+    delta : float
+        Relative change of both budgets (capital and recurrent).
+    distance_method : str
+        ``network`` or ``straight_line``.
+    time_limit_s : float, optional
+        Solver time limit of each re-solve; default: the scenario's.
+
+    Returns
+    -------
+    DataFrame
+        One row per budget, lowest first (columns :data:`MARGINAL_COLUMNS`): label
+        (``-10%``, ``0%``, ``+10%``), scale, both budgets, both amounts spent, the
+        unmet-standard total (module docstring), solver status, gap and description,
+        the time limit and wall seconds of each solve (a re-solve: ``plan_county`` end to
+        end; the 0% row: the base plan's recorded build + solve seconds). ``table.attrs["notes"]`` holds
+        notes on non-monotone results.
+    """
+    variants = budget_variants(
+        county, scenario, travel, school_times, delta=delta, distance_method=distance_method,
+        time_limit_s=time_limit_s,
+    )  # fmt: skip
+    limit = float(time_limit_s) if time_limit_s is not None else float(scenario.solver.time_limit_s)
+    return marginal_table(
+        base_plan, variants, base_scale=scenario.budget.scale,
+        base_time_limit_s=float(scenario.solver.time_limit_s), variant_time_limit_s=limit,
+    )  # fmt: skip

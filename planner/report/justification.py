@@ -12,7 +12,7 @@
 五、仍未达标事项及所需资金 — the standards still unmet after the plan and what meeting
    them would cost (:func:`planner.report.marginal.cost_to_meet`, rules stated);
 六、资金边际效益 — the unmet-standard total at −10% / 0 / +10% budget from re-solving,
-   each with its solver status and gap (:func:`planner.report.marginal.marginal_budget`);
+   each with its solver status and gap (:func:`planner.plan.variants.marginal_budget`);
 七、说明 — definitions, data source, "synthetic data" when the county is synthetic.
 
 The content is built once as a list of blocks (headings, paragraphs, tables) and rendered
@@ -374,7 +374,7 @@ def write_budget_justification(
     out_dir : Path
         Folder, created if missing; files of the same names are overwritten.
     marginal : DataFrame or None
-        :func:`planner.report.marginal.marginal_budget` table (None: the section says no
+        :func:`planner.plan.variants.marginal_budget` table (None: the section says no
         re-solve was made).
     cost_to_meet : DataFrame
         :func:`planner.report.marginal.cost_to_meet` of the plan.

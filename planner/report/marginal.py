@@ -1,65 +1,25 @@
-"""The marginal value of money, and what the standards still unmet would cost.
+"""What the standards still unmet after a plan would cost (:func:`cost_to_meet`).
 
-Two questions a finance bureau asks of a plan (issue #6, budget justification):
-
-1. *What does 10% more (or less) money buy?* :func:`marginal_budget` re-solves the
-   scenario with both the capital and the recurrent budget scaled by ``1 − δ`` and
-   ``1 + δ`` (``scenario.budget.scale``), assesses each re-solve with the assessment
-   engine, and tabulates the unmet-standard total next to the base plan.
-2. *What would it cost to meet what stays unmet?* :func:`cost_to_meet` prices each
-   standard still unmet after the plan with the county's unit costs.
-
-Unmet-standard total (the measure compared across budgets)
------------------------------------------------------------
-Taken from the after-**assessment** (:attr:`Plan.after`), never from the model:
-
-``unmet_indicators``
-    Number of school-indicators below standard: assessed school parts (school × stage) ×
-    the 7 resource-allocation indicators with ``met`` false. The headline figure.
-``shortfall_index``
-    Σ over those school-indicators of ``shortfall / required`` = Σ (1 − value/standard):
-    each unmet school-indicator counts between 0 (just short) and 1 (none of the
-    resource). It separates plans with the same count, and a unit of it means "one
-    school-indicator's whole requirement".
-``schools_passing`` / ``schools_failing``
-    Assessed school parts meeting / missing the school rule (6 of 7, the other ≥ 85%).
-``cv_over``
-    Stage × indicator CVs above their threshold.
-``guarantee_unmet``
-    Government-guarantee items not met (class size, music and art rooms, staffing, school
-    size, catchment share, rotation shares).
-
-The optimiser minimises a weighted objective (shortfalls, CV excess, cost, travel,
-rezoning), not these counts, and a time-limited solve stops at a feasible plan whose
-gap is reported: when more money does not lower the total (or less money does not raise
-it) the table's ``notes`` (``table.attrs["notes"]``) say so and why.
+Prices each standard still unmet after the plan with the county's unit costs
+(issue #6, budget justification); :func:`cost_totals` sums the table. The ±δ budget
+re-solves (the marginal value of money) are made in :mod:`planner.plan.variants`.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-import time
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from planner.county import County
-from planner.errors import ScenarioError
 from planner.plan import Plan
-from planner.scenario import Scenario
 from planner.schema import STAGE_ZH
 from planner.standards import INDICATORS_BY_KEY
 
 log = logging.getLogger(__name__)
-
-#: Columns of the marginal table, in order.
-MARGINAL_COLUMNS: tuple[str, ...] = (
-    "label", "scale", "capital_budget_yuan", "recurrent_budget_yuan_per_year", "capital_yuan",
-    "recurrent_yuan_per_year", "unmet_indicators", "shortfall_index", "schools_passing", "schools_failing",
-    "cv_over", "guarantee_unmet", "passes", "status", "gap", "solver_description", "time_limit_s", "wall_s",
-)  # fmt: skip
 
 #: Columns of the cost-to-meet table, in order.
 COST_COLUMNS: tuple[str, ...] = (
@@ -69,221 +29,6 @@ COST_COLUMNS: tuple[str, ...] = (
 
 #: Resources of a nine-year school that the engine splits between its parts by pupils.
 _SPLIT = {"floor_area", "sports_area", "equipment", "multimedia"}
-
-
-# --------------------------------------------------------------------------- unmet-standard total
-
-
-def unmet_summary(assessment: Any) -> dict[str, Any]:
-    """The unmet-standard total of an assessment (definitions in the module docstring).
-
-    Parameters
-    ----------
-    assessment : planner.assess.Assessment
-        Usually ``plan.after``.
-
-    Returns
-    -------
-    dict
-        ``unmet_indicators``, ``shortfall_index``, ``schools_passing``,
-        ``schools_failing``, ``cv_over``, ``guarantee_unmet``, ``passes`` (both stages
-        pass resource allocation).
-    """
-    ind = assessment.indicators
-    miss = ind[~ind["met"].astype(bool)]
-    schools = assessment.schools
-    assessed = schools[schools["assessed"].astype(bool)]
-    passing = int(assessed["passes"].astype(bool).sum())
-    return {
-        "unmet_indicators": len(miss),
-        "shortfall_index": float((1.0 - miss["ratio"].astype(float)).sum()),
-        "schools_passing": passing,
-        "schools_failing": len(assessed) - passing,
-        "cv_over": int((~assessment.balance["met"].astype(bool)).sum()),
-        "guarantee_unmet": int((~assessment.guarantee["met"].astype(bool)).sum()),
-        "passes": bool(assessment.summary["passes"].astype(bool).all()),
-    }
-
-
-def _row(label: str, scale: float, plan: Plan, time_limit_s: float, wall_s: float) -> dict[str, Any]:
-    gap = plan.solver.get("gap")
-    return {
-        "label": label,
-        "scale": scale,
-        "capital_budget_yuan": float(plan.costs["capital_budget_yuan"]),
-        "recurrent_budget_yuan_per_year": float(plan.costs["recurrent_budget_yuan_per_year"]),
-        "capital_yuan": float(plan.costs["capital_yuan"]),
-        "recurrent_yuan_per_year": float(plan.costs["recurrent_yuan_per_year"]),
-        **unmet_summary(plan.after),
-        "status": str(plan.solver.get("status", "")),
-        "gap": float(gap) if gap is not None else np.nan,
-        "solver_description": str(plan.solver.get("description", "")),
-        "time_limit_s": float(time_limit_s),
-        "wall_s": float(wall_s),
-    }
-
-
-def budget_variants(
-    county: County,
-    scenario: Scenario,
-    travel: pd.DataFrame,
-    school_times: pd.DataFrame,
-    *,
-    delta: float = 0.10,
-    distance_method: str = "network",
-    time_limit_s: float | None = None,
-) -> dict[str, tuple[float, Plan, float]]:
-    """Re-solve ``scenario`` with both budgets scaled by ``1 − delta`` and ``1 + delta``.
-
-    Parameters
-    ----------
-    county, scenario, travel, school_times
-        As for :func:`planner.plan.pipeline.plan_county`.
-    delta : float
-        Relative change of the budgets, in (0, 1).
-    distance_method : str
-        Carried into the plans.
-    time_limit_s : float, optional
-        Solver time limit of each re-solve; default: the scenario's.
-
-    Returns
-    -------
-    dict
-        ``"-10%"`` and ``"+10%"`` (labels follow ``delta``) → (scale, plan, wall seconds).
-    """
-    from planner.plan.pipeline import plan_county  # the report layer sits above the pipeline
-
-    if not 0 < delta < 1:
-        raise ScenarioError(f"marginal budget: delta must be between 0 and 1 (e.g. 0.10 for ±10%), got {delta!r}")
-    if time_limit_s is not None and not time_limit_s > 0:
-        raise ScenarioError(f"marginal budget: time limit must be > 0 seconds, got {time_limit_s!r}")
-    solver = scenario.solver
-    if time_limit_s is not None:
-        solver = solver.model_copy(update={"time_limit_s": float(time_limit_s)})
-    out: dict[str, tuple[float, Plan, float]] = {}
-    for sign in (-1, 1):
-        scale = scenario.budget.scale * (1 + sign * delta)
-        label = f"{sign * delta:+.0%}"
-        sc = scenario.model_copy(
-            update={"budget": scenario.budget.model_copy(update={"scale": scale}), "solver": solver}
-        )
-        t0 = time.perf_counter()
-        plan = plan_county(county, sc, travel, school_times, distance_method=distance_method)
-        wall = time.perf_counter() - t0
-        log.info("budget %s (scale %.3f): %s in %.1f s", label, scale, plan.solver.get("description"), wall)
-        out[label] = (scale, plan, wall)
-    return out
-
-
-def marginal_table(
-    base_plan: Plan,
-    variants: dict[str, tuple[float, Plan, float]],
-    *,
-    base_scale: float = 1.0,
-    base_time_limit_s: float = math.nan,
-    variant_time_limit_s: float = math.nan,
-) -> pd.DataFrame:
-    """The marginal table from the base plan and its re-solves (see :func:`marginal_budget`)."""
-    rows = []
-    items = sorted(variants.items(), key=lambda kv: kv[1][0])
-    lower = [(k, v) for k, v in items if v[0] < base_scale]
-    upper = [(k, v) for k, v in items if v[0] >= base_scale]
-    for label, (scale, plan, wall) in lower:
-        rows.append(_row(label, scale, plan, variant_time_limit_s, wall))
-    base_wall = float(base_plan.solver.get("solve_s", np.nan)) + float(base_plan.solver.get("build_s", 0.0))
-    rows.append(_row("0%", base_scale, base_plan, base_time_limit_s, base_wall))
-    for label, (scale, plan, wall) in upper:
-        rows.append(_row(label, scale, plan, variant_time_limit_s, wall))
-    table = pd.DataFrame(rows, columns=list(MARGINAL_COLUMNS))
-    table.attrs["notes"] = marginal_notes(table)
-    return table
-
-
-def marginal_notes(table: pd.DataFrame) -> list[str]:
-    """Plain-language notes on a marginal table: non-monotone results and their cause."""
-    notes: list[str] = []
-    t = table.sort_values("scale").reset_index(drop=True)
-    not_proven = t[t["status"] != "optimal"]
-    for a, b in zip(t.index[:-1], t.index[1:], strict=True):
-        lo, hi = t.loc[a], t.loc[b]
-        worse = (hi["unmet_indicators"], hi["shortfall_index"]) > (lo["unmet_indicators"], lo["shortfall_index"])
-        if worse:
-            why = (
-                f"solves not proven optimal: {', '.join(not_proven['label'])} (time limit / gap)"
-                if len(not_proven)
-                else "all solves optimal within their gap; the objective weighs CVs, costs, travel and rezoning, "
-                "not only this count, and each solve's gap allows a plan this much worse"
-            )
-            notes.append(
-                f"非单调 non-monotone: budget {hi['label']} leaves {hi['unmet_indicators']} unmet school-indicators "
-                f"(index {hi['shortfall_index']:.3f}) vs {lo['unmet_indicators']} ({lo['shortfall_index']:.3f}) "
-                f"at {lo['label']} — {why}."
-            )
-    slack_cap = float(t["capital_yuan"].max()) < float(t["capital_budget_yuan"].min()) - 0.5
-    slack_rec = float(t["recurrent_yuan_per_year"].max()) < float(t["recurrent_budget_yuan_per_year"].min()) - 0.5
-    if slack_cap and slack_rec:
-        notes.append(
-            "预算未构成约束 budget not binding: every plan spends less than the smallest budget tested "
-            f"(capital ≤ {t['capital_yuan'].max():,.0f} of ≥ {t['capital_budget_yuan'].min():,.0f} yuan; recurrent ≤ "
-            f"{t['recurrent_yuan_per_year'].max():,.0f} of ≥ {t['recurrent_budget_yuan_per_year'].min():,.0f} "
-            "yuan/yr), so ±budget changes nothing the plan can use; differences come from the solver, not the money."
-        )
-    if len(not_proven) and not any(n.startswith("非单调") for n in notes):
-        notes.append(
-            f"Solves not proven optimal ({', '.join(not_proven['label'])}): the differences are those of the "
-            "plans found, within the gaps shown."
-        )
-    return notes
-
-
-def marginal_budget(
-    county: County,
-    scenario: Scenario,
-    travel: pd.DataFrame,
-    school_times: pd.DataFrame,
-    base_plan: Plan,
-    *,
-    delta: float = 0.10,
-    distance_method: str = "network",
-    time_limit_s: float | None = None,
-) -> pd.DataFrame:
-    """How the unmet-standard total moves with ±``delta`` budget, by re-solving.
-
-    Parameters
-    ----------
-    county, scenario, travel, school_times
-        As given to :func:`planner.plan.pipeline.plan_county` for ``base_plan``.
-    base_plan : Plan
-        The plan at the scenario's budget (the 0% row; not re-solved).
-    delta : float
-        Relative change of both budgets (capital and recurrent).
-    distance_method : str
-        ``network`` or ``straight_line``.
-    time_limit_s : float, optional
-        Solver time limit of each re-solve; default: the scenario's.
-
-    Returns
-    -------
-    DataFrame
-        One row per budget, lowest first (columns :data:`MARGINAL_COLUMNS`): label
-        (``-10%``, ``0%``, ``+10%``), scale, both budgets, both amounts spent, the
-        unmet-standard total (module docstring), solver status, gap and description,
-        the time limit and wall seconds of each solve (a re-solve: ``plan_county`` end to
-        end; the 0% row: the base plan's recorded build + solve seconds). ``table.attrs["notes"]`` holds
-        notes on non-monotone results.
-    """
-    variants = budget_variants(
-        county, scenario, travel, school_times, delta=delta, distance_method=distance_method,
-        time_limit_s=time_limit_s,
-    )  # fmt: skip
-    limit = float(time_limit_s) if time_limit_s is not None else float(scenario.solver.time_limit_s)
-    return marginal_table(
-        base_plan, variants, base_scale=scenario.budget.scale,
-        base_time_limit_s=float(scenario.solver.time_limit_s), variant_time_limit_s=limit,
-    )  # fmt: skip
-
-
-# --------------------------------------------------------------------------- cost to meet
 
 
 def classroom_unit_cost(county: County) -> tuple[float, str]:
@@ -478,15 +223,4 @@ def cost_totals(costs: pd.DataFrame) -> dict[str, float]:
     }
 
 
-__all__ = [
-    "COST_COLUMNS",
-    "MARGINAL_COLUMNS",
-    "budget_variants",
-    "classroom_unit_cost",
-    "cost_to_meet",
-    "cost_totals",
-    "marginal_budget",
-    "marginal_notes",
-    "marginal_table",
-    "unmet_summary",
-]
+__all__ = ["COST_COLUMNS", "classroom_unit_cost", "cost_to_meet", "cost_totals"]

@@ -67,7 +67,7 @@ class RunInputs:
     travel : DataFrame
         Settlement-to-school travel times (settlement_id, stage, unit_id, time_min, distance_m).
     marginal : DataFrame, optional
-        The marginal re-solves (:func:`planner.report.marginal.marginal_budget`), if made.
+        The marginal re-solves (:func:`planner.plan.variants.marginal_budget`), if made.
     """
 
     county: County

@@ -445,7 +445,7 @@ def write_plan_workbook(plan: Plan, county: County, path: Path, *, marginal: pd.
         ``.xlsx`` file, or a folder (then :data:`WORKBOOK_NAME` inside it); parent folders
         are created, an existing file is overwritten.
     marginal : DataFrame, optional
-        :func:`planner.report.marginal.marginal_budget` table; adds the marginal sheet.
+        :func:`planner.plan.variants.marginal_budget` table; adds the marginal sheet.
 
     Returns
     -------
