@@ -53,8 +53,8 @@ def main() -> None:
         plan = plan_county(county, sc, travel.long, travel.school_times, distance_method=travel.method)
         total = time.perf_counter() - t0
         s = plan.solver
-        print(f"{name:8} {s['build_s']:8.2f} {s['solve_s']:8.2f} {total:8.2f} {s['variables']:7d} "
-              f"{s['constraints']:7d}  {s['description']}")  # fmt: skip
+        print(f"{name:8} {s.build_s:8.2f} {s.solve_s:8.2f} {total:8.2f} {s.variables:7d} "
+              f"{s.constraints:7d}  {s.description}")  # fmt: skip
         passing = plan.after.summary[["stage", "schools_passing", "schools_assessed"]].to_dict("records")
         print(f"         capital {plan.costs['capital_yuan'] / 1e4:,.0f} 万元, after: {passing}")
 

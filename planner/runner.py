@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sys
 import time
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -135,9 +136,9 @@ def run_plan(
             "inputs_sha256": input_hashes(Path(data_dir)),
             "planner_version": __version__,
             "python": sys.version.split()[0],
-            "solver": plan.solver,
-            "status": plan.solver["description"],
-            "gap": plan.solver["gap"],
+            "solver": asdict(plan.solver),
+            "status": plan.solver.description,
+            "gap": plan.solver.gap,
             "costs": plan.costs,
             "distance_method": plan.distance_method,
             "timings_s": {k: round(v, 3) for k, v in timings.items()},
@@ -148,8 +149,8 @@ def run_plan(
     done()
     return {
         "run_dir": str(target),
-        "status": plan.solver["description"],
-        "gap": plan.solver["gap"],
+        "status": plan.solver.description,
+        "gap": plan.solver.gap,
         "costs": plan.costs,
         "timings_s": {k: round(v, 3) for k, v in timings.items()},
         "county_summary": format_summary(summarise(county)),

@@ -112,8 +112,8 @@ def test_marginal_budgets_and_rows_equal_direct_assessment(tiny) -> None:
         assert row["schools_passing"] == int(sch["passes"].astype(bool).sum())
         assert row["cv_over"] == int((~direct.balance["met"]).sum())
         assert row["capital_yuan"] == pytest.approx(p.projects["cost_yuan"].sum())
-        assert row["status"] == p.solver["status"]
-        assert row["gap"] == pytest.approx(p.solver["gap"]) or (math.isnan(row["gap"]) and p.solver["gap"] is None)
+        assert row["status"] == p.solver.status
+        assert row["gap"] == pytest.approx(p.solver.gap) or (math.isnan(row["gap"]) and p.solver.gap is None)
     assert isinstance(marginal.attrs["notes"], list)
 
 

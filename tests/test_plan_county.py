@@ -39,10 +39,10 @@ def bundled():
 def test_solver_status_is_honest(bundled) -> None:
     *_, plan = bundled
     s = plan.solver
-    assert s["status"] in ("optimal", "feasible")
-    if s["status"] == "feasible":
-        assert "not proven" in s["description"] and s["gap"] is not None
-    assert s["objective"] >= s["bound"] - 1e-6 * abs(s["objective"])
+    assert s.status in ("optimal", "feasible")
+    if s.status == "feasible":
+        assert "not proven" in s.description and s.gap is not None
+    assert s.objective >= s.bound - 1e-6 * abs(s.objective)
 
 
 def test_costs_add_up_to_the_project_list_within_budget(bundled) -> None:

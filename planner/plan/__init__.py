@@ -6,6 +6,6 @@ after it, ``horizon`` the per-school projections of a horizon plan, and ``varian
 re-solve with one setting changed.
 """
 
-from planner.plan.plan import Plan, apply_plan
+from planner.plan.plan import Plan, SolverRecord, apply_plan
 
-__all__ = ["Plan", "apply_plan"]
+__all__ = ["Plan", "SolverRecord", "apply_plan"]

@@ -10,17 +10,16 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
-from typing import Any
 
 import pandas as pd
 
-from planner.assess import assess_parts, school_parts
+from planner.assess import Assessment, assess_parts, school_parts
 from planner.binding import free_places, what_binds
 from planner.county import County
 from planner.model.optimise import optimise
 from planner.plan.horizon import county_in_year, horizon_tables
 from planner.plan.instance import limits_of, model_inputs, model_parts
-from planner.plan.plan import Plan, apply_plan
+from planner.plan.plan import Plan, SolverRecord, apply_plan
 from planner.plan.readback import (
     add_catchment_outputs,
     assignments,
@@ -48,7 +47,7 @@ def plan_county(
     *,
     standards: Standards | None = None,
     distance_method: str = "network",
-    before: Any = None,
+    before: Assessment | None = None,
 ) -> Plan:
     """Optimise a plan for ``county`` under ``scenario``.
 
@@ -139,19 +138,19 @@ def plan_county(
         exchange_list=ex,
         hires=hired,
         costs=costs,
-        solver={
-            "status": r.status,
-            "description": r.describe(),
-            "gap": r.gap,
-            "bound": r.bound,
-            "objective": r.objective,
-            "solver": r.solver,
-            "solve_s": round(sol.solve_s, 3),
-            "build_s": round(sol.built.build_s, 3),
-            "cv_rounds": sol.rounds,
-            "variables": len(sol.built.prob.variables()),
-            "constraints": sol.built.ctx.n_constraints,
-        },
+        solver=SolverRecord(
+            status=r.status,
+            description=r.describe(),
+            gap=r.gap,
+            bound=r.bound,
+            objective=r.objective,
+            solver=r.solver,
+            solve_s=round(sol.solve_s, 3),
+            build_s=round(sol.built.build_s, 3),
+            cv_rounds=sol.rounds,
+            variables=len(sol.built.prob.variables()),
+            constraints=sol.built.ctx.n_constraints,
+        ),
         objective_terms=sol.objective_terms,
         before=before,
         after=after,

@@ -11,18 +11,54 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from planner.assess import Assessment
 from planner.county import County
 from planner.rundir import write_csv
 
 #: minimum areas of music and art rooms (DOMAIN.md §1.2), used for rooms the plan adds
 MUSIC_ROOM_M2 = 96.0
 ART_ROOM_M2 = 90.0
+
+
+@dataclass(frozen=True)
+class SolverRecord:
+    """What the solver proved for a plan, and what the solve took.
+
+    Attributes
+    ----------
+    status : str
+        The solver's own status (:func:`planner.model.backend.classify`): ``optimal``,
+        ``feasible``, ``infeasible``, ...
+    description : str
+        The status in words (``feasible, gap 2.1% (not proven within 1.00%)``).
+    gap, bound, objective : float or None
+        Relative gap, proven bound and objective of the last solve.
+    solver : str
+        Solver name and version (and how it was used: ``(start only)``, ``(regions)``).
+    solve_s, build_s : float
+        Seconds of solving (all rounds) and of building the model.
+    cv_rounds : list of dict
+        One record per solve round (CV cutting planes, region sweeps).
+    variables, constraints : int
+        Size of the model.
+    """
+
+    status: str
+    description: str
+    gap: float | None
+    bound: float | None
+    objective: float | None
+    solver: str
+    solve_s: float
+    build_s: float
+    cv_rounds: list[dict[str, object]]
+    variables: int
+    constraints: int
 
 
 @dataclass(frozen=True)
@@ -47,13 +83,13 @@ class Plan:
         school_id, stage, type_id, pe_art, count, cost_yuan_per_year.
     costs : dict
         capital_yuan, recurrent_yuan_per_year and the budgets.
-    solver : dict
-        status (solver's own), gap, bound, objective, solver name, seconds, build
-        seconds, CV rounds.
+    solver : SolverRecord
+        Status (the solver's own), gap, bound, objective, solver name, seconds, build
+        seconds, CV rounds, model size.
     objective_terms : dict
         Value of each objective group.
-    before, after : object
-        Assessments (planner.assess.Assessment) of the county before and after.
+    before, after : Assessment
+        Assessments of the county before and after the plan.
     after_county : County
         The county with the plan applied.
     distance_method : str
@@ -72,10 +108,10 @@ class Plan:
     exchange_list: pd.DataFrame
     hires: pd.DataFrame
     costs: dict[str, float]
-    solver: dict[str, Any]
+    solver: SolverRecord
     objective_terms: dict[str, float]
-    before: Any
-    after: Any
+    before: Assessment
+    after: Assessment
     after_county: County
     distance_method: str = "network"
     notes: list[str] = field(default_factory=list)

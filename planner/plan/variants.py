@@ -188,7 +188,7 @@ def run_sweep(
         row = {
             "capital_budget_yuan": float(budget),
             "capital_yuan": plan.costs["capital_yuan"],
-            "status": plan.solver["description"],
+            "status": plan.solver.description,
             "unmet_standards": int((~ind["met"].astype(bool)).sum()),
             "shortfall_pupil_equivalents": _pupil_equivalents(ind),
             "schools_failing": int(summary["schools_failing"].sum()),
@@ -247,7 +247,7 @@ def unmet_summary(assessment: Any) -> dict[str, Any]:
 
 
 def _row(label: str, scale: float, plan: Plan, time_limit_s: float, wall_s: float) -> dict[str, Any]:
-    gap = plan.solver.get("gap")
+    gap = plan.solver.gap
     return {
         "label": label,
         "scale": scale,
@@ -256,9 +256,9 @@ def _row(label: str, scale: float, plan: Plan, time_limit_s: float, wall_s: floa
         "capital_yuan": float(plan.costs["capital_yuan"]),
         "recurrent_yuan_per_year": float(plan.costs["recurrent_yuan_per_year"]),
         **unmet_summary(plan.after),
-        "status": str(plan.solver.get("status", "")),
+        "status": plan.solver.status,
         "gap": float(gap) if gap is not None else np.nan,
-        "solver_description": str(plan.solver.get("description", "")),
+        "solver_description": plan.solver.description,
         "time_limit_s": float(time_limit_s),
         "wall_s": float(wall_s),
     }
@@ -302,7 +302,7 @@ def budget_variants(
                            distance_method=distance_method)  # fmt: skip
     out: dict[str, tuple[float, Plan, float]] = {}
     for (label, scale), (plan, wall) in zip(scales.items(), plans, strict=True):
-        log.info("budget %s (scale %.3f): %s in %.1f s", label, scale, plan.solver.get("description"), wall)
+        log.info("budget %s (scale %.3f): %s in %.1f s", label, scale, plan.solver.description, wall)
         out[label] = (scale, plan, wall)
     return out
 
@@ -322,7 +322,7 @@ def marginal_table(
     upper = [(k, v) for k, v in items if v[0] >= base_scale]
     for label, (scale, plan, wall) in lower:
         rows.append(_row(label, scale, plan, variant_time_limit_s, wall))
-    base_wall = float(base_plan.solver.get("solve_s", np.nan)) + float(base_plan.solver.get("build_s", 0.0))
+    base_wall = float(base_plan.solver.solve_s) + float(base_plan.solver.build_s)
     rows.append(_row("0%", base_scale, base_plan, base_time_limit_s, base_wall))
     for label, (scale, plan, wall) in upper:
         rows.append(_row(label, scale, plan, variant_time_limit_s, wall))

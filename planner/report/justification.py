@@ -141,8 +141,8 @@ def _content(plan: Plan, county: County, marginal: pd.DataFrame | None, costs: p
         f"安排资本性项目{len(plan.projects)}个，合计{yuan(c['capital_yuan'])}元（{wan(c['capital_yuan'])}）；"
         f"经常性预算每年{yuan(c['recurrent_budget_yuan_per_year'])}元，安排每年{yuan(c['recurrent_yuan_per_year'])}元。"
     )
-    status = plan.solver.get("description", plan.solver.get("status", ""))
-    d.p(f"求解状态：{status}（求解器 {plan.solver.get('solver', '')}）。学区与通学时间按{method}计算。")
+    status = plan.solver.description
+    d.p(f"求解状态：{status}（求解器 {plan.solver.solver}）。学区与通学时间按{method}计算。")
     sb, sa = plan.before.summary, plan.after.summary
     for s_b, s_a in zip(sb.itertuples(index=False), sa.itertuples(index=False), strict=True):
         d.p(f"{s_a.stage_zh}：达标学校由{s_b.schools_passing}所变为{s_a.schools_passing}所（参评{s_a.schools_assessed}所），"

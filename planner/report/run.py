@@ -160,8 +160,8 @@ def format_plan_summary(plan: Plan) -> str:
     ab = plan.after.balance.set_index(["stage", "indicator"])
     lines = [
         f"方案 scenario: {plan.scenario_name}",
-        f"求解 solver: {plan.solver['solver']} — {plan.solver['description']} "
-        f"(建模 build {plan.solver['build_s']:.1f}s, 求解 solve {plan.solver['solve_s']:.1f}s)",
+        f"求解 solver: {plan.solver.solver} — {plan.solver.description} "
+        f"(建模 build {plan.solver.build_s:.1f}s, 求解 solve {plan.solver.solve_s:.1f}s)",
         f"资本性支出 capital: {plan.costs['capital_yuan'] / 1e4:,.0f} 万元 / 预算 budget "
         f"{plan.costs['capital_budget_yuan'] / 1e4:,.0f} 万元;  经常性 recurrent: "
         f"{plan.costs['recurrent_yuan_per_year'] / 1e4:,.1f} / {plan.costs['recurrent_budget_yuan_per_year'] / 1e4:,.1f} 万元/年",  # noqa: E501

@@ -211,7 +211,7 @@ def _assessment_summary_sheet(ws: Worksheet, plan: Plan) -> None:
     b, a = plan.before, plan.after
     title = f"{a.county_name_zh or '本县'} 规划前后自评对比 (self-assessment before and after the plan)"
     ws.cell(row=1, column=1, value=title).font = _TITLE_FONT
-    note = f"方案 Scenario: {plan.scenario_name}；求解 Solver: {plan.solver.get('description', '')}"
+    note = f"方案 Scenario: {plan.scenario_name}；求解 Solver: {plan.solver.description}"
     if a.synthetic:
         note += "；⚠ 合成数据，仅供演示 (synthetic data, for demonstration only)"
     ws.cell(row=2, column=1, value=note)
