@@ -997,14 +997,6 @@ class TravelTimes:
             )
         return pd.concat(out, ignore_index=True)
 
-    def settlement_table(self, stage: str) -> pd.DataFrame:
-        """Rows of :attr:`pairs` for the mode of ``stage`` (``settlement_id``, ``site_id``, ...)."""
-        return self.for_mode(self.stage_mode(stage))
-
-    def school_table(self) -> pd.DataFrame:
-        """:attr:`site_pairs` (``from_id``, ``to_id``, ``time_min``, ...), school mode."""
-        return self.site_pairs
-
     def school_times(self) -> pd.DataFrame:
         """Site → site travel for teacher rotation: ``from_unit``, ``to_unit``, ``time_min``."""
         s = self.site_pairs

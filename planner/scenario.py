@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from planner.errors import ScenarioError
 from planner.network import TravelModes
 from planner.projection import ProjectionSettings
+from planner.standards import deep_merge
 
 
 class _Strict(BaseModel):
@@ -225,13 +226,6 @@ class Scenario(_Strict):
     horizon: HorizonSettings | None = Field(None, description="Plan for the pupils of a horizon of years (projection).")
 
 
-def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
-    out = dict(base)
-    for k, v in over.items():
-        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
-    return out
-
-
 def _read(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
     if not path.exists():
         raise ScenarioError(f"{path}: scenario file does not exist")
@@ -251,7 +245,7 @@ def _read(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
         ppath = path.parent / (parent if str(parent).endswith((".yaml", ".yml")) else f"{parent}.yaml")
         inherited = _read(ppath, (*seen, path.resolve()))
         inherited.pop("name", None)  # a scenario is named by its own file unless it says otherwise
-        raw = _merge(inherited, raw)
+        raw = deep_merge(inherited, raw)
     return raw
 
 

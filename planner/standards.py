@@ -309,11 +309,12 @@ def _read_yaml(text: str, label: str) -> dict[str, Any]:
     return data
 
 
-def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """``base`` with ``override`` laid over it, mappings merged key by key (YAML overrides, ``extends``)."""
     out = dict(base)
     for k, v in override.items():
         if isinstance(v, dict) and isinstance(out.get(k), dict):
-            out[k] = _merge(out[k], v)
+            out[k] = deep_merge(out[k], v)
         else:
             out[k] = v
     return out
@@ -393,7 +394,7 @@ def load_standards(override_path: str | Path | None = None) -> Standards:
     except OSError as exc:
         raise StandardsError(f"{path}: cannot read standards override ({exc.strerror or exc})") from None
     override = _read_yaml(text, label)
-    data = _merge(base, override)
+    data = deep_merge(base, override)
     if "source" not in override:
         data["source"] = f"{base.get('source', '')} + override {path.name}"
     try:
@@ -409,6 +410,7 @@ __all__ = [
     "Indicator",
     "Standards",
     "StandardsError",
+    "deep_merge",
     "load_standards",
     "national_standards_text",
 ]

@@ -142,7 +142,9 @@ def test_broken_county_fails_with_its_message_others_succeed(batch) -> None:
 
 def test_smallest_passing_budget_is_the_cheapest_passing_task(batch) -> None:
     _, _, table, _ = batch
-    for county, g in table[table["state"] == "done"].groupby("county"):
+    done = table[table["state"] == "done"]
+    assert len(done) == 4 and done["county"].nunique() == 2
+    for county, g in done.groupby("county"):
         passing = g[g["passes"].astype(bool)]
         expected = passing["capital_budget_yuan"].min() if len(passing) else None
         got = g["smallest_passing_budget_yuan"].iloc[0]
@@ -152,6 +154,7 @@ def test_smallest_passing_budget_is_the_cheapest_passing_task(batch) -> None:
 def test_rerun_skips_complete_tasks(batch) -> None:
     _root, tasks, table, _ = batch
     stamps = {t.run_dir: (t.run_dir / "manifest.json").stat().st_mtime_ns for t in tasks if is_complete(t.run_dir)}
+    assert len(stamps) == 4  # every good task's run directory is complete
     # a leftover of a killed attempt is cleaned away
     leftover = tasks[0].run_dir.parent / f".{tasks[0].run_dir.name}.partial-dead"
     leftover.mkdir()

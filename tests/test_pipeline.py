@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import tiny_county
+from plan_costs import expected_costs
 from tiny_county import straight_line_travel
 
 from planner.plan.pipeline import plan_county
@@ -20,16 +22,17 @@ def tiny_plan(tmp_path_factory: pytest.TempPathFactory):
     return tiny_county.tiny_plan(tmp_path_factory.mktemp("tp"))
 
 
-def test_costs_add_up_and_stay_within_budget(tiny_plan) -> None:
+def test_costs_match_the_county_unit_costs_and_stay_within_budget(tiny_plan, tmp_path: Path) -> None:
     county, plan = tiny_plan
-    assert plan.costs["capital_yuan"] == pytest.approx(plan.projects["cost_yuan"].sum())
+    plan.save(tmp_path)
+    projects, recurrent = expected_costs(tmp_path, county.source)
+    assert len(projects) and set(projects["kind"]) >= {"expansion", "equipment", "multimedia"}
+    # every project row priced from parameters.yaml / expansion_options.csv, and the totals from those rows
+    np.testing.assert_allclose(projects["cost_yuan"], projects["expected_yuan"], rtol=1e-9)
+    assert plan.costs["capital_yuan"] == pytest.approx(projects["expected_yuan"].sum(), rel=1e-9)
     assert plan.costs["capital_yuan"] <= county.parameters.budget.capital_yuan + 1e-6
-    rotations = int((plan.exchange_list["kind"] == "rotation").sum())
-    recurrent = (
-        plan.hires["cost_yuan_per_year"].sum()
-        + rotations * county.parameters.unit_costs.rotation_allowance_yuan_per_year
-    )
-    assert plan.costs["recurrent_yuan_per_year"] == pytest.approx(recurrent)
+    assert recurrent > 0
+    assert plan.costs["recurrent_yuan_per_year"] == pytest.approx(recurrent, rel=1e-9)
     assert plan.costs["recurrent_yuan_per_year"] <= county.parameters.budget.recurrent_yuan_per_year + 1e-6
 
 

@@ -13,14 +13,9 @@ import pytest
 import shapely
 from tiny_county import tiny_plan
 
+from planner.adjacency import settlement_cells
 from planner.errors import DataError
-from planner.report.geometry import (
-    STAGES,
-    catchment_polygons,
-    county_area,
-    current_assignments,
-    settlement_cells,
-)
+from planner.report.geometry import STAGES, catchment_polygons, county_area, current_assignments
 from planner.report.geopackage import read_layers, write_geopackage
 from planner.report.layers import LAYER_NAMES, plan_layers
 

@@ -16,6 +16,9 @@ Rules
   catchments compact. The polygon layer counts these cells in ``n_filled``.
 - Settlements at the same point share one cell; it goes to the school with the most pupils
   among them (then the smallest school_id) and a warning is logged.
+
+The cells are :func:`planner.adjacency.settlement_cells` (the same cells the contiguity rule's
+adjacency graph is built from).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ import pandas as pd
 import shapely
 from scipy.spatial import cKDTree
 
+from planner.adjacency import settlement_cells
 from planner.county import County
 
 log = logging.getLogger(__name__)
@@ -74,53 +78,6 @@ def current_assignments(county: County) -> pd.DataFrame:
             )
         )
     return pd.concat(frames, ignore_index=True)
-
-
-def settlement_cells(county: County) -> gpd.GeoDataFrame:
-    """Voronoi cell of every settlement, clipped to the county boundary.
-
-    Returns
-    -------
-    GeoDataFrame
-        Indexed like ``county.settlements``; ``settlement_id`` and ``geometry`` (the cell,
-        shared by settlements at the same point, empty for the duplicates after the first).
-    """
-    pts = county.settlements.geometry
-    area = county_area(county)
-    xy = np.column_stack([pts.x.to_numpy(), pts.y.to_numpy()])
-    uniq, first, inverse = np.unique(xy, axis=0, return_index=True, return_inverse=True)
-    inverse = inverse.ravel()
-    if len(uniq) == 1:
-        cells_u = np.array([area], dtype=object)
-    else:
-        mp = shapely.multipoints(uniq)
-        # extent: the cells cover at least the county's envelope (padded), so clipping gives a partition
-        minx, miny, maxx, maxy = shapely.bounds(shapely.union(area, mp))
-        pad = max(maxx - minx, maxy - miny)
-        extent = shapely.box(minx - pad, miny - pad, maxx + pad, maxy + pad)
-        raw = shapely.get_parts(shapely.voronoi_polygons(mp, extend_to=extent))
-        # match cells to points (``ordered=`` needs shapely 2.1 and GEOS 3.12): each point lies inside its cell
-        pt_idx, cell_idx = shapely.STRtree(raw).query(shapely.points(uniq), predicate="intersects")
-        if len(raw) != len(uniq) or len(np.unique(pt_idx)) != len(uniq):
-            raise RuntimeError(f"Voronoi diagram returned {len(raw)} cells for {len(uniq)} settlement locations")
-        # a point on a shared edge (cannot happen for a Voronoi site) would match two cells; keep the first
-        _, keep = np.unique(pt_idx, return_index=True)
-        cells_u = np.empty(len(uniq), dtype=object)
-        cells_u[pt_idx[keep]] = raw[cell_idx[keep]]
-        shapely.prepare(area)
-        inside = shapely.contains_properly(area, cells_u)
-        clip = ~inside
-        cells_u[clip] = shapely.intersection(cells_u[clip], area)
-    owner = np.full(len(xy), False)
-    owner[first] = True
-    geoms = np.where(owner, cells_u[inverse], None)
-    geoms = [g if g is not None else shapely.Polygon() for g in geoms]
-    return gpd.GeoDataFrame(
-        {"settlement_id": county.settlements.index.astype(str)},
-        geometry=geoms,
-        crs=county.crs,
-        index=county.settlements.index,
-    )
 
 
 def cell_owners(county: County, assignments: pd.DataFrame, stage: str) -> pd.DataFrame:
@@ -185,7 +142,7 @@ def catchment_polygons(
         ``assignments`` for "after", :func:`current_assignments` for "before".
     stage : {"primary", "junior"}
     cells : GeoDataFrame, optional
-        Precomputed :func:`settlement_cells` (they depend only on the settlements and the
+        Precomputed :func:`planner.adjacency.settlement_cells` (they depend only on the settlements and the
         boundary; pass them to build several layers of one county faster).
 
     Returns

@@ -37,10 +37,11 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from planner.adjacency import settlement_cells
 from planner.assess import ROTATION_CATEGORIES
 from planner.county import County
 from planner.plan import Plan
-from planner.report.geometry import STAGES, catchment_polygons, current_assignments, settlement_cells
+from planner.report.geometry import STAGES, catchment_polygons, current_assignments
 
 log = logging.getLogger(__name__)
 
@@ -111,20 +112,25 @@ def catchment_colors(layers: list[gpd.GeoDataFrame]) -> dict[str, str]:
     """A colour per school such that catchments that touch (in any of ``layers``) differ.
 
     Greedy colouring of the adjacency graph (most neighbours first, then school_id) with
-    :data:`CATCHMENT_PALETTE`; deterministic.
+    :data:`CATCHMENT_PALETTE`; deterministic, so a school keeps its colour before and after the
+    plan, in the GeoPackage and in the HTML map. Catchments within half a metre (5e-6 degree in a
+    geographic CRS) count as touching; layers without ``school_id`` or rows are skipped.
     """
     neighbours: dict[str, set[str]] = {}
     for gdf in layers:
+        if "school_id" not in gdf.columns or gdf.empty:
+            continue
         ids = gdf["school_id"].astype(str).to_numpy()
-        geoms = gdf.geometry.to_numpy()
         for sid in ids:
             neighbours.setdefault(sid, set())
-        if len(geoms) < 2:
-            continue
-        left, right = shapely.STRtree(geoms).query(geoms, predicate="intersects")
+        geoms = gdf.geometry.to_numpy()
+        geoms = np.where(~(shapely.is_missing(geoms) | shapely.is_empty(geoms)), geoms, None)
+        tol = 5e-6 if gdf.crs is not None and gdf.crs.is_geographic else 0.5
+        left, right = shapely.STRtree(geoms).query(shapely.buffer(geoms, tol), predicate="intersects")
         for i, j in zip(left, right, strict=True):
-            if i != j:
+            if ids[i] != ids[j]:
                 neighbours[ids[i]].add(ids[j])
+                neighbours[ids[j]].add(ids[i])
     order = sorted(neighbours, key=lambda s: (-len(neighbours[s]), s))
     colors: dict[str, str] = {}
     for sid in order:

@@ -142,8 +142,8 @@ def _catchment_figure(layers: dict[str, gpd.GeoDataFrame], stage: str, title: st
         cat = layers.get(f"catchments_{when}_{stage}")
         n = 0 if cat is None else len(cat)
         ax.set_title(f"{label}（{n} 个学区 catchments）", fontsize=12)
-        _scale_bar(ax)
-        _north_arrow(ax)
+        scale_bar(ax)
+        north_arrow(ax)
     settle = layers.get("settlements")
     n_changed = int(settle[f"changed_{stage}"].sum()) if settle is not None and len(settle) else 0
     handles = [
@@ -189,8 +189,8 @@ def _flow_figure(layers: dict[str, gpd.GeoDataFrame], title: str, foot: str) -> 
         ax.text(0.5, 0.5, "本方案无教师交流 no teacher moves in this plan", transform=ax.transAxes, ha="center",
                 fontsize=13, color="#555555", zorder=7)  # fmt: skip
     ax.set_title(f"交流教师 {total} 人 teachers moved: {total}", fontsize=12)
-    _scale_bar(ax)
-    _north_arrow(ax)
+    scale_bar(ax)
+    north_arrow(ax)
     handles = [Line2D([], [], color=c, lw=2.5, label=CATEGORY_LABELS[k]) for k, c in CATEGORY_COLORS.items()]
     if flows is not None and len(flows):
         big = max(1, int(flows["count"].max()))
@@ -303,7 +303,7 @@ def _nice_length(span_m: float) -> float:
     return k
 
 
-def _scale_bar(ax: Axes) -> None:
+def scale_bar(ax: Axes) -> None:
     """Scale bar in the lower right (the axes are in metres of a projected CRS)."""
     x0, x1 = ax.get_xlim()
     y0, y1 = ax.get_ylim()
@@ -319,7 +319,7 @@ def _scale_bar(ax: Axes) -> None:
     ax.text(bx, by - h * 0.6, "0", ha="center", va="top", fontsize=7, zorder=9)
 
 
-def _north_arrow(ax: Axes) -> None:
+def north_arrow(ax: Axes) -> None:
     """North arrow in the upper right (grid north of the projected CRS)."""
     ax.annotate("", xy=(0.95, 0.965), xytext=(0.95, 0.885), xycoords="axes fraction",
                 arrowprops={"arrowstyle": "-|>,head_width=0.5,head_length=0.9", "color": "black", "lw": 1.6},

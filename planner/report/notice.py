@@ -22,6 +22,7 @@ import shapely
 from planner.adjacency import settlement_cells
 from planner.report.fairness import catchment_polygons_from_cells
 from planner.report.fonts import use_cjk_font
+from planner.report.maps import north_arrow, scale_bar
 from planner.rundir import write_csv
 
 log = logging.getLogger(__name__)
@@ -48,23 +49,6 @@ def notice_table(plan: object, county: object, school_id: str, stage: str) -> pd
     ).sort_values(["乡镇/街道", "村/社区", "_id"])
     df.insert(0, "序号", range(1, len(df) + 1))
     return df.drop(columns="_id").reset_index(drop=True)
-
-
-def _scale_bar(ax: plt.Axes) -> None:
-    x0, x1 = ax.get_xlim()
-    y0, y1 = ax.get_ylim()
-    span = (x1 - x0) / 4
-    nice = 10 ** math.floor(math.log10(span))
-    length = max(nice * k for k in (1, 2, 5) if nice * k <= span)
-    x, y = x0 + (x1 - x0) * 0.05, y0 + (y1 - y0) * 0.05
-    ax.plot([x, x + length], [y, y], color="black", lw=2)
-    label = f"{length / 1000:g} km" if length >= 1000 else f"{length:g} m"
-    ax.text(x + length / 2, y + (y1 - y0) * 0.015, label, ha="center", fontsize=7)
-
-
-def _north_arrow(ax: plt.Axes) -> None:
-    ax.annotate("北 N", xy=(0.95, 0.95), xytext=(0.95, 0.85), xycoords="axes fraction", ha="center", fontsize=8,
-                arrowprops={"arrowstyle": "-|>", "color": "black"})  # fmt: skip
 
 
 def _draw_table(fig: plt.Figure, table: pd.DataFrame, box: tuple[float, float, float, float]) -> None:
@@ -131,8 +115,8 @@ def notice_page(
     ax.scatter([school.geometry.x], [school.geometry.y], marker="*", s=160, color="#c0392b", zorder=4)
     ax.annotate(school["name_zh"], (school.geometry.x, school.geometry.y), fontsize=9,
                 xytext=(4, -10), textcoords="offset points", color="#c0392b")  # fmt: skip
-    _north_arrow(ax)
-    _scale_bar(ax)
+    north_arrow(ax)
+    scale_bar(ax)
     _draw_table(fig, table, (0.06, 0.04, 0.88, 0.43))
     detached = _detached_note(plan, county, school_id, stage)
     if detached:
@@ -170,8 +154,8 @@ def overview_page(plan: object, county: object, stage: str, polygons: gpd.GeoDat
     if len(sch) <= 60:
         for name, p in zip(sch["name_zh"], sch.geometry, strict=True):
             ax.annotate(name, (p.x, p.y), fontsize=5, xytext=(2, 2), textcoords="offset points")
-    _north_arrow(ax)
-    _scale_bar(ax)
+    north_arrow(ax)
+    scale_bar(ax)
     return fig
 
 

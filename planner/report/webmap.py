@@ -15,7 +15,7 @@ Known layer names (any subset; others are drawn with a default style):
 ``passes_after`` or ``compliance_after`` = pass/fail/not_assessed), ``new_sites`` and
 ``teacher_flows`` (lines; ``category``, ``count``). A catchment's own ``color`` attribute
 (``#rrggbb``), when present, is used as its fill; otherwise neighbouring catchments get
-different colours from :data:`CATCHMENT_PALETTE`.
+different colours from :data:`planner.report.layers.CATCHMENT_PALETTE` (:func:`planner.report.layers.catchment_colors`).
 
 Indicator values in the panel are truncated (never rounded up) to the digits shown, so a
 value below the standard never displays as reaching it.
@@ -40,6 +40,7 @@ import pandas as pd
 import shapely
 from shapely.geometry import mapping
 
+from planner.report.layers import catchment_colors
 from planner.schema import SCHOOL_KINDS, STAGE_ZH, STAGES
 from planner.standards import INDICATORS_BY_KEY
 
@@ -84,12 +85,6 @@ LAYER_STYLES: dict[str, LayerStyle] = {
 
 #: Default drawing order of unknown layers by geometry kind.
 _UNKNOWN_ORDER = {"polygon": 15, "line": 35, "point": 55, "empty": 56}
-
-#: Fill colours of catchments (ColorBrewer Set3 without its grey); neighbours differ.
-CATCHMENT_PALETTE: tuple[str, ...] = (
-    "#8dd3c7", "#ffffb3", "#bebada", "#fb8072", "#80b1d3", "#fdb462",
-    "#b3de69", "#fccde5", "#bc80bd", "#ccebc5", "#ffed6f",
-)  # fmt: skip
 
 #: Bilingual labels of attribute names shown in the side panel.
 FIELD_LABELS: dict[str, str] = {
@@ -382,42 +377,6 @@ _TYPE_NAMES = {0: "Point", 1: "LineString", 2: "LinearRing", 3: "Polygon", 4: "M
                6: "MultiPolygon", 7: "GeometryCollection"}  # fmt: skip
 
 
-def _catchment_colors(layers: dict[str, gpd.GeoDataFrame]) -> dict[str, str]:
-    """One palette colour per school, different for schools whose catchments touch in any layer.
-
-    Greedy colouring, schools in order of most neighbours first (ties by school_id), so the
-    same inputs always give the same colours and a school keeps its colour before and after.
-    """
-    neighbours: dict[str, set[str]] = {}
-    for name, gdf in layers.items():
-        if not name.startswith("catchments") or "school_id" not in gdf.columns or gdf.empty:
-            continue
-        ids = gdf["school_id"].astype(str).to_numpy()
-        for sid in ids:
-            neighbours.setdefault(sid, set())
-        geoms = gdf.geometry.to_numpy()
-        ok = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
-        geoms = np.where(ok, geoms, None)
-        # touching within half a metre (or 5e-6 degree in a geographic CRS) counts as neighbours
-        tol = 5e-6 if gdf.crs is not None and gdf.crs.is_geographic else 0.5
-        tree = shapely.STRtree(geoms)
-        left, right = tree.query(shapely.buffer(geoms, tol), predicate="intersects")
-        for i, j in zip(left, right, strict=True):
-            if ids[i] != ids[j]:
-                neighbours[ids[i]].add(ids[j])
-                neighbours[ids[j]].add(ids[i])
-    colors: dict[str, str] = {}
-    for sid in sorted(neighbours, key=lambda s: (-len(neighbours[s]), s)):
-        used = {colors[n] for n in neighbours[sid] if n in colors}
-        free = [c for c in CATCHMENT_PALETTE if c not in used]
-        if free:
-            colors[sid] = free[0]
-        else:  # more neighbours than colours: the colour least used among them
-            counts = {c: sum(colors.get(n) == c for n in neighbours[sid]) for c in CATCHMENT_PALETTE}
-            colors[sid] = min(CATCHMENT_PALETTE, key=lambda c: counts[c])
-    return colors
-
-
 # --------------------------------------------------------------------------- the page
 
 
@@ -491,7 +450,7 @@ def write_web_map(
         "note": note,
         "bounds": bounds,
         "layers": payload_layers,
-        "catchment_colors": _catchment_colors(layers),
+        "catchment_colors": catchment_colors([g for n, g in layers.items() if n.startswith("catchments")]),
         "details": _details_payload(school_details) if school_details is not None else None,
         "field_labels": FIELD_LABELS,
         "value_labels": VALUE_LABELS,

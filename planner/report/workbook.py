@@ -40,7 +40,7 @@ from planner.binding import binds_by_item
 from planner.county import County
 from planner.plan import Plan
 from planner.report.marginal import cost_to_meet, cost_totals
-from planner.report.selfassessment import F_1, F_2, F_CV, F_INT, F_PCT, NO, OK, _indicator_sheet, _write_table
+from planner.report.selfassessment import F_1, F_2, F_CV, F_INT, F_PCT, _indicator_sheet, _mark, _write_table
 from planner.schema import STAGE_ZH
 
 log = logging.getLogger(__name__)
@@ -88,12 +88,6 @@ def _yes(v: Any) -> str | None:
     if v is None or v is pd.NA or (isinstance(v, float) and v != v):
         return None
     return "是 ✓" if bool(v) else "否 ✗"
-
-
-def _mark(v: Any) -> str | None:
-    if v is None or v is pd.NA or (isinstance(v, float) and v != v):
-        return None
-    return OK if bool(v) else NO
 
 
 def school_names(plan: Plan, county: County) -> dict[str, str]:

@@ -27,7 +27,7 @@ from numpy.typing import NDArray
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components, minimum_spanning_tree
 from scipy.spatial import Delaunay
-from shapely.geometry import LineString, Point
+from shapely.geometry import LineString
 
 log = logging.getLogger(__name__)
 
@@ -348,8 +348,3 @@ def road_geometries(
             }
         )
     return pd.DataFrame(rows)
-
-
-def point_node(xy: NDArray[np.float64]) -> Point:
-    """Shapely point of a node (helper for callers)."""
-    return Point(float(xy[0]), float(xy[1]))
