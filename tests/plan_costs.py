@@ -35,7 +35,7 @@ def expected_costs(plan_dir: Path, county_dir: Path) -> tuple[pd.DataFrame, floa
     rotated teacher's ``rotation_allowance_yuan_per_year``.
     """
     params = yaml.safe_load((county_dir / "parameters.yaml").read_text(encoding="utf-8"))
-    unit = params["unit_costs"]
+    unit = {"equipment_yuan_per_yuan": 1.0, **params["unit_costs"]}  # 1 when not stated (docs/data.md)
     designs = {o["option_id"]: float(o["cost_yuan"]) for o in params.get("new_school_options", [])}
     options = pd.read_csv(county_dir / "expansion_options.csv", dtype={"option_id": str}).set_index("option_id")
     sites = pd.read_csv(county_dir / "candidate_sites.csv", dtype={"site_id": str}).set_index("site_id")

@@ -92,6 +92,9 @@ class ModelContext:
     #: linear expressions kept for extraction and cuts
     exprs: dict[str, dict[Any, Lin]] = field(default_factory=lambda: defaultdict(dict))
     n_constraints: int = 0
+    #: the catchment contiguity rule (a :class:`planner.model.contiguity.ContiguityRule`) when the scenario
+    #: turns it on; set by :func:`planner.model.contiguity.add_contiguity`, read by the start heuristic
+    contiguity_rule: Any = None
 
     def var(
         self,
