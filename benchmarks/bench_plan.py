@@ -22,6 +22,7 @@ sys.path.insert(0, str(ROOT))
 
 from planner.loader import load_county  # noqa: E402
 from planner.plan.pipeline import plan_county  # noqa: E402
+from planner.plan.variants import with_solver  # noqa: E402
 from planner.scenario import load_scenario  # noqa: E402
 from planner.travel import plan_travel_times  # noqa: E402
 
@@ -45,10 +46,7 @@ def main() -> None:
     print(f"county {county.name_zh}: load {load_s:.2f}s, travel times {travel_s:.2f}s ({travel.method})")
     print(f"{'solver':8} {'build s':>8} {'solve s':>8} {'total s':>8} {'vars':>7} {'cons':>7}  status")
     for name in args.solvers:
-        solver = base.solver.model_copy(
-            update={"name": name, **({"time_limit_s": args.time_limit} if args.time_limit else {})}
-        )
-        sc = base.model_copy(update={"solver": solver})
+        sc = with_solver(base, name=name, **({"time_limit_s": args.time_limit} if args.time_limit else {}))
         t0 = time.perf_counter()
         plan = plan_county(county, sc, travel.long, travel.school_times, distance_method=travel.method)
         total = time.perf_counter() - t0

@@ -37,6 +37,7 @@ from planner.loader import load_county  # noqa: E402
 from planner.model import regions  # noqa: E402
 from planner.model.optimise import optimise  # noqa: E402
 from planner.plan.instance import model_inputs  # noqa: E402
+from planner.plan.variants import with_solver  # noqa: E402
 from planner.scenario import load_scenario  # noqa: E402
 from planner.standards import load_standards  # noqa: E402
 from planner.travel import plan_travel_times  # noqa: E402
@@ -85,7 +86,7 @@ def main() -> None:
         upd["start_share"] = args.start_share
     if args.region_units is not None:
         regions.REGION_UNITS = args.region_units
-    sc = base.model_copy(update={"solver": base.solver.model_copy(update=upd)})
+    sc = with_solver(base, **upd)
     std = load_standards()
     on = "on" if sc.solver.start_heuristic else "off"
     print(f"machine: {platform.processor() or platform.machine()}, python {platform.python_version()}, "
