@@ -119,7 +119,7 @@ def test_region_plan_is_feasible_and_never_worse_than_its_start(tiny, budget_sca
         assert res.start_objective == pytest.approx(start.objective, rel=1e-6)
     assert objective <= res.start_objective * (1 + 1e-9)
     # sweeps never get worse and the last one improved nothing (or time ran out)
-    objs = [s.objective for s in res.sweeps]
+    objs = [s["objective"] for s in res.sweeps]
     assert objs == sorted(objs, reverse=True)
     assert res.sweeps[-1]["improved"] == 0
     # honest status: the LP bound, a gap from it, optimal only if the bound proves it
