@@ -81,8 +81,13 @@ def cv_ceilings(cv: pd.DataFrame) -> dict[tuple[str, str], float]:
 
 
 def _add_cuts(
-    built: BuiltModel, state: pd.DataFrame, cv: pd.DataFrame, tag: str, ceilings: dict[tuple[str, str], float],
-    *, every_ceiling: bool = False,
+    built: BuiltModel,
+    state: pd.DataFrame,
+    cv: pd.DataFrame,
+    tag: str,
+    ceilings: dict[tuple[str, str], float],
+    *,
+    every_ceiling: bool = False,
 ) -> int:
     """Tangent cuts at ``state``: the threshold where its CV is over it, the ceiling where over that.
 
