@@ -274,6 +274,9 @@ def add_cv_cut(
             continue
         res = part_resource(ctx, unit, s, k)
         lhs.add_lin(res, float(grad[i]) * (1.0 if k in TEACHER_INDICATORS else float(shares[i])))
+    # the slack that makes the current values feasible, so that they stay a complete MIP start
+    need = max(lhs.value(), 0.0) / (math.sqrt(P) * mean)
+    slack.setInitialValue(max(slack.varValue or 0.0, need))
     lhs.add(slack, -math.sqrt(P) * mean)
     ctx.constrain(lhs, "<=", 0, f"cv_{stage}_{k}_{tag}")
     return True

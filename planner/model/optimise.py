@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 import pandas as pd
@@ -31,6 +32,8 @@ from planner.scenario import Scenario
 log = logging.getLogger(__name__)
 
 CV_TOLERANCE = 1e-3
+#: share of the time limit kept for the CV rounds after the full MIP
+CV_RESERVE_SHARE = 0.25
 
 
 @dataclass
@@ -44,10 +47,35 @@ class Solution:
     solve_s: float = 0.0
     start: StartResult | None = None
 
+    def values(self) -> dict[str, float]:
+        """Variable name -> value at the solution (a start for :func:`optimise` under a larger budget)."""
+        return {v.name: float(v.varValue) for v in self.built.prob.variables() if v.varValue is not None}
+
     @property
     def objective_terms(self) -> dict[str, float]:
         """Value of each objective group at the solution."""
         return {g: self.built.ctx.objective[g].value() for g in OBJECTIVE_GROUPS}
+
+
+def register_start(built: BuiltModel, values: Mapping[str, float]) -> int:
+    """Make ``values`` (by variable name) the model's registered start; returns the variables set.
+
+    Variables the plan does not name (e.g. CV slacks of cuts it did not have) keep their own start.
+    """
+    n = 0
+    for v in built.prob.variables():
+        val = values.get(v.name)
+        if val is not None:
+            v.setInitialValue(float(round(val)) if v.cat == pulp.LpInteger else float(val))
+            n += 1
+    return n
+
+
+def restore_values(built: BuiltModel, values: Mapping[str, float | None]) -> None:
+    """Put ``values`` (by name) back on the model's variables."""
+    for v in built.prob.variables():
+        if v.name in values:
+            v.varValue = values[v.name]
 
 
 def model_cv(state: pd.DataFrame, inp: ModelInputs) -> pd.DataFrame:
@@ -155,7 +183,7 @@ def assignment_groups(built: BuiltModel) -> list[list[pulp.LpVariable]]:
     return list(groups.values())
 
 
-def optimise(inp: ModelInputs, scenario: Scenario) -> Solution:
+def optimise(inp: ModelInputs, scenario: Scenario, start_values: Mapping[str, float] | None = None) -> Solution:
     """Build, solve and tighten the CV; returns the last solution.
 
     Parameters
@@ -164,8 +192,14 @@ def optimise(inp: ModelInputs, scenario: Scenario) -> Solution:
         The instance.
     scenario : Scenario
         Levers, weights and solver settings.
+    start_values : mapping, optional
+        Variable name -> value of a plan to start from (:meth:`Solution.values` of a plan of the
+        same instance under a smaller budget, which is feasible here): it replaces the do-nothing
+        plan as the registered start, so the start heuristic and the full MIP never do worse.
     """
     built = build_model(inp, scenario)
+    if start_values is not None:
+        register_start(built, start_values)
     base = baseline_state(inp)
     base_cv = model_cv(base, inp)
     ceilings = cv_ceilings(base_cv)
@@ -203,7 +237,23 @@ def optimise(inp: ModelInputs, scenario: Scenario) -> Solution:
     elif quick:
         result = start_only(start, scenario.solver.gap_rel, solver_label(scenario.solver.name))
     else:
-        result = solve(built, scenario.solver, time_limit_s=remaining, warm=True)
+        start_plan = {v.name: v.varValue for v in built.prob.variables()}
+        if start is not None and start.objective is not None:
+            # the start's plan is a point the full MIP will pass near: its CV cuts go in before the solve
+            state = part_state(built.ctx)
+            added = _add_cuts(built, state, model_cv(state, inp), "start", ceilings)
+            if added:
+                cuts += added
+                set_objective(built.ctx)
+        # keep a share of the time for the CV rounds (a plan that breaks a CV is re-solved with cuts at its point)
+        reserve = CV_RESERVE_SHARE * scenario.solver.time_limit_s if scenario.solver.cv_iterations else 0.0
+        main = max(deadline - time.perf_counter() - reserve, 0.2 * scenario.solver.time_limit_s)
+        result = solve(built, scenario.solver, time_limit_s=main, warm=True)
+        if not result.has_solution and start is not None and start.objective is not None:
+            # stopped before it reported any plan (a loaded machine): the start's plan is still a plan
+            log.warning("the full MIP reported no plan in %.0f s: keeping the start heuristic's", main)
+            restore_values(built, start_plan)
+            result = start_only(start, scenario.solver.gap_rel, solver_label(scenario.solver.name))
     # the CV rounds run whatever found the plan (start heuristic, regions or the full MIP): a plan whose
     # true CV breaks a threshold or the no-worse rule gets the tangent cuts at its point and a re-solve
     cv = None
