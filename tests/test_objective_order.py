@@ -111,3 +111,25 @@ def test_a_cv_within_its_threshold_stays_within_it() -> None:
     assert _passes(after.loc["B"])
     cv = model_cv(state, sol.built.ctx.inp).set_index("indicator")
     assert cv.loc["multimedia", "cv"] == pytest.approx(_cv([15, 2], [600, 60]), abs=1e-6)
+
+
+def test_the_resource_polish_passes_a_school_a_plan_left_failing() -> None:
+    # a plan that spent the 39,000 yuan on A's equipment (forced by a bound), then the polish with every
+    # other decision fixed: the knapsack over schools moves the money to B's room, which passes B
+    from planner.model.build import build_model
+    from planner.model.polish import polish_resources
+    from planner.model.solver import solve
+
+    sc = _sc(resources=True)
+    built = build_model(_small_and_large(39_000.0), sc)
+    eq_a = built.ctx.vars["equipment"]["A"]
+    eq_a.lowBound = 39_000.0
+    assert solve(built, sc.solver).has_solution
+    eq_a.lowBound = 0.0
+    assert built.ctx.vars["multimedia"]["B"].varValue == pytest.approx(0)
+    assert built.ctx.vars["fail"][("B", "primary")].varValue == pytest.approx(1)
+    sub = polish_resources(built, sc.solver, 30.0)
+    assert sub is not None and sub.has_solution
+    assert built.ctx.vars["multimedia"]["B"].varValue == pytest.approx(1)
+    assert eq_a.varValue == pytest.approx(0, abs=1)
+    assert _passes(part_state(built.ctx).set_index("unit_id").loc["B"])

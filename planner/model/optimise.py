@@ -25,6 +25,7 @@ from planner.model.build import OBJECTIVE_GROUPS, BuiltModel, build_model, set_o
 from planner.model.decompose import region_fix_and_optimise, use_regions
 from planner.model.extract import part_state, split_by_pupils
 from planner.model.inputs import INDICATORS, SCHOOL_INDICATORS, TEACHER_INDICATORS, ModelInputs
+from planner.model.polish import polish_resources
 from planner.model.solve import classify
 from planner.model.solver import SolveResult, StartResult, lp_guided_start, solve
 from planner.scenario import Scenario
@@ -34,6 +35,8 @@ log = logging.getLogger(__name__)
 CV_TOLERANCE = 1e-3
 #: share of the time limit kept for the CV rounds after the full MIP
 CV_RESERVE_SHARE = 0.25
+#: most of the time limit one resource polish may take
+POLISH_SHARE = 0.1
 
 
 @dataclass
@@ -183,6 +186,18 @@ def assignment_groups(built: BuiltModel) -> list[list[pulp.LpVariable]]:
     return list(groups.values())
 
 
+def _polished(built: BuiltModel, scenario: Scenario, result: SolveResult, deadline: float) -> SolveResult:
+    """``result`` after the resource polish (:mod:`planner.model.polish`), status re-derived against its bound."""
+    if not result.has_solution or not scenario.levers.resources:
+        return result
+    limit = min(deadline - time.perf_counter(), max(POLISH_SHARE * scenario.solver.time_limit_s, 5.0))
+    sub = polish_resources(built, scenario.solver, limit)
+    if sub is None or result.objective is None or sub.objective is None or sub.objective >= result.objective:
+        return result
+    status, gap = classify(False, True, sub.objective, result.bound, result.gap_rel)
+    return replace(result, objective=sub.objective, status=status, gap=gap)
+
+
 def optimise(inp: ModelInputs, scenario: Scenario, start_values: Mapping[str, float] | None = None) -> Solution:
     """Build, solve and tighten the CV; returns the last solution.
 
@@ -254,6 +269,7 @@ def optimise(inp: ModelInputs, scenario: Scenario, start_values: Mapping[str, fl
             log.warning("the full MIP reported no plan in %.0f s: keeping the start heuristic's", main)
             restore_values(built, start_plan)
             result = start_only(start, scenario.solver.gap_rel, solver_label(scenario.solver.name))
+    result = _polished(built, scenario, result, deadline)
     # the CV rounds run whatever found the plan (start heuristic, regions or the full MIP): a plan whose
     # true CV breaks a threshold or the no-worse rule gets the tangent cuts at its point and a re-solve
     cv = None
@@ -275,7 +291,7 @@ def optimise(inp: ModelInputs, scenario: Scenario, start_values: Mapping[str, fl
             break
         cuts += added
         set_objective(built.ctx)
-        result = solve(built, scenario.solver, time_limit_s=remaining, warm=True)
+        result = _polished(built, scenario, solve(built, scenario.solver, time_limit_s=remaining, warm=True), deadline)
     if start is not None and start.lp_bound is not None and result.has_solution:
         result = with_bound(result, start.lp_bound)
     return Solution(built=built, result=result, rounds=rounds, cv=cv, solve_s=time.perf_counter() - t0, start=start)
