@@ -25,7 +25,7 @@ from planner.model.build import OBJECTIVE_GROUPS, BuiltModel, build_model, set_o
 from planner.model.decompose import region_fix_and_optimise, use_regions
 from planner.model.extract import part_state, split_by_pupils
 from planner.model.inputs import INDICATORS, SCHOOL_INDICATORS, TEACHER_INDICATORS, ModelInputs
-from planner.model.polish import polish_resources
+from planner.model.polish import polish
 from planner.model.solve import classify
 from planner.model.solver import SolveResult, StartResult, lp_guided_start, solve
 from planner.scenario import Scenario
@@ -36,7 +36,7 @@ CV_TOLERANCE = 1e-3
 #: share of the time limit kept for the CV rounds after the full MIP
 CV_RESERVE_SHARE = 0.25
 #: most of the time limit one resource polish may take
-POLISH_SHARE = 0.1
+POLISH_SHARE = 0.15
 
 
 @dataclass
@@ -191,7 +191,7 @@ def _polished(built: BuiltModel, scenario: Scenario, result: SolveResult, deadli
     if not result.has_solution or not scenario.levers.resources:
         return result
     limit = min(deadline - time.perf_counter(), max(POLISH_SHARE * scenario.solver.time_limit_s, 5.0))
-    sub = polish_resources(built, scenario.solver, limit)
+    sub = polish(built, scenario.solver, limit)
     if sub is None or result.objective is None or sub.objective is None or sub.objective >= result.objective:
         return result
     status, gap = classify(False, True, sub.objective, result.bound, result.gap_rel)
