@@ -92,20 +92,45 @@ class HireSettings(_Strict):
 
 
 class ObjectiveWeights(_Strict):
-    """Weights of the objective, in priority order (see docs/model.md)."""
+    """Weights of the objective, in the inspectors' order (docs/model.md, "The objective").
 
-    school_rule: float = Field(1000, ge=0, description="Per pupil-equivalent below the 6-of-7 + 85% school rule.")
-    full_standard: float = Field(10, ge=0, description="Per pupil-equivalent below a full indicator standard.")
+    Tiers, each outweighing what the tiers below it can trade for one of its units: the bottom
+    lines and policy rules (``limits``, ``policy``, ``cv_worse``) → schools failing the school rule
+    (``failing_school``, each school one, whatever its size) → CVs over their threshold (``cv``) →
+    guarantee items (``guarantee``) → shortfalls (``school_rule``, ``full_standard``) → cost → disruption
+    (``travel_per_pupil_min``, ``rezoned_pupil``, ``moved_teacher``).
+    """
+
     limits: float = Field(
         200000,
         ge=0,
         description="Per pupil over classroom capacity (45 / 50 a class), over the school-size limit (2000 / 2500) "
         "or beyond the travel-time cap when a school within it exists: the bottom lines of DOMAIN.md §1.2 and §2, "
-        "kept whenever the county can (200 x school_rule: above what one pupil moves in any school's rule "
-        "shortfall, and above what the money of a classroom block buys in indicators; docs/model.md).",
+        "kept whenever the county can (above one failing school, so no school passes at their expense).",
     )
-    guarantee: float = Field(1000, ge=0, description="Per music or art room short of one per 12 classes.")
-    cv: float = Field(10, ge=0, description="Per 0.01 of CV above its threshold.")
+    policy: float = Field(
+        100000,
+        ge=0,
+        description="Per teacher short of the rotation policy (10% / 20%), per catchment left non-contiguous and "
+        "per extra junior school a primary school feeds: rules the plan keeps whenever it can.",
+    )
+    cv_worse: float = Field(
+        200000,
+        ge=0,
+        description="Per 0.01 of CV above the larger of its threshold and its value before the plan: no balance "
+        "is made worse (a CV within its threshold stays within it, one over it does not rise).",
+    )
+    failing_school: float = Field(
+        100000,
+        ge=0,
+        description="Per school (stage part) failing the 6-of-7 + 85% school rule: what the inspectors count. "
+        "Above any shortfall one school's pass can trade (a school of 2,500 pupils missing every indicator "
+        "in full is 17,500 pupil-equivalents at the school_rule weight).",
+    )
+    cv: float = Field(1000, ge=0, description="Per 0.01 of CV above its threshold (1.0 of CV = one failing school).")
+    guarantee: float = Field(50, ge=0, description="Per music or art room short of one per 12 classes.")
+    school_rule: float = Field(1, ge=0, description="Per pupil-equivalent below the 6-of-7 + 85% school rule.")
+    full_standard: float = Field(0.1, ge=0, description="Per pupil-equivalent below a full indicator standard.")
     cost_per_10k_yuan: float = Field(0.01, ge=0, description="Per 10,000 yuan spent (capital + recurrent).")
     travel_per_pupil_min: float = Field(1e-4, ge=0, description="Per pupil-minute of travel.")
     rezoned_pupil: float = Field(0.005, ge=0, description="Per pupil moved from the current catchment school.")

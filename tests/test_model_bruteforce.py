@@ -95,6 +95,7 @@ def _objective(inp: ModelInputs, sc: Scenario, assign: dict[str, str], builds: d
                 r += max(0.0, need - values[k]) / std[k]
             best_rule = min(best_rule, r)
         total += w.school_rule * best_rule
+        total += w.failing_school * (best_rule > 1e-9)  # the inspectors count the school, one whatever its size
         total += w.limits * max(0.0, p - 45 * rooms[u])
         total += w.limits * max(0.0, p - 2000)
         classes = p / 45

@@ -7,9 +7,11 @@ plan the optimiser returns, not a particular optimum.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from plan_costs import expected_costs
 
@@ -185,3 +187,54 @@ def test_size_and_class_limits_hold_where_anything_can_be_done(bundled, reachabl
         before = b[(b["item"] == item) & ~b["met"].astype(bool) & (b["school_id"].map(owner) == "public")]
         after = over[over["item"] == item]
         assert int(after["pupils_affected"].sum()) <= int(before["pupils_affected"].sum())
+
+
+def _cheapest_pass_yuan(ind: pd.DataFrame, share: float, classrooms: float, room_yuan: float) -> float:
+    """By hand: the least equipment and multimedia money that passes one failing part, inf if none does.
+
+    ``ind``: the part's seven rows of the after-assessment (value, standard, pupils). Buying ``y`` yuan
+    of equipment or ``n`` rooms for the school raises the part's resource by ``share × y`` (``share ×
+    n``): a nine-year school's resources are split between its parts by pupils (DOMAIN.md §1.1). The
+    school rule: six indicators met, the seventh at 85% or more.
+    """
+    rows = ind.set_index("indicator")
+    best = float("inf")
+    for missed in [None, *rows.index]:
+        cost = 0.0
+        for k, r in rows.iterrows():
+            need = r["standard"] * (0.85 if k == missed else 1.0) * r["pupils"] / INDICATORS_BY_KEY[k].per_pupils
+            have = r["resource"]
+            if have >= need - 1e-9:
+                continue
+            if k == "equipment":
+                cost += (need - have) / share
+            elif k == "multimedia":
+                rooms = math.ceil((need - have) / share - 1e-9)
+                if have / share + rooms > classrooms:  # a set goes into a classroom
+                    cost = float("inf")
+                cost += rooms * room_yuan
+            else:
+                cost = float("inf")
+        best = min(best, cost)
+    return best
+
+
+def test_no_failing_school_is_left_that_a_cheap_purchase_would_pass(bundled) -> None:
+    # the inspectors count schools: a school failing for want of 100,000 yuan or less of equipment and
+    # multimedia rooms is a school the plan should have passed (issue #16), whatever the budget's other uses
+    county, _, _, plan = bundled
+    after = plan.after
+    failing = after.schools[after.schools["assessed"] & ~after.schools["passes"]]
+    assert len(failing) > 0  # the budget does not pass every school: the check has something to look at
+    parts = after.parts.set_index(["school_id", "stage"])
+    ind = after.indicators
+    rooms = county.parameters.unit_costs.multimedia_room_yuan
+    classrooms = plan.after_county.schools["classrooms"]
+    cheap = {}
+    for r in failing.itertuples(index=False):
+        rows = ind[(ind["school_id"] == r.school_id) & (ind["stage"] == r.stage)]
+        share = float(parts.loc[(r.school_id, r.stage), "share"])
+        cost = _cheapest_pass_yuan(rows, share, float(classrooms.get(r.school_id, 0)), rooms)
+        if cost <= 100_000:
+            cheap[(r.school_id, r.stage)] = round(cost)
+    assert not cheap, f"failing schools a purchase of 100,000 yuan or less would pass: {cheap}"

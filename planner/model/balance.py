@@ -19,8 +19,10 @@ shortfall variable, so a plan always exists and says what stays unmet (DESIGN.md
   classes).
 - CV (the enrolment-weighted coefficient of variation ≤ threshold) is a second-order
   cone; :func:`add_cv_cut` adds Kelley tangent cuts at a given point, with a slack
-  ``cv_excess[s,k]`` (in CV units) penalised in the objective. The optimiser adds cuts
-  where the true CV of a solution is too high and re-solves (planner/model/optimise.py).
+  ``cv_excess[s,k]`` (in CV units) penalised in the objective; the same cut at the larger of
+  the threshold and the CV before the plan, slack ``cv_worse[s,k]``, keeps every balance from
+  getting worse (a bottom line). The optimiser adds cuts where the true CV of a solution is too
+  high and re-solves (planner/model/optimise.py).
 """
 
 from __future__ import annotations
@@ -114,6 +116,9 @@ def add_standards(ctx: ModelContext) -> None:
             ctx.exprs["short"][(unit, stage, k)] = _of(short)
             ctx.exprs["rule"][(unit, stage, k)] = _of(rule)
         ctx.constrain(misses, "<=", n_allowed_miss, f"misses_{unit}_{stage}")
+        add_failing(ctx, unit, stage, {k: (inp.std(stage, k),
+                                           pmax[(unit, stage)] if k in TEACHER_INDICATORS else school_max[unit])
+                                       for k in INDICATORS})  # fmt: skip
         if single_basis and not ws.is_constant() and n_allowed_miss == 1:
             # Σ_k P·miss_k ≤ P: only one indicator may be missed, so at most P pupils' worth of
             # relief in total (tightens the LP relaxation a lot)
@@ -121,6 +126,33 @@ def add_standards(ctx: ModelContext) -> None:
             lhs.add_lin(ws)
             lhs.add_lin(ctx.pupils[(unit, stage)], -1.0)
             ctx.constrain(lhs, "<=", 0, f"missP_sum_{unit}_{stage}")
+
+
+def add_failing(ctx: ModelContext, unit: str, stage: str, bounds: dict[str, tuple[float, float]]) -> None:
+    """Binary ``fail[unit, stage]``: 1 when the part misses the school rule on any indicator.
+
+    The inspectors' unit is the school (DOMAIN.md §1.1): the objective counts each failing part
+    once at ``weights.failing_school``, whatever its size. ``rule[u,s,k] ≤ std_k · Pmax_k · fail``
+    for each indicator k, ``Pmax_k`` being the most pupils its standard can be written on (so
+    ``std_k · Pmax_k`` bounds the rule shortfall). The shortfall itself stays in the objective at
+    the ``school_rule`` weight, the tier below.
+
+    Parameters
+    ----------
+    bounds : dict
+        Indicator -> (standard per pupil, most pupils of its basis).
+    """
+    fail = ctx.var("fail", (unit, stage), up=1, cat=pulp.LpBinary)
+    for k, (std, basis_max) in bounds.items():
+        big = std * basis_max
+        if big <= 0:
+            continue
+        lhs = Lin()
+        lhs.add_lin(ctx.exprs["rule"][(unit, stage, k)])
+        lhs.add(fail, -big)
+        ctx.constrain(lhs, "<=", 0, f"fail_{unit}_{stage}_{k}")
+    ctx.objective["failing"].add(fail, ctx.scenario.weights.failing_school)
+    ctx.exprs["fail"][(unit, stage)] = _of(fail)
 
 
 def _of(var: pulp.LpVariable) -> Lin:
@@ -151,7 +183,7 @@ def add_guarantees(ctx: ModelContext) -> None:
         lhs.add(over, -1)
         lhs.add_lin(ctx.classrooms[unit], -base_limit)
         ctx.constrain(lhs, "<=", 0, f"capacity_{unit}")
-        ctx.objective["guarantee"].add(over, w.limits)
+        ctx.objective["limits"].add(over, w.limits)
 
         limit = inp.size_limit["nine_year" if bool(row["nine_year"]) else "single"]
         big = ctx.var("over_size", unit)
@@ -159,7 +191,7 @@ def add_guarantees(ctx: ModelContext) -> None:
         lhs.add_lin(total)
         lhs.add(big, -1)
         ctx.constrain(lhs, "<=", limit, f"size_{unit}")
-        ctx.objective["guarantee"].add(big, w.limits)
+        ctx.objective["limits"].add(big, w.limits)
 
         for kind, rooms in (("music", ctx.music_rooms[unit]), ("art", ctx.art_rooms[unit])):
             gap = ctx.var(f"{kind}_deficit", unit)
@@ -191,8 +223,9 @@ def add_cv_cut(
     pupils: np.ndarray,
     shares: np.ndarray,
     tag: str,
+    ceiling: float | None = None,
 ) -> bool:
-    """Add the tangent cut of ``CV ≤ threshold`` at the point (resources, pupils).
+    """Add the tangent cut of ``CV ≤ threshold`` (or ``CV ≤ ceiling``) at the point (resources, pupils).
 
     With pupils fixed at the point, ``g(r) = ||(r_i − X̄ P_i)/√P_i|| − c √P X̄`` is convex
     and positively homogeneous in the part resources ``r``, so its tangent at ``r⁰`` is
@@ -209,9 +242,13 @@ def add_cv_cut(
     shares : ndarray
         For school indicators, the part's share of its school's pupils (1 for
         single-stage schools); the part resource is share × school resource.
+    ceiling : float, optional
+        The no-worse rule: cut ``CV ≤ ceiling`` (the larger of the threshold and the CV before
+        the plan) with its own slack ``cv_worse[s,k]``, penalised at ``weights.cv_worse`` in the
+        ``limits`` group. Default: the threshold, slack ``cv_excess[s,k]`` at ``weights.cv``.
     """
     keep = pupils > 0
-    c = ctx.inp.cv_max[stage]
+    c = ctx.inp.cv_max[stage] if ceiling is None else float(ceiling)
     P = float(pupils[keep].sum())
     R = float(resources[keep].sum())
     if P <= 0 or R <= 0:
@@ -225,16 +262,21 @@ def add_cv_cut(
     grad = np.zeros_like(resources, dtype=float)
     grad[keep] = y[keep] / (norm * np.sqrt(pupils[keep])) - c / math.sqrt(P)
     key = (stage, k)
-    slack = ctx.vars["cv_excess"].get(key)
+    group, kind, weight = (("cv", "cv_excess", ctx.scenario.weights.cv) if ceiling is None
+                           else ("limits", "cv_worse", ctx.scenario.weights.cv_worse))  # fmt: skip
+    slack = ctx.vars[kind].get(key)
     if slack is None:
-        slack = ctx.var("cv_excess", key)
-        ctx.objective["cv"].add(slack, ctx.scenario.weights.cv * 100)
+        slack = ctx.var(kind, key)
+        ctx.objective[group].add(slack, weight * 100)
     lhs = Lin()
     for i, (unit, s) in enumerate(parts):
         if not keep[i] or grad[i] == 0:
             continue
         res = part_resource(ctx, unit, s, k)
         lhs.add_lin(res, float(grad[i]) * (1.0 if k in TEACHER_INDICATORS else float(shares[i])))
+    # the slack that makes the current values feasible, so that they stay a complete MIP start
+    need = max(lhs.value(), 0.0) / (math.sqrt(P) * mean)
+    slack.setInitialValue(max(slack.varValue or 0.0, need))
     lhs.add(slack, -math.sqrt(P) * mean)
     ctx.constrain(lhs, "<=", 0, f"cv_{stage}_{k}_{tag}")
     return True

@@ -26,10 +26,12 @@ from planner.scenario import Scenario
 
 #: objective groups in priority order (reported with their values)
 OBJECTIVE_GROUPS: tuple[str, ...] = (
-    "school_rule",
-    "cv",
-    "guarantee",
-    "full_standard",
+    "limits",  # bottom lines and policy rules: capacity, size, travel cap, rotation policy, contiguity, CV made worse
+    "failing",  # schools failing the school rule, one each
+    "cv",  # CVs over their threshold
+    "guarantee",  # music and art rooms
+    "school_rule",  # shortfall below the school rule (pupil-equivalents)
+    "full_standard",  # shortfall below the full standard (pupil-equivalents)
     "cost",
     "travel",
     "rezoned",

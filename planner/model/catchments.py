@@ -114,7 +114,7 @@ def add_catchments(ctx: ModelContext) -> None:
     # cap, kept so that today's catchments remain a valid plan, at the `limits` weight per pupil);
     # settlements with no school within the cap at all stay where they are and are not penalised, a
     # constant that would only dilute the reported gap (the plan's unmet table lists them)
-    ctx.objective["guarantee"].add_lin(beyond, w.limits)
+    ctx.objective["limits"].add_lin(beyond, w.limits)
     total = Lin()
     total.add_lin(beyond)
     total.add(None, unavoidable)

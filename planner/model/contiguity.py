@@ -39,7 +39,7 @@ and where none is, pulls the chain of settlements that joins it to its school al
 order (never moving a school's own settlement, a ``keep_settlements`` entry or a settlement
 without another school). A settlement the repair cannot place keeps today's school at a price:
 an arc of the start that still breaks the rule gets a binary slack e penalised at 100 ×
-``weights.school_rule`` per settlement (objective group ``guarantee``), reported as an exception
+``weights.policy`` per settlement (objective group ``limits``), reported as an exception
 (``ctx.exprs["totals"]["contiguity_exceptions"]``; the plan notes and lists them). An exception
 does not pass connection on: in its neighbours' rules it counts as x − e, so a catchment is its
 root's connected area plus listed exceptions. An *unavoidable* settlement — its only allowed
@@ -442,7 +442,7 @@ def add_contiguity(ctx: ModelContext) -> None:
     ctx.contiguity_rule = rule  # type: ignore[attr-defined]
     counts = _repair_start(ctx, rule)
     assign = ctx.exprs["assign"]
-    penalty = 100 * ctx.scenario.weights.school_rule
+    penalty = ctx.scenario.weights.policy
     exceptions = Lin()
     by_unit: dict[tuple[str, str], list[str]] = {}
     for s, k, u in assign:
@@ -491,7 +491,7 @@ def add_contiguity(ctx: ModelContext) -> None:
                 continue
             ctx.constrain(lhs, "<=", 0, f"contig_{s}_{k}_{u}")
             n_rules += 1
-    ctx.objective["guarantee"].add_lin(exceptions, penalty)
+    ctx.objective["limits"].add_lin(exceptions, penalty)
     ctx.exprs["totals"]["contiguity_exceptions"] = exceptions
     ctx.exprs["totals"]["contiguity_forbidden_arcs"] = Lin(float(n_forbidden))
     ctx.exprs["totals"]["contiguity_today_breaks"] = Lin(float(counts["today_breaks"]))

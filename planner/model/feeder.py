@@ -11,7 +11,7 @@ Formulation: a binary ``feed[P,J]`` per primary/junior pair that some settlement
 join; for every settlement s with both stages, ``x[s,primary,P] + x[s,junior,J] - 1 ≤
 feed[P,J]``, and ``Σ_J feed[P,J] ≤ 1``. Today's catchments stay a valid plan: a primary
 school that feeds n > 1 junior schools today may keep them, with ``Σ_J feed[P,J] ≤ 1 +
-extra[P]``, ``0 ≤ extra[P] ≤ n - 1`` penalised at 100 × ``weights.school_rule`` per extra junior
+extra[P]``, ``0 ≤ extra[P] ≤ n - 1`` penalised at ``weights.policy`` per extra junior
 school (group ``guarantee``); extras kept are reported.
 """
 
@@ -83,7 +83,7 @@ def add_feeder(ctx: ModelContext) -> None:
             total.add(e, -1.0)
             extras.add(e)
         ctx.constrain(total, "<=", 1, f"feed_one_{p}")
-    ctx.objective["guarantee"].add_lin(extras, 100 * ctx.scenario.weights.school_rule)
+    ctx.objective["limits"].add_lin(extras, ctx.scenario.weights.policy)
     ctx.exprs["totals"]["feeder_extra_links"] = extras
     log.info("feeder rule: %d primary schools, %d link constraints", len(feeds), n_links)
 

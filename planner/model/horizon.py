@@ -88,8 +88,8 @@ def add_horizon_capacity(ctx: ModelContext) -> None:
             if over is None:
                 over = ctx.var("over_capacity_horizon", unit)
                 big = ctx.var("over_size_horizon", unit)
-                ctx.objective["guarantee"].add(over, w.limits)
-                ctx.objective["guarantee"].add(big, w.limits)
+                ctx.objective["limits"].add(over, w.limits)
+                ctx.objective["limits"].add(big, w.limits)
             lhs = Lin()
             lhs.add_lin(load)
             lhs.add(over, -1)

@@ -4,10 +4,12 @@ Ties the solving modules together: :mod:`planner.model.start` (the starting plan
 LP-guided start heuristic), :mod:`planner.model.regions` (region fix-and-optimise for large
 models) and :mod:`planner.model.backend` (one run of CBC or HiGHS and what it proved).
 
-The loop: build the model with tangent cuts at the baseline point for every stage ×
-indicator whose baseline CV exceeds its threshold; solve; compute the true CV of the
-solution; where it still exceeds its threshold (beyond 0.001), add the tangent cut at
-the new point and re-solve, up to ``scenario.solver.cv_iterations`` rounds. The status
+The loop: build the model with tangent cuts at the baseline point — at the threshold for every
+stage × indicator whose baseline CV exceeds it, and at the no-worse ceiling (the larger of the
+threshold and the baseline CV) for every one; solve (start heuristic, regions or the full MIP),
+then polish the plan (:mod:`planner.model.polish`); compute the true CV of the solution; where it
+still exceeds its threshold or its ceiling (beyond 0.001), add the tangent cut at the new point and
+re-solve, up to ``scenario.solver.cv_iterations`` rounds, whatever found the plan. The status
 reported is the solver's real status of the last solve (:func:`planner.model.backend.classify`).
 """
 
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -27,6 +30,7 @@ from planner.model.balance import add_cv_cut, cv_point
 from planner.model.build import OBJECTIVE_GROUPS, BuiltModel, build_model, set_objective
 from planner.model.context import ModelContext
 from planner.model.inputs import INDICATORS, SCHOOL_INDICATORS, TEACHER_INDICATORS, ModelInputs
+from planner.model.polish import polish
 from planner.model.regions import region_fix_and_optimise, use_regions
 from planner.model.start import StartResult, lp_guided_start, mip_start
 from planner.scenario import Scenario, SolverSettings
@@ -34,6 +38,10 @@ from planner.scenario import Scenario, SolverSettings
 log = logging.getLogger(__name__)
 
 CV_TOLERANCE = 1e-3
+#: share of the time limit kept for the CV rounds after the full MIP
+CV_RESERVE_SHARE = 0.25
+#: most of the time limit one resource polish may take
+POLISH_SHARE = 0.15
 
 
 @dataclass
@@ -47,10 +55,35 @@ class Solution:
     solve_s: float = 0.0
     start: StartResult | None = None
 
+    def values(self) -> dict[str, float]:
+        """Variable name -> value at the solution (a start for :func:`optimise` under a larger budget)."""
+        return {v.name: float(v.varValue) for v in self.built.prob.variables() if v.varValue is not None}
+
     @property
     def objective_terms(self) -> dict[str, float]:
         """Value of each objective group at the solution."""
         return {g: self.built.ctx.objective[g].value() for g in OBJECTIVE_GROUPS}
+
+
+def register_start(built: BuiltModel, values: Mapping[str, float]) -> int:
+    """Make ``values`` (by variable name) the model's registered start; returns the variables set.
+
+    Variables the plan does not name (e.g. CV slacks of cuts it did not have) keep their own start.
+    """
+    n = 0
+    for v in built.prob.variables():
+        val = values.get(v.name)
+        if val is not None:
+            v.setInitialValue(float(round(val)) if v.cat == pulp.LpInteger else float(val))
+            n += 1
+    return n
+
+
+def restore_values(built: BuiltModel, values: Mapping[str, float | None]) -> None:
+    """Put ``values`` (by name) back on the model's variables."""
+    for v in built.prob.variables():
+        if v.name in values:
+            v.varValue = values[v.name]
 
 
 def model_cv(state: pd.DataFrame, inp: ModelInputs) -> pd.DataFrame:
@@ -78,13 +111,35 @@ def baseline_state(inp: ModelInputs) -> pd.DataFrame:
     return split_by_pupils(pd.DataFrame(rows))
 
 
-def _add_cuts(built: BuiltModel, state: pd.DataFrame, cv: pd.DataFrame, tag: str) -> int:
+def cv_ceilings(cv: pd.DataFrame) -> dict[tuple[str, str], float]:
+    """The no-worse rule per (stage, indicator): the larger of the threshold and the CV before the plan."""
+    return {(r.stage, r.indicator): max(float(r.threshold), float(r.cv)) for r in cv.itertuples(index=False)}
+
+
+def _add_cuts(
+    built: BuiltModel,
+    state: pd.DataFrame,
+    cv: pd.DataFrame,
+    tag: str,
+    ceilings: dict[tuple[str, str], float],
+    *,
+    every_ceiling: bool = False,
+) -> int:
+    """Tangent cuts at ``state``: the threshold where its CV is over it, the ceiling where over that.
+
+    ``every_ceiling`` adds the ceiling's cut for every stage × indicator (at the baseline, where
+    each holds): a first outer approximation, so that the solver sees the no-worse rule from the
+    start instead of after a round.
+    """
     n = 0
     for r in cv.itertuples(index=False):
-        if r.cv <= r.threshold + CV_TOLERANCE:
+        ceiling = ceilings[(r.stage, r.indicator)]
+        soft = r.cv > r.threshold + CV_TOLERANCE
+        hard = every_ceiling or r.cv > ceiling + CV_TOLERANCE
+        if not (soft or hard):
             continue
         part = state[(state["stage"] == r.stage) & state["included"] & (state["pupils"] > 0)]
-        ok = add_cv_cut(
+        args = (
             built.ctx,
             r.stage,
             r.indicator,
@@ -92,9 +147,11 @@ def _add_cuts(built: BuiltModel, state: pd.DataFrame, cv: pd.DataFrame, tag: str
             part[r.indicator].to_numpy(dtype=float),
             part["pupils"].to_numpy(dtype=float),
             part["share"].to_numpy(dtype=float),
-            tag,
         )
-        n += int(ok)
+        if soft:
+            n += int(add_cv_cut(*args, tag))
+        if hard:
+            n += int(add_cv_cut(*args, f"worse_{tag}", ceiling=ceiling))
     return n
 
 
@@ -125,7 +182,19 @@ def assignment_groups(built: BuiltModel) -> list[list[pulp.LpVariable]]:
     return list(groups.values())
 
 
-def optimise(inp: ModelInputs, scenario: Scenario) -> Solution:
+def _polished(built: BuiltModel, scenario: Scenario, result: SolverRun, deadline: float) -> SolverRun:
+    """``result`` after the resource polish (:mod:`planner.model.polish`), status re-derived against its bound."""
+    if not result.has_solution or not scenario.levers.resources:
+        return result
+    limit = min(deadline - time.perf_counter(), max(POLISH_SHARE * scenario.solver.time_limit_s, 5.0))
+    sub = polish(built, scenario.solver, limit)
+    if sub is None or result.objective is None or sub.objective is None or sub.objective >= result.objective:
+        return result
+    status, gap = classify(False, True, sub.objective, result.bound, result.gap_rel)
+    return replace(result, objective=sub.objective, status=status, gap=gap)
+
+
+def optimise(inp: ModelInputs, scenario: Scenario, start_values: Mapping[str, float] | None = None) -> Solution:
     """Build, solve and tighten the CV; returns the last solution.
 
     Parameters
@@ -134,10 +203,18 @@ def optimise(inp: ModelInputs, scenario: Scenario) -> Solution:
         The instance.
     scenario : Scenario
         Levers, weights and solver settings.
+    start_values : mapping, optional
+        Variable name -> value of a plan to start from (:meth:`Solution.values` of a plan of the
+        same instance under a smaller budget, which is feasible here): it replaces the do-nothing
+        plan as the registered start, so the start heuristic and the full MIP never do worse.
     """
     built = build_model(inp, scenario)
+    if start_values is not None:
+        register_start(built, start_values)
     base = baseline_state(inp)
-    cuts = _add_cuts(built, base, model_cv(base, inp), "base")
+    base_cv = model_cv(base, inp)
+    ceilings = cv_ceilings(base_cv)
+    cuts = _add_cuts(built, base, base_cv, "base", ceilings, every_ceiling=True)
     if cuts:
         set_objective(built.ctx)
     log.info("model built in %.2fs: %d variables, %d constraints, %d CV cuts",
@@ -165,31 +242,52 @@ def optimise(inp: ModelInputs, scenario: Scenario) -> Solution:
         regions = region_fix_and_optimise(built, scenario.solver, remaining, lp_bound=start.lp_bound if start else None)
         rounds.extend({"phase": "regions", "round": s["sweep"], "objective": s["objective"], "improved": s["improved"],
                        "seconds": s["seconds"], "regions": len(regions.regions)} for s in regions.sweeps)  # fmt: skip
-        quick = True  # its plan is the answer: no full MIP, no CV re-solve (the CV is measured and reported)
+        quick = True  # its plan is the answer: no full MIP (the CV rounds below still re-solve where a CV breaks)
     if regions is not None:
         result = regions.result
     elif quick:
         result = start_only(start, scenario.solver.gap_rel, solver_label(scenario.solver.name))
     else:
-        result = solve(built, scenario.solver, time_limit_s=remaining, warm=True)
+        start_plan = {v.name: v.varValue for v in built.prob.variables()}
+        if start is not None and start.objective is not None:
+            # the start's plan is a point the full MIP will pass near: its CV cuts go in before the solve
+            state = part_state(built.ctx)
+            added = _add_cuts(built, state, model_cv(state, inp), "start", ceilings)
+            if added:
+                cuts += added
+                set_objective(built.ctx)
+        # keep a share of the time for the CV rounds (a plan that breaks a CV is re-solved with cuts at its point)
+        reserve = CV_RESERVE_SHARE * scenario.solver.time_limit_s if scenario.solver.cv_iterations else 0.0
+        main = max(deadline - time.perf_counter() - reserve, 0.2 * scenario.solver.time_limit_s)
+        result = solve(built, scenario.solver, time_limit_s=main, warm=True)
+        if not result.has_solution and start is not None and start.objective is not None:
+            # stopped before it reported any plan (a loaded machine): the start's plan is still a plan
+            log.warning("the full MIP reported no plan in %.0f s: keeping the start heuristic's", main)
+            restore_values(built, start_plan)
+            result = start_only(start, scenario.solver.gap_rel, solver_label(scenario.solver.name))
+    result = _polished(built, scenario, result, deadline)
+    # the CV rounds run whatever found the plan (start heuristic, regions or the full MIP): a plan whose
+    # true CV breaks a threshold or the no-worse rule gets the tangent cuts at its point and a re-solve
     cv = None
     for it in range(scenario.solver.cv_iterations + 1):
         if not result.has_solution:
             break
         state = part_state(built.ctx)
         cv = model_cv(state, inp)
-        worst = cv.assign(excess=cv["cv"] - cv["threshold"]).sort_values("excess").iloc[-1]
+        excess = cv["cv"] - cv["threshold"]
+        worse = cv["cv"] - [ceilings[(r.stage, r.indicator)] for r in cv.itertuples(index=False)]
         rounds.append({"round": it, "status": result.status, "gap": result.gap, "objective": result.objective,
-                       "max_cv_excess": float(worst["excess"]), "cuts": cuts})  # fmt: skip
-        if it == scenario.solver.cv_iterations or quick:
+                       "max_cv_excess": float(excess.max()), "max_cv_worse": float(worse.max()),
+                       "cuts": cuts})  # fmt: skip
+        if it == scenario.solver.cv_iterations:
             break
-        added = _add_cuts(built, state, cv, f"r{it}")
+        added = _add_cuts(built, state, cv, f"r{it}", ceilings)
         remaining = deadline - time.perf_counter()
         if not added or remaining < 1:
             break
         cuts += added
         set_objective(built.ctx)
-        result = solve(built, scenario.solver, time_limit_s=remaining, warm=True)
+        result = _polished(built, scenario, solve(built, scenario.solver, time_limit_s=remaining, warm=True), deadline)
     if start is not None and start.lp_bound is not None and result.has_solution:
         result = with_bound(result, start.lp_bound)
     return Solution(built=built, result=result, rounds=rounds, cv=cv, solve_s=time.perf_counter() - t0, start=start)

@@ -178,8 +178,8 @@ def add_teachers(ctx: ModelContext) -> None:
         ctx.constrain(lhs, ">=", 0, "rotation_backbone_share")
         # a rotation the policy requires outweighs any one school's standards: the policy binds
         # whenever it can be met at all
-        ctx.objective["guarantee"].add(short, sc.weights.school_rule * 100)
-        ctx.objective["guarantee"].add(short_b, sc.weights.school_rule * 100)
+        ctx.objective["limits"].add(short, sc.weights.policy)
+        ctx.objective["limits"].add(short_b, sc.weights.policy)
         ctx.recurrent_yuan.add_lin(rotated, inp.unit_costs["rotation_allowance_yuan_per_year"])
         ctx.objective["moved"].add_lin(rotated, sc.weights.moved_teacher)
 
