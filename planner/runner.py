@@ -77,8 +77,9 @@ def run_plan(
     Returns
     -------
     dict
-        ``run_dir``, ``status``, ``gap``, ``costs``, ``timings_s``, and the texts ``county_summary``,
-        ``access_text``, ``plan_summary`` (what ``planner run`` prints).
+        ``run_dir``, ``status``, ``gap``, ``costs``, ``rezoning`` (pupils re-zoned per stage and their trip
+        changes, :func:`planner.report.rezoning.rezoning_summary` records), ``timings_s``, and the texts
+        ``county_summary``, ``access_text``, ``plan_summary`` (what ``planner run`` prints).
 
     Raises
     ------
@@ -90,6 +91,7 @@ def run_plan(
     from planner.assess import assess
     from planner.loader import format_summary, load_county, summarise
     from planner.pipeline import plan_county
+    from planner.report.rezoning import rezoning_records
     from planner.report.run import RunInputs, format_plan_summary, write_run
     from planner.rundir import atomic_run_dir, ensure_new, input_hashes, write_json
     from planner.scenario_check import validate_against_county
@@ -142,6 +144,7 @@ def run_plan(
     done()
 
     t0 = step("report 写出结果")
+    rezoning = rezoning_records(plan.extra_tables["rezoning"]) if "rezoning" in plan.extra_tables else []
     with atomic_run_dir(target) as tmp:
         inputs = RunInputs(county=county, scenario=scenario, travel=travel.long, marginal=table)
         files = write_run(plan, tmp, access_tables=access_tables, inputs=inputs)
@@ -161,6 +164,7 @@ def run_plan(
             "timings_s": {k: round(v, 3) for k, v in timings.items()},
             "files": sorted(str(f.relative_to(tmp)) for f in files),
             "notes": plan.notes,
+            "rezoning": rezoning,
         }
         write_json(tmp / "manifest.json", manifest)
     done()
@@ -169,6 +173,7 @@ def run_plan(
         "status": plan.solver["description"],
         "gap": plan.solver["gap"],
         "costs": plan.costs,
+        "rezoning": rezoning,
         "timings_s": {k: round(v, 3) for k, v in timings.items()},
         "county_summary": format_summary(summarise(county)),
         "access_text": access_text,

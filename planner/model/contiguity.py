@@ -45,8 +45,10 @@ does not pass connection on: in its neighbours' rules it counts as x − e, so a
 root's connected area plus listed exceptions. An *unavoidable* settlement — its only allowed
 school is today's and it is not joined to it inside G_u, so no plan can change it — gets no rule
 and no penalty: its slack is fixed at 1, so the plan lists it with the exceptions (``only_school``),
-and ``totals["contiguity_unavoidable"]`` counts it. Boarding schools and the schools in
-``catchment_rules.contiguity_exempt`` are exempt.
+and ``totals["contiguity_unavoidable"]`` counts it. Only the schools in
+``catchment_rules.contiguity_exempt`` are exempt; boarding schools keep the rule too (until 2026-12-02
+they were exempt, and on the bundled county 8 junior boarding catchments of the contiguous redraw fell
+into 2-6 pieces).
 
 Measured on the bundled county (docs/catchments.md): today's catchments break the rank rule at 7
 settlements (the travel-time rule: 12), all re-zoned by the start repair, plus 3 unavoidable
@@ -158,7 +160,7 @@ class ContiguityRule:
     rank, parent, roots : dict
         (unit_id, stage) -> :func:`unit_order` ranks, parents and the unit's roots.
     exempt : set of str
-        Units exempt from the rule (boarding schools and ``contiguity_exempt``).
+        Units exempt from the rule (``contiguity_exempt``).
     keep : set of str
         Settlements that keep today's schools (``keep_settlements``): never moved by a repair.
     """
@@ -362,8 +364,9 @@ def build_rule(ctx: ModelContext) -> ContiguityRule:
     rules = ctx.scenario.catchment_rules
     cg = inp.catchment_graph
     graph = cg.graph()
-    units = inp.units
-    exempt = set(rules.contiguity_exempt) | {str(u) for u in units.index[units["boarding"].astype(bool)]}
+    # boarding schools keep the rule too (their far settlements come only from where no day school is within
+    # the cap, planner/model/prepare.py): only the schools the scenario names are exempt
+    exempt = set(rules.contiguity_exempt)
     times: dict[tuple[str, str, str], float] = {}
     arcs: dict[Key, list[str]] = {}
     for s, k, u, t in inp.arcs[["settlement_id", "stage", "unit_id", "time_min"]].itertuples(index=False):

@@ -34,6 +34,7 @@ from planner.report.maps import write_maps
 from planner.report.marginal import cost_to_meet
 from planner.report.notice import write_catchment_outputs
 from planner.report.projection import write_projection_outputs
+from planner.report.rezoning import format_rezoning
 from planner.report.selfassessment import write_self_assessment
 from planner.report.webmap import school_details_table, write_web_map
 from planner.report.workbook import write_plan_workbook
@@ -169,6 +170,10 @@ def format_plan_summary(plan: Plan) -> str:
         f"{int(plan.assignments.loc[plan.assignments['changed'], 'pupils'].sum()):,};  "
         f"交流教师 teachers moved: {len(plan.exchange_list)};  招聘 hires: {int(plan.hires['count'].sum())}",
     ]
+    rezoning = plan.extra_tables.get("rezoning")
+    if rezoning is not None and len(rezoning):
+        lines.append("就近入学 re-zoned pupils and their trips (分钟 min):")
+        lines += format_rezoning(rezoning)
     for stage, zh in (("primary", "小学"), ("junior", "初中")):
         if stage not in b:
             continue
