@@ -128,10 +128,12 @@ def test_closable_school_settlements_may_leave_only_if_it_closes(county, travel)
     # if TP1 closes V3 may go to P1 (35), N1 (38) or the site C1 (39), all within 35 + 10
     assert _arc_sets(inp.arcs) == BY_HAND[10.0]
     assert _arc_sets(inp.arcs, flag=True) == {("V3", "primary"): {"P1", "N1", "C1"}}
-    plan = plan_county(county, sc, times, school_times, distance_method="straight_line")
-    v3 = plan.assignments.set_index(["settlement_id", "stage"]).loc[("V3", "primary")]
-    closed = set(plan.projects.loc[plan.projects["kind"] == "closure", "school_id"])
-    assert (v3["school_id"] != "TP1") == ("TP1" in closed)
+    for rules in ({}, {"contiguity": True}):
+        plan = plan_county(county, sc.model_copy(update={"catchment_rules": sc.catchment_rules.model_copy(
+            update=rules)}), times, school_times, distance_method="straight_line")  # fmt: skip
+        v3 = plan.assignments.set_index(["settlement_id", "stage"]).loc[("V3", "primary")]
+        closed = set(plan.projects.loc[plan.projects["kind"] == "closure", "school_id"])
+        assert (v3["school_id"] != "TP1") == ("TP1" in closed)
 
 
 @pytest.fixture(scope="module")

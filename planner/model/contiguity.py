@@ -369,10 +369,14 @@ def build_rule(ctx: ModelContext) -> ContiguityRule:
     exempt = set(rules.contiguity_exempt)
     times: dict[tuple[str, str, str], float] = {}
     arcs: dict[Key, list[str]] = {}
-    for s, k, u, t in inp.arcs[["settlement_id", "stage", "unit_id", "time_min"]].itertuples(index=False):
+    cols = ["settlement_id", "stage", "unit_id", "time_min"]
+    a = inp.arcs.assign(if_closed=inp.arcs["if_closed"] if "if_closed" in inp.arcs else False)
+    for s, k, u, t, if_closed in a[[*cols, "if_closed"]].itertuples(index=False):
         if (s, k, u) in ctx.exprs["assign"]:
             times[(s, k, u)] = float(t)
-            arcs.setdefault((s, k), []).append(u)
+            if not if_closed:
+                # an arc allowed only if today's school closes is in G_u but never a repair's target
+                arcs.setdefault((s, k), []).append(u)
     for key, us in arcs.items():
         us.sort(key=lambda u, key=key: (times[(*key, u)], u))
     rule = ContiguityRule(graphs={}, arcs=arcs, times=times, exempt=exempt, keep=set(rules.keep_settlements))
