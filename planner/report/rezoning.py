@@ -51,7 +51,7 @@ HEADERS_ZH: dict[str, str] = {
     "pupils_longer": "通学时间变长学生 pupils with a longer trip",
     "settlements_longer": "通学时间变长居民点 settlements with a longer trip",
     "pupils_shorter": "通学时间缩短学生 pupils with a shorter trip",
-    "pupils_longer_15_within_cap": "现学校在时限内而增加超15分钟学生 pupils +15 min or more, today's school within cap",
+    "pupils_longer_15_within_cap": "现学校在时限内而增加超15分钟学生 pupils over +15 min, today's within cap",
     "tolerance_min": "就近容差(分钟) tolerance",
 }
 
