@@ -289,7 +289,7 @@ def _cmd_run(args: argparse.Namespace, out: _Output) -> int:
     out.say("")
     out.say(f"✓ 结果目录 run directory: {target}")
     out.result({"ok": True, "run_dir": str(target), "status": result["status"], "costs": result["costs"],
-                "timings_s": result["timings_s"]})  # fmt: skip
+                "rezoning": result["rezoning"], "timings_s": result["timings_s"]})  # fmt: skip
     return EXIT_OK
 
 

@@ -60,8 +60,9 @@ def run_plan(
     Returns
     -------
     dict
-        ``run_dir``, ``status``, ``gap``, ``costs``, ``timings_s``, and the texts ``county_summary``,
-        ``access_text``, ``plan_summary`` (what ``planner run`` prints).
+        ``run_dir``, ``status``, ``gap``, ``costs``, ``rezoning`` (pupils re-zoned per stage and their trip
+        changes, :func:`planner.plan.rezoning.rezoning_summary` records), ``timings_s``, and the texts
+        ``county_summary``, ``access_text``, ``plan_summary`` (what ``planner run`` prints).
 
     Raises
     ------
@@ -73,6 +74,7 @@ def run_plan(
     from planner.assess import assess
     from planner.loader import format_summary, load_county, summarise
     from planner.plan.pipeline import plan_county
+    from planner.plan.rezoning import rezoning_records
     from planner.report.run import RunInputs, format_plan_summary, write_run
     from planner.rundir import atomic_run_dir, ensure_new, input_hashes, write_json
     from planner.scenario_check import validate_against_county
@@ -125,6 +127,7 @@ def run_plan(
     done()
 
     t0 = step("report 写出结果")
+    rezoning = rezoning_records(plan.extra_tables["rezoning"]) if "rezoning" in plan.extra_tables else []
     with atomic_run_dir(target) as tmp:
         inputs = RunInputs(county=county, scenario=scenario, travel=travel.long, marginal=table)
         files = write_run(plan, tmp, access_tables=access_tables, inputs=inputs)
@@ -144,6 +147,7 @@ def run_plan(
             "timings_s": {k: round(v, 3) for k, v in timings.items()},
             "files": sorted(str(f.relative_to(tmp)) for f in files),
             "notes": plan.notes,
+            "rezoning": rezoning,
         }
         write_json(tmp / "manifest.json", manifest)
     done()
@@ -152,6 +156,7 @@ def run_plan(
         "status": plan.solver.description,
         "gap": plan.solver.gap,
         "costs": plan.costs,
+        "rezoning": rezoning,
         "timings_s": {k: round(v, 3) for k, v in timings.items()},
         "county_summary": format_summary(summarise(county)),
         "access_text": access_text,

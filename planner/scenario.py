@@ -59,12 +59,32 @@ class DistanceSettings(_Strict):
 
     Walking times for primary pupils (urban 500 m ≈ 8 min; rural 2.5 km ≈ 30-40 min) and
     school-bus / bicycle times for junior pupils (urban 1 km; rural 5 km, 45-60 min).
+
+    就近入学 (nearby enrolment): a settlement may keep today's school, or go to a school or
+    candidate site within its cap and no farther than max(today's school, its nearest school
+    within the cap) + ``rezoning_tolerance_min``; while today's school is within the cap, no
+    re-zoned trip grows by more than the tolerance. A boarding school takes settlements beyond
+    the day cap (up to ``boarding_max_min``) only where no public day school of the stage is
+    within it. Settlements of a school the closures lever may close may also go, if it closes,
+    to the schools within the cap and the tolerance of their nearest other school.
     """
 
     primary_max_min: AreaCaps = AreaCaps(urban=15, town=30, rural=40)
     junior_max_min: AreaCaps = AreaCaps(urban=20, town=45, rural=60)
-    boarding_max_min: float = Field(90, gt=0, description="Cap for pupils assigned to a boarding school.")
+    boarding_max_min: float = Field(
+        90,
+        gt=0,
+        description="Cap for pupils assigned to a boarding school, for settlements with no public day school of the "
+        "stage within their day cap (elsewhere a boarding school takes pupils within the day cap only).",
+    )
     candidates_per_settlement: int = Field(6, ge=1, description="Nearest schools considered per settlement and stage.")
+    rezoning_tolerance_min: float | None = Field(
+        10,
+        ge=0,
+        description="就近入学: a settlement is re-zoned only to a school (or candidate site) no farther than "
+        "max(today's school, its nearest school within the cap) + this many minutes; null: to any school within "
+        "the cap (docs/catchments.md).",
+    )
 
 
 class RotationSettings(_Strict):
@@ -200,7 +220,9 @@ class CatchmentRules(_Strict):
 
     contiguity: bool = Field(False, description="Each school's catchment per stage is one connected area.")
     contiguity_exempt: tuple[str, ...] = Field(
-        (), description="Schools whose catchments may be non-contiguous (boarding schools always are)."
+        (),
+        description="Schools whose catchments may be non-contiguous (boarding schools keep the rule too, except "
+        "the settlements the rule lists as unavoidable).",
     )
     keep_settlements: tuple[str, ...] = Field((), description="Settlements that keep today's schools.")
     feeder: bool = Field(False, description="Each primary school's catchment feeds one junior school (对口).")
@@ -238,7 +260,9 @@ class Scenario(_Strict):
     closures: ClosureSettings = ClosureSettings()
     weights: ObjectiveWeights = ObjectiveWeights()
     solver: SolverSettings = SolverSettings()
-    max_rezoned_pupils: int | None = Field(None, ge=0, description="Cap on pupils moved from their catchment.")
+    max_rezoned_pupils: int | None = Field(
+        None, ge=0, description="Cap on pupils (both stages) moved from today's catchment school; null: no cap."
+    )
     min_school_share: float = Field(
         0.5,
         ge=0,

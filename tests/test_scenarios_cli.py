@@ -50,6 +50,15 @@ def test_every_scenario_runs(all_runs: tuple[Path, list[Path]]) -> None:
         assert manifest["scenario"]["name"] == run.name
         for f in ("plan/assignments.csv", "plan/projects.csv", "after/self_assessment.xlsx", "before/summary.csv"):
             assert (run / f).exists(), f"{run.name}: {f}"
+        # the manifest's 就近入学 read-out: pupils re-zoned per stage, as the assignments table counts them
+        a = pd.read_csv(run / "plan" / "assignments.csv", encoding="utf-8-sig")
+        moved = a[a["school_id"] != a["current_school_id"]]
+        for rec in manifest["rezoning"]:
+            rows = moved if rec["stage"] == "all" else moved[moved["stage"] == rec["stage"]]
+            assert rec["pupils_rezoned"] == int(rows["pupils"].sum()), (run.name, rec)
+            grow = rows["time_min"] - rows["current_time_min"]
+            far = rows["current_within_cap"].astype(bool) & (grow > 15)
+            assert rec["pupils_longer_15_within_cap"] == int(rows.loc[far, "pupils"].sum())
 
 
 def test_baseline_changes_nothing(all_runs: tuple[Path, list[Path]]) -> None:

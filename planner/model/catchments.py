@@ -1,9 +1,11 @@
 """Catchment lever: each settlement's pupils of a stage go wholly to one school.
 
 Variables ``x[settlement, stage, unit]`` (binary) exist only for the allowed arcs of
-:attr:`ModelInputs.arcs`: the current school plus the nearest schools and candidate sites
-within the stage's travel-time cap. With the lever off, every settlement stays with its
-current school and pupils are constants.
+:attr:`ModelInputs.arcs`: the current school plus the nearby schools and candidate sites of the
+就近入学 rule (:func:`planner.plan.instance._arcs`: within the cap and the re-zoning tolerance).
+An arc flagged ``if_closed`` is allowed only if today's school closes. With the lever off, every
+settlement stays with its current school and pupils are constants. ``max_rezoned_pupils`` caps
+the pupils (both stages) whose school changes.
 """
 
 from __future__ import annotations
@@ -32,6 +34,9 @@ def add_catchments(ctx: ModelContext) -> None:
     arcs = inp.arcs.merge(demand[["settlement_id", "stage", "pupils", "current_unit"]], on=["settlement_id", "stage"])
     if not sc.levers.catchments:
         arcs = arcs[arcs["unit_id"] == arcs["current_unit"]]
+    if "if_closed" in arcs:
+        # arcs offered only for the case that today's school closes: dropped when it cannot
+        arcs = arcs[~arcs["if_closed"].astype(bool) | arcs["current_unit"].isin(list(ctx.closed))]
     arcs = arcs.sort_values(["settlement_id", "stage", "time_min", "unit_id"], kind="stable")
     sids = arcs["settlement_id"].to_numpy()
     stages = arcs["stage"].to_numpy()
@@ -40,6 +45,7 @@ def add_catchments(ctx: ModelContext) -> None:
     times = arcs["time_min"].to_numpy(dtype=float)
     pupils = arcs["pupils"].to_numpy(dtype=float)
     within = arcs["within_cap"].to_numpy(dtype=bool) if "within_cap" in arcs else np.ones(len(arcs), dtype=bool)
+    if_closed = arcs["if_closed"].to_numpy(dtype=bool) if "if_closed" in arcs else np.zeros(len(arcs), dtype=bool)
     beyond = Lin()
     unavoidable = 0.0
     n = len(arcs)
@@ -82,6 +88,12 @@ def add_catchments(ctx: ModelContext) -> None:
                 lhs.add(x)
                 lhs.add_lin(ctx.closed[unit])
                 ctx.constrain(lhs, "<=", 1, f"closed_{sid}_{stage}_{unit}")
+            if if_closed[j]:
+                # 就近入学: a school this far is allowed only if today's school closes
+                lhs = Lin()
+                lhs.add(x)
+                lhs.add_lin(ctx.closed[current], -1.0)
+                ctx.constrain(lhs, "<=", 0, f"if_closed_{sid}_{stage}_{unit}")
             if unit in ctx.site_open:
                 # only an opened site can take pupils
                 lhs = Lin()

@@ -32,7 +32,7 @@ directed link and unit). With plain travel-time ordering (the earlier version) a
 strictly closer neighbour and its arc was ruled out; equal times ruled out both settlements.
 
 The start plan is contiguous: :func:`contiguous_assignment` repairs today's catchments (the
-registered start) before the model is solved, and :func:`planner.model.solver.lp_guided_start`
+registered start) before the model is solved, and :func:`planner.model.start.lp_guided_start`
 repairs the LP-rounded catchments the same way before it fixes them. The repair moves each
 settlement that breaks the rule to another allowed school where it is joined (nearest first),
 and where none is, pulls the chain of settlements that joins it to its school along the rank
@@ -45,8 +45,10 @@ does not pass connection on: in its neighbours' rules it counts as x − e, so a
 root's connected area plus listed exceptions. An *unavoidable* settlement — its only allowed
 school is today's and it is not joined to it inside G_u, so no plan can change it — gets no rule
 and no penalty: its slack is fixed at 1, so the plan lists it with the exceptions (``only_school``),
-and ``totals["contiguity_unavoidable"]`` counts it. Boarding schools and the schools in
-``catchment_rules.contiguity_exempt`` are exempt.
+and ``totals["contiguity_unavoidable"]`` counts it. Only the schools in
+``catchment_rules.contiguity_exempt`` are exempt; boarding schools keep the rule too (until 2026-12-02
+they were exempt, and on the bundled county 8 junior boarding catchments of the contiguous redraw fell
+into 2-6 pieces).
 
 Measured on the bundled county (docs/catchments.md): today's catchments break the rank rule at 7
 settlements (the travel-time rule: 12), all re-zoned by the start repair, plus 3 unavoidable
@@ -158,7 +160,7 @@ class ContiguityRule:
     rank, parent, roots : dict
         (unit_id, stage) -> :func:`unit_order` ranks, parents and the unit's roots.
     exempt : set of str
-        Units exempt from the rule (boarding schools and ``contiguity_exempt``).
+        Units exempt from the rule (``contiguity_exempt``).
     keep : set of str
         Settlements that keep today's schools (``keep_settlements``): never moved by a repair.
     """
@@ -362,14 +364,19 @@ def build_rule(ctx: ModelContext) -> ContiguityRule:
     rules = ctx.scenario.catchment_rules
     cg = inp.catchment_graph
     graph = cg.graph()
-    units = inp.units
-    exempt = set(rules.contiguity_exempt) | {str(u) for u in units.index[units["boarding"].astype(bool)]}
+    # boarding schools keep the rule too (their far settlements come only from where no day school is within
+    # the cap, planner/model/prepare.py): only the schools the scenario names are exempt
+    exempt = set(rules.contiguity_exempt)
     times: dict[tuple[str, str, str], float] = {}
     arcs: dict[Key, list[str]] = {}
-    for s, k, u, t in inp.arcs[["settlement_id", "stage", "unit_id", "time_min"]].itertuples(index=False):
+    cols = ["settlement_id", "stage", "unit_id", "time_min"]
+    a = inp.arcs.assign(if_closed=inp.arcs["if_closed"] if "if_closed" in inp.arcs else False)
+    for s, k, u, t, if_closed in a[[*cols, "if_closed"]].itertuples(index=False):
         if (s, k, u) in ctx.exprs["assign"]:
             times[(s, k, u)] = float(t)
-            arcs.setdefault((s, k), []).append(u)
+            if not if_closed:
+                # an arc allowed only if today's school closes is in G_u but never a repair's target
+                arcs.setdefault((s, k), []).append(u)
     for key, us in arcs.items():
         us.sort(key=lambda u, key=key: (times[(*key, u)], u))
     rule = ContiguityRule(graphs={}, arcs=arcs, times=times, exempt=exempt, keep=set(rules.keep_settlements))

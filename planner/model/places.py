@@ -13,9 +13,11 @@ allows) may be closed (撤并): it then takes no pupils, all its teachers are re
 
 from __future__ import annotations
 
+import pandas as pd
 import pulp
 
 from planner.model.context import Lin, ModelContext
+from planner.scenario import ClosureSettings
 
 #: which site stages accept which design stages
 _SITE_ACCEPTS = {"primary": {"primary"}, "junior": {"junior"}, "nine_year": {"nine_year"}}
@@ -75,9 +77,22 @@ def add_places(ctx: ModelContext) -> None:
 
 def closable_units(ctx: ModelContext) -> list[str]:
     """Public existing schools the scenario allows to close."""
-    inp, cl = ctx.inp, ctx.scenario.closures
-    units = inp.units
-    pupils = inp.parts["pupils"].groupby(level=0).sum()
+    return closable_schools(ctx.inp.units, ctx.inp.parts, ctx.scenario.closures)
+
+
+def closable_schools(units: pd.DataFrame, parts: pd.DataFrame, cl: ClosureSettings) -> list[str]:
+    """Public existing schools of ``cl.kinds`` with at most ``cl.max_pupils`` pupils (both stages).
+
+    Parameters
+    ----------
+    units : DataFrame
+        :attr:`ModelInputs.units`.
+    parts : DataFrame
+        :attr:`ModelInputs.parts` (index unit_id, stage; column ``pupils``).
+    cl : ClosureSettings
+        The scenario's ``closures``.
+    """
+    pupils = parts["pupils"].groupby(level=0).sum()
     out = []
     for unit, row in units.iterrows():
         if row["is_new"] or not row["public"] or row["kind"] not in cl.kinds:

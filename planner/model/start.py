@@ -118,17 +118,18 @@ def lp_guided_start(
         return StartResult(None, 0, len(ints), None, f"LP {lp.status}", time.perf_counter() - t0)
     lp_value = {v.name: v.varValue for v in variables}
 
-    def restricted(fix: dict[str, float], budget: float) -> SolverRun | None:
+    def restricted(fix: dict[str, float], budget: float, start: dict[str, float] | None = None) -> SolverRun | None:
         if budget <= 1:
             return None
         saved = [(v, v.lowBound, v.upBound) for v in ints if v.name in fix]
         for v, _lo, _up in saved:
             v.lowBound = v.upBound = fix[v.name]
-        # partial MIP start: the fixed values plus the registered start's non-zero moves (the teacher
-        # swaps that meet the rotation policy, indicator-neutral); the solver completes the rest
+        # partial MIP start: the fixed values (or ``start``) plus the registered start's non-zero moves (the
+        # teacher swaps that meet the rotation policy, indicator-neutral); the solver completes the rest
+        start = fix if start is None else start
         for v in variables:
             reg = registered[v.name]
-            v.varValue = fix.get(v.name, reg if v.cat == pulp.LpInteger and reg else None)
+            v.varValue = start.get(v.name, reg if v.cat == pulp.LpInteger and reg else None)
         try:
             return run(prob, settings.name, time_limit_s=budget, gap_rel=settings.gap_rel, threads=settings.threads,
                        warm_start=True)  # fmt: skip
@@ -148,7 +149,16 @@ def lp_guided_start(
         # keep the rule, or the restricted MIP is infeasible
         fix = share_fix(built.ctx, fix, lp_value)
         fix = contiguous_fix(built.ctx, fix, lp_value)
-        sub = restricted(fix, time_limit_s - (time.perf_counter() - t0) - lp.seconds)
+        # a settlement the LP splits between schools is left to the restricted MIP (started at its rounded
+        # school): rounding it alone can push a school over its size or class limit that the LP kept
+        rounded = dict(fix)
+        split = [g for g in assignments if max((lp_value[v.name] or 0.0) for v in g) < 1 - 1e-3]
+        for group in split:
+            for v in group:
+                fix.pop(v.name, None)
+        log.info("start heuristic: %d of %d settlement catchments split by the LP left free", len(split),
+                 len(assignments))  # fmt: skip
+        sub = restricted(fix, time_limit_s - (time.perf_counter() - t0) - lp.seconds, rounded)
     if sub is None or not sub.has_solution:
         if assignments:
             log.info("start heuristic: rounded catchments gave no plan (%s); fixing the LP's integral values instead",

@@ -6,7 +6,7 @@ move changes each indicator exactly. The model decides how many teachers of each
 leave (``out``) and join (``in``) every public school; sending and receiving balance per
 type. Pairing the moves into an exchange list (from, to) with the least travel inside
 the school-to-school cap is done after the solve (a transportation problem, integral by
-construction; see :func:`planner.model.extract.pair_flows`).
+construction; see :func:`planner.plan.readback.pair_flows`).
 
 Rules (DOMAIN.md §1.2, docs/model.md):
 

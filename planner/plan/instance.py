@@ -19,6 +19,7 @@ from planner.adjacency import catchment_graph
 from planner.assess import school_parts, teacher_categories
 from planner.county import County
 from planner.model.inputs import INDICATORS, TEACHER_INDICATORS, ModelInputs
+from planner.model.places import closable_schools
 from planner.scenario import Scenario
 from planner.standards import INDICATORS_BY_KEY, Standards, load_standards
 
@@ -141,9 +142,33 @@ def _fill_current(
 
 
 def _arcs(
-    county: County, scenario: Scenario, travel: pd.DataFrame, units: pd.DataFrame
+    county: County,
+    scenario: Scenario,
+    travel: pd.DataFrame,
+    units: pd.DataFrame,
+    closable: set[str] | frozenset[str] = frozenset(),
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Demand and allowed arcs (current school + nearest within the caps)."""
+    """Demand and allowed arcs: today's school plus the nearby schools of the 就近入学 rule.
+
+    For a settlement and stage with today's school c (time t_c) and cap T (its area type's day cap):
+
+    - *eligible* units: public schools and candidate sites of the stage within T; a boarding school
+      within ``boarding_max_min`` too, but only where no existing public day school of the stage is
+      within T (a boarding school takes far settlements only where no day school is near);
+    - allowed: the ``candidates_per_settlement`` nearest eligible units no farther than
+      max(t_c, t_n) + ``rezoning_tolerance_min`` (t_n: the nearest eligible unit, a candidate site
+      counting as a school), plus c itself even beyond the cap (keeping it is always allowed). While c
+      is within the cap, t_n ≤ t_c, so no re-zoned trip grows by more than the tolerance; a
+      settlement beyond the cap may go to any eligible unit;
+    - when c is in ``closable`` (the closures lever may close it): also the eligible units within the
+      tolerance of the nearest eligible existing school other than c, flagged ``if_closed`` — the
+      model allows them only if c closes (planner/model/catchments.py).
+
+    Returns the demand table and the arcs (settlement_id, stage, unit_id, time_min, distance_m,
+    cap_min, within_cap, if_closed). ``cap_min`` is the cap judged for the bottom line: the day cap,
+    and ``boarding_max_min`` at a boarding school (so keeping today's boarding school within its
+    allowance is within the cap).
+    """
     st = county.settlements
     demand_rows = []
     for stage in ("primary", "junior"):
@@ -173,20 +198,36 @@ def _arcs(
     dist = scenario.distance
     caps = {"primary": dist.primary_max_min, "junior": dist.junior_max_min}
     tt = travel.merge(demand[["settlement_id", "stage", "area_type", "current_unit"]], on=["settlement_id", "stage"])
-    tt = tt[[u in teaches[s] for u, s in zip(tt["unit_id"], tt["stage"], strict=True)]]
-    cap = np.array([getattr(caps[s], a) for s, a in zip(tt["stage"], tt["area_type"], strict=True)], dtype=float)
+    tt = tt[[u in teaches[s] for u, s in zip(tt["unit_id"], tt["stage"], strict=True)]].reset_index(drop=True)
+    keys = [tt["settlement_id"], tt["stage"]]
+    time_min = tt["time_min"].to_numpy(dtype=float)
+    day_cap = np.array([getattr(caps[s], a) for s, a in zip(tt["stage"], tt["area_type"], strict=True)], dtype=float)
     boarding = tt["unit_id"].map(units["boarding"]).fillna(False).to_numpy(dtype=bool)
-    cap = np.where(boarding, np.maximum(cap, dist.boarding_max_min), cap)
-    tt = tt.assign(cap_min=cap, within_cap=tt["time_min"].to_numpy() <= cap)
-    near = tt[tt["within_cap"]].sort_values(["settlement_id", "stage", "time_min", "unit_id"])
-    near = near.groupby(["settlement_id", "stage"], sort=False).head(dist.candidates_per_settlement)
+    existing = ~tt["unit_id"].map(units["is_new"]).fillna(True).to_numpy(dtype=bool)
+    current = (tt["unit_id"] == tt["current_unit"]).to_numpy()
+    board_cap = np.maximum(day_cap, dist.boarding_max_min)
+    cap = np.where(boarding, board_cap, day_cap)
+    # a boarding school's allowance beyond the day cap only where no public day school is within it
+    day_near = pd.Series(~boarding & existing & (time_min <= day_cap)).groupby(keys).transform("any").to_numpy()
+    eligible = time_min <= np.where(boarding & ~day_near, board_cap, day_cap)
+    tol = np.inf if dist.rezoning_tolerance_min is None else float(dist.rezoning_tolerance_min)
+    t_today = pd.Series(np.where(current, time_min, -np.inf)).groupby(keys).transform("max").to_numpy()
+    t_near = pd.Series(np.where(eligible, time_min, np.inf)).groupby(keys).transform("min").to_numpy()
+    allowed = eligible & (time_min <= np.maximum(t_today, t_near) + tol)
+    # a closable school's settlements: if it closes, the schools within the tolerance of the nearest other one
+    closing = tt["current_unit"].isin(closable).to_numpy()
+    other = eligible & existing & ~current
+    t_other = pd.Series(np.where(other, time_min, np.inf)).groupby(keys).transform("min").to_numpy()
+    fallback = closing & eligible & ~current & ~allowed & (time_min <= t_other + tol)
+    tt = tt.assign(cap_min=cap, within_cap=time_min <= cap, if_closed=fallback)
+    order = ["settlement_id", "stage", "time_min", "unit_id"]
+    k = dist.candidates_per_settlement
+    near = tt[allowed].sort_values(order).groupby(["settlement_id", "stage"], sort=False).head(k)
+    spare = tt[fallback].sort_values(order).groupby(["settlement_id", "stage"], sort=False).head(k)
     # today's school is always allowed, even beyond the cap (penalised in the model, reported in
     # the plan), so that today's catchments are a valid starting plan
-    current = tt[tt["unit_id"] == tt["current_unit"]]
-    arcs = pd.concat([near, current], ignore_index=True)
-    arcs = arcs.drop_duplicates(["settlement_id", "stage", "unit_id"]).sort_values(
-        ["settlement_id", "stage", "time_min", "unit_id"]
-    )
+    arcs = pd.concat([near, spare, tt[current]], ignore_index=True)
+    arcs = arcs.drop_duplicates(["settlement_id", "stage", "unit_id"]).sort_values(order)
     missing = demand.merge(arcs[["settlement_id", "stage"]].drop_duplicates(), how="left", indicator=True)
     missing = missing[missing["_merge"] == "left_only"]
     if len(missing):
@@ -195,7 +236,7 @@ def _arcs(
             f"settlement {first['settlement_id']} has no travel time to its current {first['stage']} school "
             f"{first['current_unit']}"
         )
-    cols = ["settlement_id", "stage", "unit_id", "time_min", "distance_m", "cap_min", "within_cap"]
+    cols = ["settlement_id", "stage", "unit_id", "time_min", "distance_m", "cap_min", "within_cap", "if_closed"]
     return demand.drop(columns="area_type"), arcs[cols].reset_index(drop=True)
 
 
@@ -242,7 +283,9 @@ def prepare_inputs(
         The year of ``county``'s pupils in a horizon plan.
     """
     units = _units(county)
-    demand, arcs = _arcs(county, scenario, travel, units)
+    model_parts = _parts(county, parts)
+    closable = set(closable_schools(units, model_parts, scenario.closures)) if scenario.levers.closures else set()
+    demand, arcs = _arcs(county, scenario, travel, units, closable)
     b = county.parameters.budget
     capital = scenario.budget.capital_yuan if scenario.budget.capital_yuan is not None else b.capital_yuan
     recurrent = (
@@ -282,7 +325,7 @@ def prepare_inputs(
         size_limit=dict(limits["size_limit"]),
         staffing_norm=dict(limits["staffing_norm"]),
         units=units,
-        parts=_parts(county, parts),
+        parts=model_parts,
         demand=demand,
         arcs=arcs,
         site_options=opts,

@@ -32,6 +32,7 @@ from planner.plan.readback import (
     projects,
     rotation_table,
 )
+from planner.plan.rezoning import rezoning_summary
 from planner.projection import project_enrolment, pupils_by_year
 from planner.scenario import Scenario
 from planner.standards import Standards, load_standards
@@ -88,6 +89,13 @@ def plan_county(
     if cap.isna().any():  # every assignment is one of the model's arcs
         raise RuntimeError(f"assignment without an arc: {keys[cap.isna().to_numpy()][0]}")
     assign["within_cap"] = cap.astype(bool).to_numpy()
+    # today's trip (today's school is always an arc) and the change, for the 就近入学 read-outs
+    today = inp.arcs.set_index(["settlement_id", "stage", "unit_id"]).reindex(
+        pd.MultiIndex.from_frame(assign[["settlement_id", "stage", "current_school_id"]])
+    )
+    assign["current_time_min"] = today["time_min"].to_numpy(dtype=float)
+    assign["current_within_cap"] = today["within_cap"].astype(bool).to_numpy()
+    assign["time_change_min"] = assign["time_min"] - assign["current_time_min"]
     proj = projects(ctx).rename(columns={"unit_id": "school_id"})
     flows = pair_flows(ctx, scenario.rotation.max_travel_min)
     ex = exchange_list(county, flows, std)
@@ -104,6 +112,7 @@ def plan_county(
         extra, more = horizon_tables(base_county, after_county, projection, proj, std, h)
         notes.extend(more)
     add_catchment_outputs(extra, notes, ctx, assign, after_county, scenario)  # feeder table, rule notes
+    extra["rezoning"] = rezoning_summary(assign, scenario.distance.rezoning_tolerance_min)  # 就近入学 read-out
     if closed:
         after_county, stranded = drop_closed(after_county, closed)
         if len(stranded):

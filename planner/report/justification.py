@@ -32,6 +32,7 @@ import pandas as pd
 from planner.binding import binds_by_item
 from planner.county import County
 from planner.plan import Plan
+from planner.plan.rezoning import rezoning_paragraph
 from planner.report.marginal import cost_totals
 from planner.report.workbook import budget_table, project_table, school_names
 from planner.schema import STAGE_ZH
@@ -147,6 +148,9 @@ def _content(plan: Plan, county: County, marginal: pd.DataFrame | None, costs: p
     for s_b, s_a in zip(sb.itertuples(index=False), sa.itertuples(index=False), strict=True):
         d.p(f"{s_a.stage_zh}：达标学校由{s_b.schools_passing}所变为{s_a.schools_passing}所（参评{s_a.schools_assessed}所），"
             f"差异系数超标项由{s_b.cv_over}项变为{s_a.cv_over}项。{s_a.verdict_zh}")  # fmt: skip
+    rezoning = plan.extra_tables.get("rezoning")
+    if rezoning is not None and len(rezoning):
+        d.p(rezoning_paragraph(rezoning))
 
     # 二
     d.h(2, "二、资本性项目明细")

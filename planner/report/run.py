@@ -27,6 +27,7 @@ import pandas as pd
 
 from planner.county import County
 from planner.plan import Plan
+from planner.plan.rezoning import format_rezoning
 from planner.report.geopackage import write_geopackage
 from planner.report.justification import write_budget_justification
 from planner.report.layers import plan_layers
@@ -169,6 +170,10 @@ def format_plan_summary(plan: Plan) -> str:
         f"{int(plan.assignments.loc[plan.assignments['changed'], 'pupils'].sum()):,};  "
         f"交流教师 teachers moved: {len(plan.exchange_list)};  招聘 hires: {int(plan.hires['count'].sum())}",
     ]
+    rezoning = plan.extra_tables.get("rezoning")
+    if rezoning is not None and len(rezoning):
+        lines.append("就近入学 re-zoned pupils and their trips (分钟 min):")
+        lines += format_rezoning(rezoning)
     for stage, zh in (("primary", "小学"), ("junior", "初中")):
         if stage not in b:
             continue
