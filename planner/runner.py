@@ -110,20 +110,31 @@ def run_plan(
     done()
 
     t0 = step("plan 优化求解")
-    plan = plan_county(county, scenario, travel.long, travel.school_times, distance_method=travel.method,
-                       before=before)  # fmt: skip
-    timings["plan_s"] = time.perf_counter() - t0
-    done()
-
-    t0 = step("marginal 预算边际")
     table = None
     if (scenario.report.marginal_budget if marginal is None else marginal) and _spends_money(scenario):
         from planner.plan.variants import marginal_budget
 
-        table = marginal_budget(county, scenario, travel.long, travel.school_times, plan,
-                                delta=scenario.report.marginal_delta, distance_method=travel.method,
-                                time_limit_s=scenario.report.marginal_time_limit_s)  # fmt: skip
-    timings["marginal_s"] = time.perf_counter() - t0
+        # the budget chain: -δ, the scenario's budget (from the -δ plan), +δ (from that plan)
+        marks = {1: "marginal 预算边际"}
+
+        def chain_step(i: int) -> None:
+            if i in marks:
+                timings["plan_s"] = time.perf_counter() - t0
+                done()
+                step(marks[i])
+
+        plan, table = marginal_budget(county, scenario, travel.long, travel.school_times,
+                                      delta=scenario.report.marginal_delta, distance_method=travel.method,
+                                      time_limit_s=scenario.report.marginal_time_limit_s, before=before,
+                                      progress=chain_step)  # fmt: skip
+        timings["marginal_s"] = time.perf_counter() - t0 - timings["plan_s"]
+    else:
+        plan = plan_county(county, scenario, travel.long, travel.school_times, distance_method=travel.method,
+                           before=before)  # fmt: skip
+        timings["plan_s"] = time.perf_counter() - t0
+        done()
+        step("marginal 预算边际")
+        timings["marginal_s"] = 0.0
     done()
 
     t0 = step("report 写出结果")

@@ -12,10 +12,21 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from docx import Document
-from tiny_county import straight_line_travel, tiny_plan
+from tiny_county import straight_line_travel, write_tiny_county
 
 from planner.assess import assess
-from planner.plan.variants import budget_variants, marginal_budget, marginal_table, unmet_summary
+from planner.loader import load_county
+from planner.plan.pipeline import plan_county
+from planner.plan.variants import (
+    KEPT_NOTE,
+    better_of,
+    marginal_budget,
+    plan_rank,
+    solve_variants,
+    unmet_summary,
+    with_budget,
+    with_time_limit,
+)
 from planner.report.justification import PROJECT_HEADER, TOTAL_ZH, write_budget_justification, yuan
 from planner.report.marginal import cost_to_meet, cost_totals
 from planner.scenario import load_scenario
@@ -26,14 +37,46 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory: pytest.TempPathFactory):
     tmp = tmp_path_factory.mktemp("just")
-    county, plan = tiny_plan(tmp)
+    county = load_county(write_tiny_county(tmp / "c"), check_network=False)
     travel, school_times = straight_line_travel(county)
     scenario = load_scenario(ROOT / "scenarios" / "combined.yaml")
-    marginal = marginal_budget(county, scenario, travel, school_times, plan, distance_method="straight_line",
-                               time_limit_s=30)  # fmt: skip
+    plan, marginal = marginal_budget(county, scenario, travel, school_times, distance_method="straight_line",
+                                     time_limit_s=30)  # fmt: skip
     costs = cost_to_meet(plan, county)
     paths = write_budget_justification(plan, county, tmp / "out", marginal=marginal, cost_to_meet=costs)
     return county, scenario, travel, school_times, plan, marginal, costs, paths
+
+
+def _chain_plans(county, scenario, travel, school_times) -> dict:
+    """The -10% and +10% plans of the budget chain, solved again the way marginal_budget solves them."""
+    resolve = with_time_limit(scenario, 30)
+    chain = [with_budget(resolve, scale=0.9), scenario, with_budget(resolve, scale=1.1)]
+    plans = solve_variants(county, chain, travel, school_times, distance_method="straight_line", chain=True)
+    return {"-10%": (0.9, *plans[0]), "+10%": (1.1, *plans[2])}
+
+
+def test_more_money_never_ranks_worse(tiny) -> None:
+    *_, marginal, _, _ = tiny
+    t = marginal.sort_values("scale")
+    # the inspectors' order: fewer schools failing, then fewer CVs over, then fewer indicators unmet
+    ranks = list(zip(t["schools_failing"], t["cv_over"], t["unmet_indicators"], strict=True))
+    assert ranks == sorted(ranks, reverse=True)
+    assert list(t["schools_passing"]) == sorted(t["schools_passing"])
+
+
+def test_a_worse_plan_at_a_larger_budget_gives_way_to_the_smaller_budgets_plan(tiny) -> None:
+    county, scenario, travel, school_times, plan, *_ = tiny
+    # the do-nothing plan (no lever) at 1.2 x the budget ranks below the chain's plan at 1 x
+    idle = scenario.model_copy(update={"levers": scenario.levers.model_copy(update=dict.fromkeys(
+        ("catchments", "new_schools", "expansions", "resources", "rotation", "hires"), False))})  # fmt: skip
+    worse = plan_county(county, with_budget(idle, scale=1.2), travel, school_times, distance_method="straight_line")
+    assert plan_rank(worse) > plan_rank(plan)
+    kept = better_of(worse, plan)
+    assert kept.projects.equals(plan.projects) and kept.assignments.equals(plan.assignments)
+    assert kept.costs["capital_budget_yuan"] == pytest.approx(1.2 * county.parameters.budget.capital_yuan)
+    assert kept.costs["capital_yuan"] == pytest.approx(plan.costs["capital_yuan"])
+    assert any(n.startswith(KEPT_NOTE) for n in kept.notes)
+    assert better_of(plan, worse) is plan  # the better plan stands where it was solved
 
 
 def _amount(s: str) -> float:
@@ -95,11 +138,11 @@ def test_marginal_budgets_and_rows_equal_direct_assessment(tiny) -> None:
     assert (marginal["recurrent_yuan_per_year"] <= marginal["recurrent_budget_yuan_per_year"] + 1e-6).all()
     assert marginal.iloc[1]["unmet_indicators"] == unmet_summary(plan.after)["unmet_indicators"]
 
-    variants = budget_variants(county, scenario, travel, school_times, distance_method="straight_line",
-                               time_limit_s=30)  # fmt: skip
-    again = marginal_table(plan, variants)
+    _plan_again, again = marginal_budget(county, scenario, travel, school_times, distance_method="straight_line",
+                                        time_limit_s=30)  # fmt: skip
     cols = ["capital_budget_yuan", "capital_yuan", "recurrent_yuan_per_year", "unmet_indicators", "schools_passing"]
     pd.testing.assert_frame_equal(again[cols], marginal[cols])  # deterministic re-solves
+    variants = _chain_plans(county, scenario, travel, school_times)
     for label, (_scale, p, _wall) in variants.items():
         row = marginal.set_index("label").loc[label]
         direct = assess(p.after_county)  # the engine on the re-solve's county, independently of the plan
@@ -149,7 +192,7 @@ def test_marginal_notes_flag_a_non_monotone_result() -> None:
     from planner.plan.variants import marginal_notes
 
     base = {"capital_budget_yuan": 1.0, "recurrent_budget_yuan_per_year": 1.0, "capital_yuan": 1.0,
-            "recurrent_yuan_per_year": 0.5, "gap": 0.0}  # fmt: skip
+            "recurrent_yuan_per_year": 0.5, "gap": 0.0, "schools_passing": 3, "cv_over": 1}  # fmt: skip
     rows = [
         {**base, "label": "-10%", "scale": 0.9, "unmet_indicators": 5, "shortfall_index": 2.0, "status": "optimal"},
         {**base, "label": "0%", "scale": 1.0, "unmet_indicators": 4, "shortfall_index": 1.5, "status": "optimal"},
@@ -158,6 +201,10 @@ def test_marginal_notes_flag_a_non_monotone_result() -> None:
     notes = marginal_notes(pd.DataFrame(rows))
     assert len(notes) == 1
     assert "+10%" in notes[0] and "non-monotone" in notes[0] and "not proven optimal" in notes[0]
+    # more unmet indicators with more money where more schools pass: said so, the inspectors' order
+    passing = [{**r, "schools_passing": 3 + i} for i, r in enumerate(rows)]
+    (note,) = [n for n in marginal_notes(pd.DataFrame(passing)) if n.startswith("非单调")]
+    assert "5 schools pass against 4" in note and "inspectors' order" in note
     rows[2]["unmet_indicators"] = 3
     assert marginal_notes(pd.DataFrame(rows)) == [
         "Solves not proven optimal (+10%): the differences are those of the plans found, within the gaps shown."
@@ -172,9 +219,9 @@ def test_marginal_notes_flag_a_non_monotone_result() -> None:
 def test_marginal_rejects_bad_delta_in_one_line(tiny) -> None:
     from planner.errors import ScenarioError
 
-    county, scenario, travel, school_times, plan, *_ = tiny
+    county, scenario, travel, school_times, *_ = tiny
     with pytest.raises(ScenarioError, match="delta must be between 0 and 1"):
-        marginal_budget(county, scenario, travel, school_times, plan, delta=1.5)
+        marginal_budget(county, scenario, travel, school_times, delta=1.5)
 
 
 def test_cost_to_meet_prices_a_nine_year_school_once(tmp_path: Path) -> None:

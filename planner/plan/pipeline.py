@@ -49,6 +49,7 @@ def plan_county(
     standards: Standards | None = None,
     distance_method: str = "network",
     before: Assessment | None = None,
+    start: Plan | None = None,
 ) -> Plan:
     """Optimise a plan for ``county`` under ``scenario``.
 
@@ -60,6 +61,11 @@ def plan_county(
         from_unit, to_unit, time_min between schools and sites (teacher rotation).
     distance_method : str
         ``network`` or ``straight_line``; carried into every output.
+    before : Assessment, optional
+        The county assessed before the plan (computed when not given).
+    start : Plan, optional
+        A plan of the same county and scenario under smaller budgets, feasible here: the solve
+        starts from it (:func:`planner.model.optimise.optimise` ``start_values``).
     """
     std = standards or load_standards()
     base_parts = school_parts(county, std)
@@ -78,7 +84,7 @@ def plan_county(
         parts_in = parts_in.assign(pupils=[float(target.at[u, f"pupils_{s}"]) for u, s in parts_in.index])
     inp = model_inputs(county, scenario, travel, school_times, standards=std, parts=parts_in,
                        demand_by_year=by_year, target_year=None if h is None else h.target_year)  # fmt: skip
-    sol = optimise(inp, scenario)
+    sol = optimise(inp, scenario, start_values=start.values if start is not None else None)
     if not sol.result.has_solution:
         raise RuntimeError(f"the solver returned no plan ({sol.result.describe()})")
     ctx = sol.built.ctx
@@ -167,6 +173,7 @@ def plan_county(
         distance_method=distance_method,
         notes=notes,
         extra_tables=extra,
+        values=sol.values(),
     )
 
 

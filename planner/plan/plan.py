@@ -99,6 +99,9 @@ class Plan:
     extra_tables : dict of DataFrame
         Further plan tables added by optional features (projection, feeder links, ...),
         saved next to the core tables under their key as file stem.
+    values : dict
+        The MILP's variable values at the plan, by variable name: a start for the same
+        scenario under a larger budget (:func:`planner.plan.variants.solve_variants`).
     """
 
     scenario_name: str
@@ -116,6 +119,7 @@ class Plan:
     distance_method: str = "network"
     notes: list[str] = field(default_factory=list)
     extra_tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    values: dict[str, float] = field(default_factory=dict, repr=False)
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """The plan's tables by file stem."""

@@ -6,9 +6,11 @@ Every "the same scenario, but with …" of the planner is made here:
   scenario with a solver setting, a report setting or the budget changed (``planner run
   --time-limit`` / ``--start-only`` / ``--no-maps``, batch time limits, threads and budget grids);
 - :func:`solve_variants` — plan a list of scenario variants in order, the one place where a
-  chain of re-solves is run (a warm start from the previous plan belongs here);
-- :func:`budget_variants` / :func:`marginal_budget` — the ±δ budget re-solves of the budget
-  justification (the marginal value of money), tabulated by :func:`marginal_table`;
+  chain of re-solves is run: with ``chain`` each starts from the previous plan and keeps the
+  better of it and its own solve (:func:`better_of`), so more money never looks worse;
+- :func:`marginal_budget` — the plan and its ±δ budget re-solves for the budget justification
+  (the marginal value of money), solved as a chain in increasing order of budget, each starting
+  from the plan before it, tabulated by :func:`marginal_table`;
 - :func:`run_sweep` — ``planner sweep``: the plan over a range of capital budgets, and
   :func:`smallest_passing_budget` (the number a finance bureau asks for first);
   :func:`planner.report.sweep.write_sweep` writes it.
@@ -33,10 +35,12 @@ Taken from the after-**assessment** (:attr:`Plan.after`), never from the model:
     Government-guarantee items not met (class size, music and art rooms, staffing, school
     size, catchment share, rotation shares).
 
-The optimiser minimises a weighted objective (shortfalls, CV excess, cost, travel,
-rezoning), not these counts, and a time-limited solve stops at a feasible plan whose
-gap is reported: when more money does not lower the total (or less money does not raise
-it) the table's ``notes`` (``table.attrs["notes"]``) say so and why.
+The optimiser minimises a weighted objective in the inspectors' order (docs/model.md), and a
+budget chain keeps at each budget the better of its own plan and the smaller budget's
+(:func:`plan_rank`: schools failing, then CVs over, then unmet indicators), so the table is
+monotone in that order; the table's ``notes`` (``table.attrs["notes"]``) say where a plan was
+kept from a smaller budget, and where a count other than the first rises with the money (more
+schools passing at the price of more school-indicators unmet elsewhere).
 """
 
 from __future__ import annotations
@@ -45,11 +49,13 @@ import logging
 import math
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from planner.assess import Assessment
 from planner.county import County
 from planner.errors import ScenarioError
 from planner.plan.pipeline import plan_county
@@ -106,21 +112,77 @@ def solve_variants(
     school_times: pd.DataFrame,
     *,
     distance_method: str = "network",
+    chain: bool = False,
+    before: Assessment | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> list[tuple[Plan, float]]:
     """Plan each scenario variant, in the order given: (plan, wall seconds) for each.
 
-    Each variant is planned on its own (:func:`planner.plan.pipeline.plan_county`, end to end);
-    ``progress(i)`` is called after the ``i``-th.
+    Each variant is planned end to end (:func:`planner.plan.pipeline.plan_county`); ``progress(i)``
+    is called after the ``i``-th.
+
+    With ``chain`` the variants must be in increasing order of both budgets (the budget chains of
+    :func:`marginal_budget` and :func:`run_sweep`): each is solved starting from the plan of the one
+    before — a plan of a smaller budget is a plan of a larger one — and the better of that plan and
+    the solve is kept (:func:`better_of`). More money then never gives a worse plan, by construction,
+    however time-limited the solves.
     """
-    out = []
+    out: list[tuple[Plan, float]] = []
     for i, sc in enumerate(scenarios):
         t0 = time.perf_counter()
-        plan = plan_county(county, sc, travel, school_times, distance_method=distance_method)
+        start = out[-1][0] if chain and out else None
+        if start is not None:
+            _check_larger(start, sc, county)
+        plan = plan_county(county, sc, travel, school_times, distance_method=distance_method, before=before,
+                           start=start)  # fmt: skip
+        if start is not None:
+            plan = better_of(plan, start)
         out.append((plan, time.perf_counter() - t0))
         if progress:
             progress(i)
     return out
+
+
+#: how a plan kept from a smaller budget says so in its notes
+KEPT_NOTE = "沿用较小预算的方案"
+
+
+def plan_rank(plan: Plan) -> tuple[int, int, int, int, float]:
+    """How the inspectors rank a plan (lower is better).
+
+    Schools failing, then schools passing (more is better: a new school that passes), CVs over their
+    threshold, school-indicators unmet, the shortfall index (:func:`unmet_summary`).
+    """
+    u = unmet_summary(plan.after)
+    return (u["schools_failing"], -u["schools_passing"], u["cv_over"], u["unmet_indicators"],
+            round(u["shortfall_index"], 9))  # fmt: skip
+
+
+def better_of(plan: Plan, smaller: Plan) -> Plan:
+    """``plan``, or ``smaller`` (a plan of smaller budgets, so feasible for ``plan``'s) where it ranks better.
+
+    The kept plan takes ``plan``'s name and budgets, and a note says why (the re-solve at the larger
+    budget, time-limited, found nothing better than the plan it started from).
+    """
+    if plan_rank(plan) <= plan_rank(smaller):
+        return plan
+    budgets = {k: plan.costs[k] for k in ("capital_budget_yuan", "recurrent_budget_yuan_per_year")}
+    note = (
+        f"{KEPT_NOTE}：在本预算下的求解（{plan.solver.description}）未找到比较小预算"
+        f"（资本性 {smaller.costs['capital_budget_yuan']:,.0f} 元）方案更好的方案，较小预算的方案在本预算下同样可行。"
+        f" Kept the plan of the smaller budget ({smaller.costs['capital_budget_yuan']:,.0f} yuan capital): the "
+        f"time-limited solve at this budget ({plan.solver.description}) found none better, and it is feasible here."
+    )
+    log.info("budget chain: kept the smaller budget's plan (rank %s against %s)", plan_rank(smaller), plan_rank(plan))
+    return replace(smaller, scenario_name=plan.scenario_name, costs={**smaller.costs, **budgets},
+                   notes=[*smaller.notes, note])  # fmt: skip
+
+
+def _check_larger(start: Plan, scenario: Scenario, county: County) -> None:
+    budget = county.parameters.budget
+    cap = scenario.budget.capital_yuan if scenario.budget.capital_yuan is not None else budget.capital_yuan
+    if cap * scenario.budget.scale < start.costs["capital_budget_yuan"] - 1e-6:
+        raise ValueError("solve_variants(chain=True): the variants must come in increasing order of budget")
 
 
 def parse_budget_range(text: str) -> list[float]:
@@ -180,7 +242,7 @@ def run_sweep(
     rows = []
     budgets = sorted(budgets)
     variants = [with_budget(scenario, capital_yuan=float(b), scale=1.0) for b in budgets]
-    plans = solve_variants(county, variants, travel, school_times, distance_method=distance_method,
+    plans = solve_variants(county, variants, travel, school_times, distance_method=distance_method, chain=True,
                            progress=(lambda i: progress(i, budgets[i])) if progress else None)  # fmt: skip
     for budget, (plan, _wall) in zip(budgets, plans, strict=True):
         ind = plan.after.indicators
@@ -264,49 +326,6 @@ def _row(label: str, scale: float, plan: Plan, time_limit_s: float, wall_s: floa
     }
 
 
-def budget_variants(
-    county: County,
-    scenario: Scenario,
-    travel: pd.DataFrame,
-    school_times: pd.DataFrame,
-    *,
-    delta: float = 0.10,
-    distance_method: str = "network",
-    time_limit_s: float | None = None,
-) -> dict[str, tuple[float, Plan, float]]:
-    """Re-solve ``scenario`` with both budgets scaled by ``1 − delta`` and ``1 + delta``.
-
-    Parameters
-    ----------
-    county, scenario, travel, school_times
-        As for :func:`planner.plan.pipeline.plan_county`.
-    delta : float
-        Relative change of the budgets, in (0, 1).
-    distance_method : str
-        Carried into the plans.
-    time_limit_s : float, optional
-        Solver time limit of each re-solve; default: the scenario's.
-
-    Returns
-    -------
-    dict
-        ``"-10%"`` and ``"+10%"`` (labels follow ``delta``) → (scale, plan, wall seconds).
-    """
-    if not 0 < delta < 1:
-        raise ScenarioError(f"marginal budget: delta must be between 0 and 1 (e.g. 0.10 for ±10%), got {delta!r}")
-    if time_limit_s is not None and not time_limit_s > 0:
-        raise ScenarioError(f"marginal budget: time limit must be > 0 seconds, got {time_limit_s!r}")
-    base = with_time_limit(scenario, time_limit_s)
-    scales = {f"{sign * delta:+.0%}": scenario.budget.scale * (1 + sign * delta) for sign in (-1, 1)}
-    plans = solve_variants(county, [with_budget(base, scale=s) for s in scales.values()], travel, school_times,
-                           distance_method=distance_method)  # fmt: skip
-    out: dict[str, tuple[float, Plan, float]] = {}
-    for (label, scale), (plan, wall) in zip(scales.items(), plans, strict=True):
-        log.info("budget %s (scale %.3f): %s in %.1f s", label, scale, plan.solver.description, wall)
-        out[label] = (scale, plan, wall)
-    return out
-
-
 def marginal_table(
     base_plan: Plan,
     variants: dict[str, tuple[float, Plan, float]],
@@ -327,7 +346,9 @@ def marginal_table(
     for label, (scale, plan, wall) in upper:
         rows.append(_row(label, scale, plan, variant_time_limit_s, wall))
     table = pd.DataFrame(rows, columns=list(MARGINAL_COLUMNS))
-    table.attrs["notes"] = marginal_notes(table)
+    kept = [f"{label}: {n}" for label, (_s, p, _w) in variants.items() for n in p.notes if n.startswith(KEPT_NOTE)]
+    kept += [f"0%: {n}" for n in base_plan.notes if n.startswith(KEPT_NOTE)]
+    table.attrs["notes"] = kept + marginal_notes(table)
     return table
 
 
@@ -341,10 +362,14 @@ def marginal_notes(table: pd.DataFrame) -> list[str]:
         worse = (hi["unmet_indicators"], hi["shortfall_index"]) > (lo["unmet_indicators"], lo["shortfall_index"])
         if worse:
             why = (
-                f"solves not proven optimal: {', '.join(not_proven['label'])} (time limit / gap)"
+                f"{hi['schools_passing']} schools pass against {lo['schools_passing']}: the plan passes schools "
+                "first (the inspectors' order), at the price of more indicators unmet at schools that fail anyway"
+                if hi["schools_passing"] > lo["schools_passing"]
+                else f"fewer CVs over their threshold ({hi['cv_over']} against {lo['cv_over']})"
+                if hi["cv_over"] < lo["cv_over"]
+                else f"solves not proven optimal: {', '.join(not_proven['label'])} (time limit / gap)"
                 if len(not_proven)
-                else "all solves optimal within their gap; the objective weighs CVs, costs, travel and rezoning, "
-                "not only this count, and each solve's gap allows a plan this much worse"
+                else "all solves optimal within their gap; each solve's gap allows a plan this much worse"
             )
             notes.append(
                 f"非单调 non-monotone: budget {hi['label']} leaves {hi['unmet_indicators']} unmet school-indicators "
@@ -373,43 +398,66 @@ def marginal_budget(
     scenario: Scenario,
     travel: pd.DataFrame,
     school_times: pd.DataFrame,
-    base_plan: Plan,
     *,
     delta: float = 0.10,
     distance_method: str = "network",
     time_limit_s: float | None = None,
-) -> pd.DataFrame:
-    """How the unmet-standard total moves with ±``delta`` budget, by re-solving.
+    before: Assessment | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> tuple[Plan, pd.DataFrame]:
+    """The plan at the scenario's budget and how the unmet-standard total moves with ±``delta`` budget.
+
+    The three budgets are solved as a chain, in increasing order (:func:`solve_variants` with
+    ``chain``): ``1 − delta`` from scratch, the scenario's budget starting from that plan, ``1 + delta``
+    starting from the scenario's plan, each keeping the better of its start and its solve. So the
+    table is monotone by construction: more money never passes fewer schools (nor, at equal schools,
+    leaves more CVs over or more school-indicators unmet).
 
     Parameters
     ----------
     county, scenario, travel, school_times
-        As given to :func:`planner.plan.pipeline.plan_county` for ``base_plan``.
-    base_plan : Plan
-        The plan at the scenario's budget (the 0% row; not re-solved).
+        As for :func:`planner.plan.pipeline.plan_county`.
     delta : float
-        Relative change of both budgets (capital and recurrent).
+        Relative change of both budgets (capital and recurrent), in (0, 1).
     distance_method : str
         ``network`` or ``straight_line``.
     time_limit_s : float, optional
-        Solver time limit of each re-solve; default: the scenario's.
+        Solver time limit of the two re-solves; default: the scenario's. The plan at the scenario's
+        budget keeps the scenario's limit.
+    before : Assessment, optional
+        The county assessed before the plan.
+    progress : callable, optional
+        Called with 0, 1, 2 after each of the three solves.
 
     Returns
     -------
-    DataFrame
-        One row per budget, lowest first (columns :data:`MARGINAL_COLUMNS`): label
-        (``-10%``, ``0%``, ``+10%``), scale, both budgets, both amounts spent, the
-        unmet-standard total (module docstring), solver status, gap and description,
-        the time limit and wall seconds of each solve (a re-solve: ``plan_county`` end to
-        end; the 0% row: the base plan's recorded build + solve seconds). ``table.attrs["notes"]`` holds
-        notes on non-monotone results.
+    plan : Plan
+        The plan at the scenario's budget (the 0% row).
+    table : DataFrame
+        One row per budget, lowest first (columns :data:`MARGINAL_COLUMNS`): label (``-10%``, ``0%``,
+        ``+10%``), scale, both budgets, both amounts spent, the unmet-standard total (module
+        docstring), solver status, gap and description, the time limit and wall seconds of each
+        solve. ``table.attrs["notes"]`` holds notes (plans kept from a smaller budget, non-monotone
+        counts where more schools pass).
     """
-    variants = budget_variants(
-        county, scenario, travel, school_times, delta=delta, distance_method=distance_method,
-        time_limit_s=time_limit_s,
+    if not 0 < delta < 1:
+        raise ScenarioError(f"marginal budget: delta must be between 0 and 1 (e.g. 0.10 for ±10%), got {delta!r}")
+    if time_limit_s is not None and not time_limit_s > 0:
+        raise ScenarioError(f"marginal budget: time limit must be > 0 seconds, got {time_limit_s!r}")
+    resolve = with_time_limit(scenario, time_limit_s)
+    scale = scenario.budget.scale
+    labels = (f"{-delta:+.0%}", f"{delta:+.0%}")
+    chain = [with_budget(resolve, scale=scale * (1 - delta)), scenario, with_budget(resolve, scale=scale * (1 + delta))]
+    (low, w_low), (base, _), (high, w_high) = solve_variants(
+        county, chain, travel, school_times, distance_method=distance_method, chain=True, before=before,
+        progress=progress,
     )  # fmt: skip
     limit = float(time_limit_s) if time_limit_s is not None else float(scenario.solver.time_limit_s)
-    return marginal_table(
-        base_plan, variants, base_scale=scenario.budget.scale,
-        base_time_limit_s=float(scenario.solver.time_limit_s), variant_time_limit_s=limit,
+    variants = {labels[0]: (scale * (1 - delta), low, w_low), labels[1]: (scale * (1 + delta), high, w_high)}
+    for label, (sc, plan, wall) in variants.items():
+        log.info("budget %s (scale %.3f): %s in %.1f s", label, sc, plan.solver.description, wall)
+    table = marginal_table(
+        base, variants, base_scale=scale, base_time_limit_s=float(scenario.solver.time_limit_s),
+        variant_time_limit_s=limit,
     )  # fmt: skip
+    return base, table
