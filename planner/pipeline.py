@@ -101,16 +101,29 @@ def _new_schools(county: County, sol: Solution) -> pd.DataFrame:
     return gpd.GeoDataFrame(pd.DataFrame(rows, columns=cols), geometry="geometry", crs=county.crs)
 
 
-def exchange_list(county: County, flows: pd.DataFrame, standards: Standards) -> pd.DataFrame:
+#: kinds of the exchange list (DOMAIN.md §1.2, §3)
+EXCHANGE_KINDS = {"rotation": "轮岗", "return": "回流", "redeployment": "调配", "itinerant": "走教"}
+#: kinds that count as 交流轮岗 for the 10% / 20% policy (both legs of a 双向交流)
+ROTATION_KINDS = ("rotation", "return")
+ITINERANT_SUBJECTS = ("pe", "music", "art", "it")
+
+
+def exchange_list(county: County, flows: pd.DataFrame, standards: Standards, *, term_years: int = 3) -> pd.DataFrame:
     """Name the teachers who move: for each flow, the longest-serving teachers of its type.
 
-    Deterministic: candidates of the flow's type at the sending school sorted by years at
-    the school (longest first), then teacher_id.
+    Deterministic: candidates of the flow's type (indicator flags, eligibility and subject)
+    at the sending school sorted by years at the school (longest first), then teacher_id.
+    Columns: teacher_id, subject, backbone_level, from_school_id, to_school_id, kind
+    (``rotation`` 轮岗 / ``return`` 回流 / ``redeployment`` 调配), term_years, and stage,
+    category, years_at_school, time_min, within_cap.
     """
     cats = teacher_categories(county.teachers, standards)
     cats["years_at_school"] = county.teachers["years_at_school"]
+    cats["subject"] = county.teachers["subject"].astype(str)
+    cats["backbone_level"] = county.teachers["backbone_level"].astype(str)
     taken: set[str] = set()
     rows = []
+    has_subject = "subject" in flows.columns
     for f in flows.sort_values(["from_unit", "to_unit", "type_id"]).itertuples(index=False):
         pool = cats[
             (cats["school_id"] == f.from_unit)
@@ -121,21 +134,80 @@ def exchange_list(county: County, flows: pd.DataFrame, standards: Standards) -> 
             & (cats["eligible"] == f.eligible)
             & ~cats.index.isin(list(taken))
         ]
+        if has_subject and f.subject:
+            pool = pool[pool["subject"] == f.subject]
         pool = pool.assign(_tid=pool.index).sort_values(["years_at_school", "_tid"], ascending=[False, True])
         chosen = pool.head(int(f.count))
         if len(chosen) < f.count:
             raise RuntimeError(f"not enough teachers of type {f.type_id} at {f.from_unit} for the plan")
+        kind = str(getattr(f, "kind", "rotation" if f.eligible else "redeployment"))
         for tid, c in chosen.iterrows():
             taken.add(str(tid))
             rows.append(
-                {"teacher_id": tid, "from_school_id": f.from_unit, "to_school_id": f.to_unit, "stage": f.stage,
-                 "category": c["category"], "years_at_school": int(c["years_at_school"]),
-                 "kind": "rotation" if f.eligible else "redeployment", "time_min": f.time_min,
+                {"teacher_id": tid, "subject": c["subject"], "backbone_level": c["backbone_level"],
+                 "from_school_id": f.from_unit, "to_school_id": f.to_unit, "kind": kind,
+                 "term_years": term_years if kind in ROTATION_KINDS else None, "stage": f.stage,
+                 "category": c["category"], "years_at_school": int(c["years_at_school"]), "time_min": f.time_min,
                  "within_cap": f.within_cap}
             )  # fmt: skip
-    cols = ["teacher_id", "from_school_id", "to_school_id", "stage", "category", "years_at_school", "kind",
-            "time_min", "within_cap"]  # fmt: skip
-    return pd.DataFrame(rows, columns=cols)
+    cols = ["teacher_id", "subject", "backbone_level", "from_school_id", "to_school_id", "kind", "term_years", "stage",
+            "category", "years_at_school", "time_min", "within_cap"]  # fmt: skip
+    out = pd.DataFrame(rows, columns=cols)
+    out["term_years"] = out["term_years"].astype("Int64")
+    return out
+
+
+def itinerant_list(
+    county: County, moved: pd.DataFrame, school_times: pd.DataFrame, max_travel_min: float, term_years: int
+) -> pd.DataFrame:
+    """走教: a PE, music, art or IT teacher serves a nearby school that has none (after the plan).
+
+    For every public school part with pupils and no teacher of one of these subjects after
+    the moves in ``moved``, the nearest other school within ``max_travel_min`` with a teacher
+    of that subject and stage who is not moved by the plan and does not already 走教 lends one
+    (longest-serving first). The teacher stays on the home school's staff: 走教 changes no
+    indicator (the standard counts 专任教师 where they are employed), it only fills the
+    subject's lessons. Rows as :func:`exchange_list`, kind ``itinerant``.
+    """
+    t = county.teachers.copy()
+    t["subject"] = t["subject"].astype(str)
+    moved_ids = set(moved["teacher_id"])
+    dest = moved.set_index("teacher_id")["to_school_id"]
+    t["school_after"] = [dest.get(i, s) for i, s in zip(t.index, t["school_id"], strict=True)]
+    have = t.groupby(["school_after", "stage", "subject"]).size()
+    s = county.schools
+    public = s[(s["ownership"] == "public") & (s["kind"] != "special")]
+    parts = [(sid, stage) for sid, r in public.iterrows() for stage in ("primary", "junior")
+             if int(r[f"pupils_{stage}"]) > 0]  # fmt: skip
+    times = school_times.sort_values(["to_unit", "time_min", "from_unit"])
+    near = {str(b): list(zip(g["from_unit"], g["time_min"], strict=True)) for b, g in times.groupby("to_unit")}
+    lent: set[str] = set()
+    rows = []
+    for b, stage in sorted(parts):
+        for subject in ITINERANT_SUBJECTS:
+            if have.get((b, stage, subject), 0) > 0:
+                continue
+            for a, minutes in near.get(b, []):
+                if a == b or minutes > max_travel_min:
+                    continue
+                pool = t[(t["school_after"] == a) & (t["school_id"] == a) & (t["stage"] == stage)
+                         & (t["subject"] == subject) & ~t.index.isin(list(moved_ids | lent))]  # fmt: skip
+                if not len(pool):
+                    continue
+                pick = pool.assign(_tid=pool.index).sort_values(["years_at_school", "_tid"], ascending=[False, True])
+                tid = str(pick.index[0])
+                lent.add(tid)
+                c = pick.iloc[0]
+                rows.append(
+                    {"teacher_id": tid, "subject": subject, "backbone_level": str(c["backbone_level"]),
+                     "from_school_id": a, "to_school_id": b, "kind": "itinerant", "term_years": term_years,
+                     "stage": stage, "category": "", "years_at_school": int(c["years_at_school"]),
+                     "time_min": float(minutes), "within_cap": True}
+                )  # fmt: skip
+                break
+    out = pd.DataFrame(rows, columns=list(moved.columns))
+    out["term_years"] = out["term_years"].astype("Int64")
+    return out
 
 
 def model_inputs(
@@ -231,13 +303,17 @@ def plan_county(
     assign["within_cap"] = cap.astype(bool).to_numpy()
     proj = projects(ctx).rename(columns={"unit_id": "school_id"})
     flows = pair_flows(ctx, scenario.rotation.max_travel_min)
-    ex = exchange_list(county, flows, std)
+    ex = exchange_list(county, flows, std, term_years=scenario.rotation.term_years)
     hired = hires(ctx).rename(columns={"unit_id": "school_id"})
     new = _new_schools(county, sol)
     # a horizon plan's after-county has the target year's pupils (schools compared with today's
     # classes, so classes are re-formed where pupils change)
     limit = limits_of(std)["class_limit"]
     after_county = apply_plan(replace(base_county, settlements=county.settlements), assign, proj, ex, hired, new, limit)
+    if scenario.levers.itinerant:  # 走教 after the moves; it moves nobody, so after_county is unchanged
+        ro = scenario.rotation
+        ex = pd.concat([ex, itinerant_list(county, ex, school_times, ro.itinerant_max_min, ro.term_years)],
+                       ignore_index=True)  # fmt: skip
     closed = closed_units(ctx)
     notes: list[str] = []
     extra: dict[str, pd.DataFrame] = {}
@@ -257,7 +333,7 @@ def plan_county(
     capital = float(proj["cost_yuan"].sum())
     recurrent = (
         float(hired["cost_yuan_per_year"].sum())
-        + int((ex["kind"] == "rotation").sum()) * county.parameters.unit_costs.rotation_allowance_yuan_per_year
+        + int(ex["kind"].isin(ROTATION_KINDS).sum()) * county.parameters.unit_costs.rotation_allowance_yuan_per_year
     )
     costs = {
         "capital_yuan": capital,
@@ -329,7 +405,7 @@ def _horizon_tables(
 
 
 def _rotation_table(ex: pd.DataFrame) -> pd.DataFrame:
-    rot = ex[ex["kind"] == "rotation"]
+    rot = ex[ex["kind"].isin(ROTATION_KINDS)]
     if not len(rot):
         return pd.DataFrame(columns=["from_school_id", "to_school_id", "category", "count"])
     return rot.groupby(["from_school_id", "to_school_id", "category"]).size().rename("count").reset_index()
@@ -349,4 +425,13 @@ def _drop_closed(county: County, closed: list[str]) -> tuple[County, pd.DataFram
     )
 
 
-__all__ = ["exchange_list", "limits_of", "model_parts", "plan_county", "standard_frame"]
+__all__ = [
+    "EXCHANGE_KINDS",
+    "ROTATION_KINDS",
+    "exchange_list",
+    "itinerant_list",
+    "limits_of",
+    "model_parts",
+    "plan_county",
+    "standard_frame",
+]

@@ -30,14 +30,91 @@ from __future__ import annotations
 
 import math
 
+import pandas as pd
 import pulp
 
 from planner.model.context import Lin, ModelContext
-from planner.model.inputs import TEACHER_INDICATORS
+from planner.model.inputs import TEACHER_INDICATORS, ModelInputs
+
+#: subjects whose teachers are the PE/art specialists of indicator 3
+PE_ART_SUBJECTS = frozenset({"pe", "music", "art"})
+#: subjects every school of the stage teaches, so a school without a teacher of them is short
+CORE_SUBJECTS = frozenset({"chinese", "math"})
+
+
+def school_sides(inp: ModelInputs) -> pd.Series:
+    """Each unit's side in the exchange: ``giver``, ``taker`` or ``new``.
+
+    A *giver* is an existing public school in an urban or town settlement that is not weak;
+    every other existing public school is a *taker* (rural, or weak). *Weak* means that
+    today one of its parts with pupils misses a teacher indicator (1-3) or has fewer
+    teachers than its staffing norm. Rotation legs go from givers to takers; the return leg
+    of a 双向交流 from takers to givers. Candidate sites are ``new``; private schools ``-``.
+    """
+    units = inp.units
+    area = units["area_type"] if "area_type" in units.columns else pd.Series("town", index=units.index)
+    weak: set[str] = set()
+    for (unit, stage), row in inp.parts.iterrows():
+        pupils = float(row["pupils"])
+        if pupils <= 0:
+            continue
+        if float(row["teachers"]) < pupils / inp.staffing_norm[stage] - 1e-9:
+            weak.add(str(unit))
+        elif bool(row["included"]) and any(
+            float(row[k]) < inp.std(stage, k) * pupils - 1e-9 for k in TEACHER_INDICATORS
+        ):
+            weak.add(str(unit))
+    side = {}
+    for u, r in units.iterrows():
+        if bool(r["is_new"]):
+            side[u] = "new"
+        elif not bool(r["public"]):
+            side[u] = "-"
+        elif str(area.get(u, "rural")) in ("urban", "town") and u not in weak:
+            side[u] = "giver"
+        else:
+            side[u] = "taker"
+    return pd.Series(side, name="side", dtype=object)
+
+
+def subject_needs(inp: ModelInputs) -> dict[tuple[str, str, str], int]:
+    """Teachers of a subject a taker school is short of, per (unit, stage, subject).
+
+    A part's target for a subject is its staffing norm (today's pupils) × the county's share
+    of that stage's teachers teaching the subject, rounded down, and at least one for the
+    subjects every school teaches (Chinese, maths); the need is the target minus the
+    teachers of the subject it has. Only taker schools (rural or weak) with pupils.
+    """
+    types = inp.teacher_types
+    if "subject" not in types.columns:
+        return {}
+    side = school_sides(inp)
+    share = types.groupby(["stage", "subject"])["count"].sum()
+    share = share / share.groupby(level=0).transform("sum")
+    have = types.groupby(["unit_id", "stage", "subject"])["count"].sum()
+    needs: dict[tuple[str, str, str], int] = {}
+    for (unit, stage), row in inp.parts.iterrows():
+        if side.get(unit) != "taker" or float(row["pupils"]) <= 0:
+            continue
+        norm = float(row["pupils"]) / inp.staffing_norm[stage]
+        for subject, sh in share.loc[stage].items():
+            target = math.floor(norm * float(sh) + 1e-9)
+            if subject in CORE_SUBJECTS:
+                target = max(target, 1)
+            gap = target - int(have.get((unit, stage, subject), 0))
+            if gap > 0:
+                needs[(str(unit), str(stage), str(subject))] = gap
+    return needs
 
 
 def add_teachers(ctx: ModelContext) -> None:
-    """Add rotation, redeployment and hiring variables and the teacher resources."""
+    """Add rotation, return, redeployment and hiring variables and the teacher resources.
+
+    Teachers leave (``out``) per subject-level type; they arrive (``in``) per indicator
+    group. Sending and receiving balance per group and leg: rotation (giver → taker),
+    return (taker → giver, at most the rotation legs the school takes part in) and
+    redeployment (giver → new school). No school loses its last teacher of a subject.
+    """
     inp, sc = ctx.inp, ctx.scenario
     parts = inp.parts
     public_units = set(inp.units.index[inp.units["public"]])
@@ -49,44 +126,93 @@ def add_teachers(ctx: ModelContext) -> None:
             ctx.resource[(unit, stage, k)].add(None, float(row[k]))
 
     net: dict[tuple[str, str], Lin] = {key: Lin() for key in parts.index}
-    types = inp.teacher_types
-    type_flags = types.drop_duplicates("type_id").set_index("type_id")
+    types = inp.teacher_types.copy()
+    if "group_id" not in types.columns:
+        types["group_id"] = types["type_id"]
+    if "subject" not in types.columns:
+        types["subject"] = ""
+    side = school_sides(inp)
+    group_flags = types.drop_duplicates("group_id").set_index("group_id")
     rotated = Lin()
     rotated_backbone = Lin()
     new_stages = {s for (u, s) in parts.index if u in new_units}
     big = float(parts["teachers"].sum()) + 1
+    rot_part: dict[tuple[str, str], Lin] = {}  # (giver, group) -> teachers on rotation legs
+    redeploy: dict[tuple[str, str], Lin] = {}  # (giver, group) -> teachers redeployed to new schools
+    returns: dict[tuple[str, str], Lin] = {}  # (taker, group) -> teachers on return legs
+    subject_out: dict[tuple[str, str, str], Lin] = {}  # (unit, stage, subject) -> teachers leaving
+    have = types.groupby(["unit_id", "stage", "subject"])["count"].sum()
 
-    for type_id, group in types.groupby("type_id", sort=True):
-        flags = type_flags.loc[type_id]
+    for group_id, group in types.groupby("group_id", sort=True):
+        flags = group_flags.loc[group_id]
         stage = str(flags["stage"])
         eligible = bool(flags["eligible"])
         may_rotate = eligible and sc.levers.rotation
-        if not (may_rotate or stage in new_stages):
+        redeployable = stage in new_stages
+        if not (may_rotate or redeployable):
             continue
-        # rotation: any public school receives; redeployment (non-eligible): only new schools
-        receivers = [u for (u, s) in parts.index if s == stage and u in public_units and (u in new_units or may_rotate)]
-        balance = Lin()
-        outs: dict[str, pulp.LpVariable] = {}
-        ins: dict[str, pulp.LpVariable] = {}
+        sums: dict[str, Lin] = {}
         for r in group.itertuples(index=False):
-            if r.unit_id not in public_units or r.count <= 0:
+            u = r.unit_id
+            if u not in public_units or r.count <= 0 or side.get(u) not in ("giver", "taker"):
                 continue
-            out = ctx.var("out", (r.unit_id, type_id), up=int(r.count), cat=pulp.LpInteger)
-            outs[r.unit_id] = out
-            balance.add(out, -1)
-            net[(r.unit_id, stage)].add(out, -1)
+            if side[u] == "taker" and not may_rotate:
+                continue  # takers send only the return leg of a rotation
+            n_subject = int(have.get((u, stage, r.subject), 0))
+            keep = 0 if (u in ctx.closed or not r.subject) else 1
+            up = min(int(r.count), n_subject - keep)
+            if up <= 0:
+                continue  # its last teacher of the subject stays
+            out = ctx.var("out", (u, r.type_id), up=up, cat=pulp.LpInteger)
+            sums.setdefault(u, Lin()).add(out)
+            subject_out.setdefault((u, stage, r.subject), Lin()).add(out)
+            net[(u, stage)].add(out, -1)
             for k in TEACHER_INDICATORS:
-                ctx.resource[(r.unit_id, stage, k)].add(out, -float(flags[k]))
-            if eligible:
-                rotated.add(out)
-                if flags["backbone"]:
-                    rotated_backbone.add(out)
-        if balance.is_constant():
+                ctx.resource[(u, stage, k)].add(out, -float(flags[k]))
+        if not sums:
             continue
-        for u in receivers:
-            inn = ctx.var("in", (u, type_id), cat=pulp.LpInteger)
-            ins[u] = inn
-            balance.add(inn, 1)
+        down, back, redep = Lin(), Lin(), Lin()
+        for u, total in sorted(sums.items()):
+            if side[u] == "taker":
+                returns[(u, group_id)] = total
+                back.add_lin(total, -1)
+                rotated.add_lin(total)
+                if flags["backbone"]:
+                    rotated_backbone.add_lin(total)
+                continue
+            to_new = Lin()
+            if redeployable:
+                if may_rotate:
+                    v = ctx.var("redeploy", (u, group_id), cat=pulp.LpInteger)
+                    to_new.add(v)
+                else:
+                    to_new.add_lin(total)
+            rot = Lin()
+            rot.add_lin(total)
+            rot.add_lin(to_new, -1)
+            if not may_rotate:
+                rot = Lin()
+            elif not to_new.is_constant():
+                ctx.constrain(rot, ">=", 0, f"redeploy_le_out_{u}_{group_id}")
+            rot_part[(u, group_id)] = rot
+            redeploy[(u, group_id)] = to_new
+            down.add_lin(rot, -1)
+            redep.add_lin(to_new, -1)
+            rotated.add_lin(rot)
+            if flags["backbone"]:
+                rotated_backbone.add_lin(rot)
+        # receivers: takers get rotation legs, givers return legs, new schools redeployments
+        for u in inp.units.index:
+            if u not in public_units and u not in new_units:
+                continue
+            if (u, stage) not in parts.index:
+                continue
+            s_u = side.get(u)
+            leg = {"taker": down, "giver": back, "new": redep}.get(s_u)
+            if leg is None or leg.is_constant() or (s_u != "new" and not may_rotate):
+                continue
+            inn = ctx.var("in", (u, group_id), cat=pulp.LpInteger)
+            leg.add(inn, 1)
             net[(u, stage)].add(inn, 1)
             for k in TEACHER_INDICATORS:
                 ctx.resource[(u, stage, k)].add(inn, float(flags[k]))
@@ -95,19 +221,80 @@ def add_teachers(ctx: ModelContext) -> None:
                 lhs = Lin()
                 lhs.add(inn)
                 lhs.add_lin(ctx.closed[u], big)
-                ctx.constrain(lhs, "<=", big, f"no_in_if_closed_{u}_{type_id}")
-        ctx.constrain(balance, "==", 0, f"type_balance_{type_id}")
-        # a school cannot exchange with itself: out_u + in_u <= all moves of the type, which is
-        # exactly when the moves can be paired between different schools
-        total = Lin()
-        for v in ins.values():
-            total.add(v)
-        for u in sorted(set(outs) & set(ins)):
-            lhs = Lin()
-            lhs.add(outs[u])
-            lhs.add(ins[u])
-            lhs.add_lin(total, -1.0)
-            ctx.constrain(lhs, "<=", 0, f"no_self_{u}_{type_id}")
+                ctx.constrain(lhs, "<=", big, f"no_in_if_closed_{u}_{group_id}")
+        for name, leg in (("rotation", down), ("return", back), ("redeploy", redep)):
+            if not leg.is_constant():
+                ctx.constrain(leg, "==", 0, f"{name}_balance_{group_id}")
+
+    # no school loses its last teacher of a subject it teaches (closed schools excepted)
+    for (u, stage, subject), lin in sorted(subject_out.items()):
+        n = int(have.get((u, stage, subject), 0))
+        if not subject or n <= 1:
+            continue
+        lhs = Lin()
+        lhs.add_lin(lin)
+        if u in ctx.closed:
+            lhs.add_lin(ctx.closed[u], -1.0)
+        ctx.constrain(lhs, "<=", n - 1, f"keep_subject_{u}_{stage}_{subject}")
+
+    # the return leg of a 双向交流: a taker sends back at most the rotation legs it receives, and
+    # a giver takes back at most the rotation legs it sends
+    ins_of: dict[str, dict[str, pulp.LpVariable]] = {}
+    for (v, g), inn in ctx.vars["in"].items():
+        ins_of.setdefault(v, {})[g] = inn
+    legs_of: dict[str, list[Lin]] = {}
+    for (v, _g), lin in [*returns.items(), *rot_part.items()]:
+        legs_of.setdefault(v, []).append(lin)
+    for u in sorted(side.index):
+        if side[u] not in ("giver", "taker"):
+            continue
+        sign = 1.0 if side[u] == "giver" else -1.0
+        lhs = Lin()
+        for inn in ins_of.get(u, {}).values():
+            lhs.add(inn, sign)
+        for lin in legs_of.get(u, []):
+            lhs.add_lin(lin, -sign)
+        if not lhs.is_constant():
+            ctx.constrain(lhs, "<=", 0, f"return_le_rotation_{u}")
+
+    # a subject short at a taker school is a reason to send that subject there: the model
+    # credits the teachers of the subject it can receive (aggregate bound, exact pairing later)
+    needs = subject_needs(inp) if sc.levers.rotation else {}
+    supply: dict[tuple[str, str], Lin] = {}
+    for r in types.itertuples(index=False):
+        v = ctx.vars["out"].get((r.unit_id, r.type_id))
+        if v is not None and side.get(r.unit_id) == "giver" and bool(r.eligible):
+            supply.setdefault((r.stage, r.subject), Lin()).add(v)
+    credited: dict[tuple[str, str], Lin] = {}
+    for (u, stage, subject), gap in sorted(needs.items()):
+        if (stage, subject) not in supply:
+            continue
+        compatible = Lin()
+        for g, inn in ins_of.get(u, {}).items():
+            f = group_flags.loc[g]
+            if str(f["stage"]) == stage and bool(f["eligible"]) and bool(f["pe_art"]) == (subject in PE_ART_SUBJECTS):
+                compatible.add(inn)
+        if compatible.is_constant():
+            continue
+        got = ctx.var("subject_gain", (u, stage, subject), up=gap)
+        lhs = Lin()
+        lhs.add(got)
+        lhs.add_lin(compatible, -1)
+        ctx.constrain(lhs, "<=", 0, f"subject_gain_{u}_{stage}_{subject}")
+        credited.setdefault((stage, subject), Lin()).add(got)
+        short = ctx.var("subject_short", (u, stage, subject))
+        lhs = Lin()
+        lhs.add(short)
+        lhs.add(got)
+        ctx.constrain(lhs, ">=", gap, f"subject_short_{u}_{stage}_{subject}")
+        ctx.objective["guarantee"].add(short, sc.weights.guarantee)
+    for key, lin in sorted(credited.items()):
+        lhs = Lin()
+        lhs.add_lin(lin)
+        lhs.add_lin(supply[key], -1)
+        ctx.constrain(lhs, "<=", 0, f"subject_supply_{key[0]}_{key[1]}")
+    ctx.exprs["teacher_legs"] = {"rotation": rot_part, "return": returns, "redeploy": redeploy}
+    ctx.exprs["teacher_needs"] = dict(needs)
 
     # recruitment
     hires_total = Lin()
@@ -155,6 +342,21 @@ def add_teachers(ctx: ModelContext) -> None:
             low.add_lin(ctx.closed[unit], float(min(teachers, norm)))
         ctx.constrain(low, ">=", min(teachers, norm) - teachers, f"norm_low_{unit}_{stage}")
         ctx.constrain(net[(unit, stage)], "<=", max(teachers, norm) - teachers, f"norm_high_{unit}_{stage}")
+    # no school is drained below its staffing norm at the plan's pupils (re-zoning included): each
+    # teacher short of ⌈pupils / norm⌉ that today's staff covers is a guarantee item
+    for (unit, stage), row in parts.iterrows():
+        if unit not in public_units or unit in new_units or unit in ctx.closed:
+            continue
+        pupils = ctx.pupils.get((unit, stage), Lin())
+        if net[(unit, stage)].is_constant() and pupils.is_constant():
+            continue
+        short = ctx.var("norm_short", (unit, stage))
+        lhs = Lin(float(row["teachers"]))
+        lhs.add_lin(net[(unit, stage)])
+        lhs.add(short)
+        lhs.add_lin(pupils, -1.0 / inp.staffing_norm[stage])
+        ctx.constrain(lhs, ">=", 0, f"norm_after_{unit}_{stage}")
+        ctx.objective["guarantee"].add(short, sc.weights.guarantee)
     ctx.exprs["net_teachers"] = dict(net)
 
     # rotation policy
@@ -187,16 +389,20 @@ def add_teachers(ctx: ModelContext) -> None:
 def rotation_start(ctx: ModelContext) -> int:
     """Give the solver a starting plan that already meets the rotation policy.
 
-    Swaps of two eligible teachers of the same type between two schools change no
-    indicator and no staffing level, so the do-nothing plan plus enough swaps (backbone
-    teachers first, then others) is feasible and meets the 10% / 20% policy. Partners
-    are the nearest school holding the same type. Returns the teachers moved.
+    A 双向交流 of two eligible teachers of the same subject-level type — one from a giver
+    school to a taker school, one back — changes no indicator, no staffing level and no
+    subject count, so the do-nothing plan plus enough such exchanges (backbone teachers
+    first, then others) is feasible and meets the 10% / 20% policy. Partners are the
+    nearest giver holding the same type. Returns the teachers moved.
     """
     inp, sc = ctx.inp, ctx.scenario
     if not sc.levers.rotation:
         return 0
     types = inp.teacher_types
+    if "group_id" not in types.columns:
+        types = types.assign(group_id=types["type_id"])
     public = set(inp.units.index[inp.units["public"]])
+    side = school_sides(inp)
     elig = types[types["eligible"] & types["unit_id"].isin(public)]
     need = math.ceil(sc.rotation.min_share_of_eligible * int(elig["count"].sum()) - 1e-9)
     need_backbone = math.ceil(sc.rotation.min_backbone_share * need - 1e-9)
@@ -205,27 +411,47 @@ def rotation_start(ctx: ModelContext) -> int:
     for a, group in times.sort_values(["from_unit", "time_min", "to_unit"]).groupby("from_unit", sort=False):
         near[str(a)] = [str(b) for b in group["to_unit"]]
     outs, ins = ctx.vars["out"], ctx.vars["in"]
+    group_of = dict(zip(elig["type_id"], elig["group_id"], strict=True))
     left = {(r.unit_id, r.type_id): int(r.count) for r in elig.itertuples(index=False)}
+    if "subject" not in elig.columns:
+        elig = elig.assign(subject="")
+    subject_of = {r.type_id: (r.stage, r.subject) for r in elig.itertuples(index=False)}
+    # teachers of a subject a school may send: all but its last one
+    counts = types.groupby(["unit_id", "stage", "subject"])["count"].sum() if "subject" in types.columns else {}
+    subject_left = {key: int(n) - 1 for key, n in dict(counts).items()}
+
+    def room(u: str, t: str) -> int:
+        v = outs.get((u, t))
+        if v is None or (u, group_of[t]) not in ins:
+            return 0
+        stage, subject = subject_of[t]
+        free = subject_left.get((u, stage, subject), 10**9) if subject else 10**9
+        return min(left.get((u, t), 0), int(v.upBound or 0) - round(v.varValue or 0), free)
+
     moved = moved_backbone = 0
     for backbone_pass in (True, False):
-        order = elig[elig["backbone"].astype(bool) == backbone_pass].sort_values(["type_id", "unit_id"])
-        for r in order.itertuples(index=False):
+        order = elig[(elig["backbone"].astype(bool) == backbone_pass) & elig["unit_id"].map(side).eq("taker")]
+        for r in order.sort_values(["type_id", "unit_id"]).itertuples(index=False):
             target = need_backbone if backbone_pass else need
-            done = moved_backbone if backbone_pass else moved
-            if done >= target:
+            if (moved_backbone if backbone_pass else moved) >= target:
                 break
-            a, t = r.unit_id, r.type_id
-            if left.get((a, t), 0) <= 0 or (a, t) not in outs or (a, t) not in ins:
+            b, t = r.unit_id, r.type_id
+            if room(b, t) <= 0:
                 continue
-            partner = next(
-                (b for b in near.get(a, []) if left.get((b, t), 0) > 0 and (b, t) in outs and (b, t) in ins), None
-            )
-            if partner is None:
+            a = next((u for u in near.get(b, []) if side.get(u) == "giver" and room(u, t) > 0), None)
+            if a is None:
                 continue
-            for u, v in ((a, partner), (partner, a)):
-                outs[(u, t)].setInitialValue((outs[(u, t)].varValue or 0) + 1)
-                ins[(v, t)].setInitialValue((ins[(v, t)].varValue or 0) + 1)
+            g = group_of[t]
+            for u, v in ((a, b), (b, a)):
+                outs[(u, t)].setInitialValue(round(outs[(u, t)].varValue or 0) + 1)
+                ins[(v, g)].setInitialValue(round(ins[(v, g)].varValue or 0) + 1)
                 left[(u, t)] -= 1
+                key = (u, *subject_of[t])
+                if key in subject_left:
+                    subject_left[key] -= 1
+            red = ctx.vars["redeploy"].get((a, g))
+            if red is not None and red.varValue is None:
+                red.setInitialValue(0)
             moved += 2
             if backbone_pass:
                 moved_backbone += 2
