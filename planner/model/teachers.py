@@ -47,9 +47,10 @@ def school_sides(inp: ModelInputs) -> pd.Series:
 
     A *giver* is an existing public school in an urban or town settlement that is not weak;
     every other existing public school is a *taker* (rural, or weak). *Weak* means that
-    today one of its parts with pupils misses a teacher indicator (1-3) or has fewer
-    teachers than its staffing norm. Rotation legs go from givers to takers; the return leg
-    of a 双向交流 from takers to givers. Candidate sites are ``new``; private schools ``-``.
+    today one of its assessed parts misses a teacher indicator (1-3). Rotation legs go from
+    givers to takers; the return leg of a 双向交流 from takers to givers. A school below its
+    staffing norm today is protected by the norm rule instead (it never loses net teachers,
+    so it gives only in an exchange). Candidate sites are ``new``; private schools ``-``.
     """
     units = inp.units
     area = units["area_type"] if "area_type" in units.columns else pd.Series("town", index=units.index)
@@ -58,11 +59,7 @@ def school_sides(inp: ModelInputs) -> pd.Series:
         pupils = float(row["pupils"])
         if pupils <= 0:
             continue
-        if float(row["teachers"]) < pupils / inp.staffing_norm[stage] - 1e-9:
-            weak.add(str(unit))
-        elif bool(row["included"]) and any(
-            float(row[k]) < inp.std(stage, k) * pupils - 1e-9 for k in TEACHER_INDICATORS
-        ):
+        if bool(row["included"]) and any(float(row[k]) < inp.std(stage, k) * pupils - 1e-9 for k in TEACHER_INDICATORS):
             weak.add(str(unit))
     side = {}
     for u, r in units.iterrows():
@@ -91,13 +88,16 @@ def subject_needs(inp: ModelInputs) -> dict[tuple[str, str, str], int]:
     side = school_sides(inp)
     share = types.groupby(["stage", "subject"])["count"].sum()
     share = share / share.groupby(level=0).transform("sum")
-    have = types.groupby(["unit_id", "stage", "subject"])["count"].sum()
+    shares: dict[str, dict[str, float]] = {}
+    for (stage, subject), v in share.items():
+        shares.setdefault(str(stage), {})[str(subject)] = float(v)
+    have = {k: int(v) for k, v in types.groupby(["unit_id", "stage", "subject"])["count"].sum().items()}
     needs: dict[tuple[str, str, str], int] = {}
     for (unit, stage), row in inp.parts.iterrows():
         if side.get(unit) != "taker" or float(row["pupils"]) <= 0:
             continue
         norm = float(row["pupils"]) / inp.staffing_norm[stage]
-        for subject, sh in share.loc[stage].items():
+        for subject, sh in shares.get(stage, {}).items():
             target = math.floor(norm * float(sh) + 1e-9)
             if subject in CORE_SUBJECTS:
                 target = max(target, 1)
@@ -132,7 +132,7 @@ def add_teachers(ctx: ModelContext) -> None:
     if "subject" not in types.columns:
         types["subject"] = ""
     side = school_sides(inp)
-    group_flags = types.drop_duplicates("group_id").set_index("group_id")
+    group_flags = types.drop_duplicates("group_id").set_index("group_id").to_dict("index")
     rotated = Lin()
     rotated_backbone = Lin()
     new_stages = {s for (u, s) in parts.index if u in new_units}
@@ -141,10 +141,10 @@ def add_teachers(ctx: ModelContext) -> None:
     redeploy: dict[tuple[str, str], Lin] = {}  # (giver, group) -> teachers redeployed to new schools
     returns: dict[tuple[str, str], Lin] = {}  # (taker, group) -> teachers on return legs
     subject_out: dict[tuple[str, str, str], Lin] = {}  # (unit, stage, subject) -> teachers leaving
-    have = types.groupby(["unit_id", "stage", "subject"])["count"].sum()
+    have = {k: int(v) for k, v in types.groupby(["unit_id", "stage", "subject"])["count"].sum().items()}
 
     for group_id, group in types.groupby("group_id", sort=True):
-        flags = group_flags.loc[group_id]
+        flags = group_flags[group_id]
         stage = str(flags["stage"])
         eligible = bool(flags["eligible"])
         may_rotate = eligible and sc.levers.rotation
@@ -271,7 +271,7 @@ def add_teachers(ctx: ModelContext) -> None:
             continue
         compatible = Lin()
         for g, inn in ins_of.get(u, {}).items():
-            f = group_flags.loc[g]
+            f = group_flags[g]
             if str(f["stage"]) == stage and bool(f["eligible"]) and bool(f["pe_art"]) == (subject in PE_ART_SUBJECTS):
                 compatible.add(inn)
         if compatible.is_constant():
@@ -343,7 +343,8 @@ def add_teachers(ctx: ModelContext) -> None:
         ctx.constrain(low, ">=", min(teachers, norm) - teachers, f"norm_low_{unit}_{stage}")
         ctx.constrain(net[(unit, stage)], "<=", max(teachers, norm) - teachers, f"norm_high_{unit}_{stage}")
     # no school is drained below its staffing norm at the plan's pupils (re-zoning included): each
-    # teacher short of ⌈pupils / norm⌉ that today's staff covers is a guarantee item
+    # teacher by which the plan widens a school's gap to pupils / norm (today's gap, if any, is
+    # not the plan's doing) is a guarantee item
     for (unit, stage), row in parts.iterrows():
         if unit not in public_units or unit in new_units or unit in ctx.closed:
             continue
@@ -351,7 +352,8 @@ def add_teachers(ctx: ModelContext) -> None:
         if net[(unit, stage)].is_constant() and pupils.is_constant():
             continue
         short = ctx.var("norm_short", (unit, stage))
-        lhs = Lin(float(row["teachers"]))
+        today_gap = max(0.0, float(row["pupils"]) / inp.staffing_norm[stage] - float(row["teachers"]))
+        lhs = Lin(float(row["teachers"]) + today_gap)
         lhs.add_lin(net[(unit, stage)])
         lhs.add(short)
         lhs.add_lin(pupils, -1.0 / inp.staffing_norm[stage])
