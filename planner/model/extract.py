@@ -16,6 +16,7 @@ import pandas as pd
 from planner.assess import rotation_category
 from planner.model.context import ModelContext
 from planner.model.inputs import INDICATORS, SCHOOL_INDICATORS, TEACHER_INDICATORS
+from planner.model.teachers import school_sides
 
 #: serve labels for projects
 SERVES = {
@@ -176,36 +177,62 @@ def category_of(flags: pd.Series) -> str:
     return rotation_category(bool(flags["backbone"]), bool(flags["pe_art"]), bool(flags["above_required"]))
 
 
+#: travel-cost bonus (tenths of a minute) for a teacher of a subject the receiving school is short
+#: of: above any travel difference inside the cap, below the penalty of a pair beyond it
+NEED_BONUS = 100_000
+BEYOND_CAP = 1_000_000
+
+
 def _pair(
-    senders: dict[str, int], receivers: dict[str, int], tmap: dict[tuple[str, str], float], max_travel_min: float
-) -> list[tuple[str, str, int]]:
-    """Least-travel pairing of senders and receivers (min-cost flow; beyond the cap last)."""
-    penalty = 1e6
+    senders: dict[tuple[str, str], int],
+    receivers: dict[str, int],
+    tmap: dict[tuple[str, str], float],
+    max_travel_min: float,
+    need: dict[tuple[str, str], int],
+) -> list[tuple[str, str, str, int]]:
+    """Least-travel pairing of (school, subject) senders with receiving schools.
+
+    A min-cost flow (integral): pairs inside the cap first, and a receiver short of a
+    subject (``need``: (school, subject) -> teachers) gets that subject first.
+    Returns (from, subject, to, count).
+    """
     g = nx.DiGraph()
-    for a, n in senders.items():
-        g.add_node(("s", a), demand=-n)
+    for (a, subject), n in senders.items():
+        g.add_node(("s", a, subject), demand=-n)
     for b, n in receivers.items():
         g.add_node(("r", b), demand=n)
-    for a in senders:
+    for a, subject in senders:
         for b in receivers:
             if a == b:
                 continue
             t = tmap.get((a, b), math.inf)
-            cost = round(t * 10) if t <= max_travel_min else int(penalty + (t * 10 if math.isfinite(t) else 1e6))
-            g.add_edge(("s", a), ("r", b), weight=cost)
+            cost = round(t * 10) if t <= max_travel_min else int(BEYOND_CAP + (t * 10 if math.isfinite(t) else 1e6))
+            g.add_edge(("s", a, subject), ("r", b), weight=cost)
+            if need.get((b, subject), 0) > 0:
+                g.add_edge(("s", a, subject), ("n", b, subject), weight=cost - NEED_BONUS)
+                g.add_edge(("n", b, subject), ("r", b), weight=0, capacity=need[(b, subject)])
     flow = nx.min_cost_flow(g)
-    return [(a, b, int(n)) for (_, a), targets in sorted(flow.items()) for (_, b), n in sorted(targets.items()) if n]
+    out: dict[tuple[str, str, str], int] = {}
+    for node, targets in flow.items():
+        if node[0] != "s":
+            continue
+        _, a, subject = node
+        for target, n in targets.items():
+            if n:
+                b = target[1]
+                out[(a, subject, b)] = out.get((a, subject, b), 0) + int(n)
+    return [(a, subject, b, n) for (a, subject, b), n in sorted(out.items())]
 
 
 def pair_flows(ctx: ModelContext, max_travel_min: float) -> pd.DataFrame:
     """Pair senders and receivers of each teacher group and leg with least travel time.
 
     Legs: ``rotation`` (giver → taker school), ``return`` (the return leg of a 双向交流,
-    taker → giver) and ``redeployment`` (to a new school). Pairs inside ``max_travel_min``
-    are preferred; where the cap makes pairing impossible, the remaining moves use the
-    shortest pairs beyond it and are flagged ``within_cap = False`` (the plan reports them).
-    The subjects a school sends (decided by the model) are then given to its pairs, a
-    receiver short of a subject (:func:`planner.model.teachers.subject_needs`) first.
+    taker → giver) and ``redeployment`` (giver → new school). Senders are (school, subject)
+    as the model decided them. Pairs inside ``max_travel_min`` are preferred; where the cap
+    makes pairing impossible, the remaining moves use the shortest pairs beyond it and are
+    flagged ``within_cap = False`` (the plan reports them). A receiver short of a subject
+    (:func:`planner.model.teachers.subject_needs`) gets that subject first.
     """
     inp = ctx.inp
     types = inp.teacher_types
@@ -214,58 +241,43 @@ def pair_flows(ctx: ModelContext, max_travel_min: float) -> pd.DataFrame:
     flags_of = types.drop_duplicates("group_id").set_index("group_id")
     subject_of = dict(zip(types["type_id"], types["subject"], strict=True))
     group_of = dict(zip(types["type_id"], types["group_id"], strict=True))
-    tmap = {
-        (a, b): float(t) for a, b, t in inp.school_times[["from_unit", "to_unit", "time_min"]].itertuples(index=False)
-    }
-    legs = ctx.exprs.get("teacher_legs", {})
-    side = inp.units["is_new"].map({True: "new", False: ""}).to_dict()
-    for u, _g in legs.get("rotation", {}):
-        side[u] = "giver"
-    for u, _g in legs.get("return", {}):
-        side[u] = "taker"
+    times = inp.school_times[["from_unit", "to_unit", "time_min"]]
+    tmap = {(a, b): float(t) for a, b, t in times.itertuples(index=False)}
+    side = school_sides(inp).to_dict()
     ins: dict[str, dict[str, int]] = {}
     for (u, g), v in ctx.vars["in"].items():
         if _ival(v):
             ins.setdefault(g, {})[u] = _ival(v)
-    # subjects each school sends, per group
-    sent: dict[tuple[str, str], dict[str, int]] = {}
-    for (u, t), v in sorted(ctx.vars["out"].items()):
-        if _ival(v):
-            sent.setdefault((u, group_of[t]), {})[subject_of[t]] = _ival(v)
+    # (school, subject) senders per group and leg
+    sent: dict[tuple[str, str], dict[tuple[str, str], int]] = {}
+    for var_group in ("out", "redeploy"):
+        for (u, t), v in sorted(ctx.vars[var_group].items()):
+            if not _ival(v):
+                continue
+            leg = "redeployment" if var_group == "redeploy" else ("return" if side.get(u) == "taker" else "rotation")
+            sent.setdefault((group_of[t], leg), {})[(u, subject_of[t])] = _ival(v)
     need = {k: int(n) for k, n in ctx.exprs.get("teacher_needs", {}).items()}
+    receiving_side = {"rotation": "taker", "return": "giver", "redeployment": "new"}
     rows = []
     for g in sorted(ins):
         flags = flags_of.loc[g]
         stage = str(flags["stage"])
-        pairs: list[tuple[str, str, int, str]] = []
-        for kind, key, to_side in (("rotation", "rotation", "taker"), ("return", "return", "giver"),
-                                   ("redeployment", "redeploy", "new")):  # fmt: skip
-            senders = {u: round(lin.value()) for (u, gg), lin in legs.get(key, {}).items() if gg == g}
-            senders = {u: n for u, n in senders.items() if n > 0}
-            receivers = {u: n for u, n in ins[g].items() if side.get(u, "taker") == to_side}
+        for kind in ("rotation", "return", "redeployment"):
+            senders = sent.get((g, kind), {})
+            receivers = {u: n for u, n in ins[g].items() if side.get(u) == receiving_side[kind]}
             if not senders and not receivers:
                 continue
-            pairs += [(a, b, n, kind) for a, b, n in _pair(senders, receivers, tmap, max_travel_min)]
-        # give each pair its subjects: a receiver short of a subject first, else the most left
-        for a, b, n, kind in sorted(pairs, key=lambda p: (p[0], {"rotation": 0, "return": 1}.get(p[3], 2), p[1])):
-            left = sent.get((a, g), {})
-            got: dict[str, int] = {}
-            for _ in range(n):
-                short = [s for s in sorted(left) if left[s] > 0 and need.get((b, stage, s), 0) > 0]
-                pick = short[0] if short else max(sorted(left), key=lambda s: left[s], default="")
-                if pick in left:
-                    left[pick] -= 1
-                if (b, stage, pick) in need:
-                    need[(b, stage, pick)] -= 1
-                got[pick] = got.get(pick, 0) + 1
-            t = tmap.get((a, b), math.nan)
-            for subject, count in sorted(got.items()):
+            stage_need = {(b, s): n for (b, st, s), n in need.items() if st == stage and n > 0}
+            for a, subject, b, n in _pair(senders, receivers, tmap, max_travel_min, stage_need):
+                if (b, stage, subject) in need:
+                    need[(b, stage, subject)] -= n
+                t = tmap.get((a, b), math.nan)
                 rows.append(
                     {"from_unit": a, "to_unit": b, "stage": stage, "type_id": f"{g}:{subject}" if subject else g,
                      "group_id": g, "subject": subject, "category": category_of(flags),
                      "above_required": int(flags["above_required"]), "backbone": int(flags["backbone"]),
                      "pe_art": int(flags["pe_art"]), "eligible": bool(flags["eligible"]), "kind": kind,
-                     "count": int(count), "time_min": t, "within_cap": bool(t <= max_travel_min)}
+                     "count": int(n), "time_min": t, "within_cap": bool(t <= max_travel_min)}
                 )  # fmt: skip
     cols = ["from_unit", "to_unit", "stage", "type_id", "group_id", "subject", "category", "above_required",
             "backbone", "pe_art", "eligible", "kind", "count", "time_min", "within_cap"]  # fmt: skip

@@ -151,56 +151,46 @@ def add_teachers(ctx: ModelContext) -> None:
         redeployable = stage in new_stages
         if not (may_rotate or redeployable):
             continue
-        sums: dict[str, Lin] = {}
+        down, back, redep = Lin(), Lin(), Lin()
         for r in group.itertuples(index=False):
             u = r.unit_id
             if u not in public_units or r.count <= 0 or side.get(u) not in ("giver", "taker"):
                 continue
-            if side[u] == "taker" and not may_rotate:
-                continue  # takers send only the return leg of a rotation
             n_subject = int(have.get((u, stage, r.subject), 0))
             keep = 0 if (u in ctx.closed or not r.subject) else 1
             up = min(int(r.count), n_subject - keep)
             if up <= 0:
                 continue  # its last teacher of the subject stays
-            out = ctx.var("out", (u, r.type_id), up=up, cat=pulp.LpInteger)
-            sums.setdefault(u, Lin()).add(out)
-            subject_out.setdefault((u, stage, r.subject), Lin()).add(out)
-            net[(u, stage)].add(out, -1)
-            for k in TEACHER_INDICATORS:
-                ctx.resource[(u, stage, k)].add(out, -float(flags[k]))
-        if not sums:
-            continue
-        down, back, redep = Lin(), Lin(), Lin()
-        for u, total in sorted(sums.items()):
-            if side[u] == "taker":
-                returns[(u, group_id)] = total
-                back.add_lin(total, -1)
-                rotated.add_lin(total)
+            # a giver's teachers go on rotation legs (``out``) or to new schools (``redeploy``); a
+            # taker's only on the return leg of a rotation (``out``)
+            legs_here = []
+            if may_rotate:
+                legs_here.append("out")
+            if redeployable and side[u] == "giver":
+                legs_here.append("redeploy")
+            both = Lin()
+            for leg_name in legs_here:
+                v = ctx.var(leg_name, (u, r.type_id), up=up, cat=pulp.LpInteger)
+                both.add(v)
+                subject_out.setdefault((u, stage, r.subject), Lin()).add(v)
+                net[(u, stage)].add(v, -1)
+                for k in TEACHER_INDICATORS:
+                    ctx.resource[(u, stage, k)].add(v, -float(flags[k]))
+                if leg_name == "redeploy":
+                    redeploy.setdefault((u, group_id), Lin()).add(v)
+                    redep.add(v, -1)
+                    continue
+                rotated.add(v)
                 if flags["backbone"]:
-                    rotated_backbone.add_lin(total)
-                continue
-            to_new = Lin()
-            if redeployable:
-                if may_rotate:
-                    v = ctx.var("redeploy", (u, group_id), cat=pulp.LpInteger)
-                    to_new.add(v)
+                    rotated_backbone.add(v)
+                if side[u] == "taker":
+                    returns.setdefault((u, group_id), Lin()).add(v)
+                    back.add(v, -1)
                 else:
-                    to_new.add_lin(total)
-            rot = Lin()
-            rot.add_lin(total)
-            rot.add_lin(to_new, -1)
-            if not may_rotate:
-                rot = Lin()
-            elif not to_new.is_constant():
-                ctx.constrain(rot, ">=", 0, f"redeploy_le_out_{u}_{group_id}")
-            rot_part[(u, group_id)] = rot
-            redeploy[(u, group_id)] = to_new
-            down.add_lin(rot, -1)
-            redep.add_lin(to_new, -1)
-            rotated.add_lin(rot)
-            if flags["backbone"]:
-                rotated_backbone.add_lin(rot)
+                    rot_part.setdefault((u, group_id), Lin()).add(v)
+                    down.add(v, -1)
+            if len(legs_here) > 1:
+                ctx.constrain(both, "<=", up, f"legs_le_count_{u}_{r.type_id}")
         # receivers: takers get rotation legs, givers return legs, new schools redeployments
         for u in inp.units.index:
             if u not in public_units and u not in new_units:
@@ -257,42 +247,41 @@ def add_teachers(ctx: ModelContext) -> None:
         if not lhs.is_constant():
             ctx.constrain(lhs, "<=", 0, f"return_le_rotation_{u}")
 
-    # a subject short at a taker school is a reason to send that subject there: the model
-    # credits the teachers of the subject it can receive (aggregate bound, exact pairing later)
+    # a subject short at a taker school is a reason to send that subject there: per indicator
+    # group, a rotation leg into the school counts toward its need of a subject only as far as
+    # givers send teachers of that group and subject (exact: any giver may pair with any taker,
+    # and the pairing after the solve serves the needs first)
     needs = subject_needs(inp) if sc.levers.rotation else {}
-    supply: dict[tuple[str, str], Lin] = {}
+    supply: dict[tuple[str, str], Lin] = {}  # (group, subject) -> rotation legs of givers
     for r in types.itertuples(index=False):
         v = ctx.vars["out"].get((r.unit_id, r.type_id))
-        if v is not None and side.get(r.unit_id) == "giver" and bool(r.eligible):
-            supply.setdefault((r.stage, r.subject), Lin()).add(v)
+        if v is not None and side.get(r.unit_id) == "giver":
+            supply.setdefault((r.group_id, r.subject), Lin()).add(v)
     credited: dict[tuple[str, str], Lin] = {}
+    slots: dict[tuple[str, str], Lin] = {}  # (taker, group) -> subjects credited
     for (u, stage, subject), gap in sorted(needs.items()):
-        if (stage, subject) not in supply:
-            continue
-        compatible = Lin()
-        for g, inn in ins_of.get(u, {}).items():
-            f = group_flags[g]
-            if str(f["stage"]) == stage and bool(f["eligible"]) and bool(f["pe_art"]) == (subject in PE_ART_SUBJECTS):
-                compatible.add(inn)
-        if compatible.is_constant():
-            continue
-        got = ctx.var("subject_gain", (u, stage, subject), up=gap)
-        lhs = Lin()
-        lhs.add(got)
-        lhs.add_lin(compatible, -1)
-        ctx.constrain(lhs, "<=", 0, f"subject_gain_{u}_{stage}_{subject}")
-        credited.setdefault((stage, subject), Lin()).add(got)
-        short = ctx.var("subject_short", (u, stage, subject))
+        short = ctx.var("subject_short", (u, stage, subject), up=gap)
         lhs = Lin()
         lhs.add(short)
-        lhs.add(got)
+        for g in sorted(ins_of.get(u, {})):
+            if (g, subject) not in supply or str(group_flags[g]["stage"]) != stage:
+                continue
+            got = ctx.var("subject_gain", (u, g, subject), up=gap)
+            lhs.add(got)
+            credited.setdefault((g, subject), Lin()).add(got)
+            slots.setdefault((u, g), Lin()).add(got)
         ctx.constrain(lhs, ">=", gap, f"subject_short_{u}_{stage}_{subject}")
         ctx.objective["guarantee"].add(short, sc.weights.guarantee)
-    for key, lin in sorted(credited.items()):
+    for (u, g), lin in sorted(slots.items()):
         lhs = Lin()
         lhs.add_lin(lin)
-        lhs.add_lin(supply[key], -1)
-        ctx.constrain(lhs, "<=", 0, f"subject_supply_{key[0]}_{key[1]}")
+        lhs.add(ins_of[u][g], -1)
+        ctx.constrain(lhs, "<=", 0, f"subject_slots_{u}_{g}")
+    for (g, subject), lin in sorted(credited.items()):
+        lhs = Lin()
+        lhs.add_lin(lin)
+        lhs.add_lin(supply[(g, subject)], -1)
+        ctx.constrain(lhs, "<=", 0, f"subject_supply_{g}_{subject}")
     ctx.exprs["teacher_legs"] = {"rotation": rot_part, "return": returns, "redeploy": redeploy}
     ctx.exprs["teacher_needs"] = dict(needs)
 
@@ -451,9 +440,6 @@ def rotation_start(ctx: ModelContext) -> int:
                 key = (u, *subject_of[t])
                 if key in subject_left:
                     subject_left[key] -= 1
-            red = ctx.vars["redeploy"].get((a, g))
-            if red is not None and red.varValue is None:
-                red.setInitialValue(0)
             moved += 2
             if backbone_pass:
                 moved_backbone += 2

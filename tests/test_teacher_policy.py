@@ -1,0 +1,152 @@
+"""Teacher exchange as the policy states it (issue #16 item 2), on hand-made instances.
+
+Three primary schools of 400 pupils (staffing norm ⌈400 / 19⌉ = 22 posts), 20 minutes apart:
+
+- U, urban, strong: 22 teachers, 8 backbone (4 eligible, all Chinese), 6 eligible maths, 4
+  eligible Chinese, 4 eligible PE;
+- R, rural, weak (no backbone teacher, needs 4): 22 teachers, ONE maths teacher (eligible,
+  the longest-serving), 13 eligible Chinese, 4 eligible music, 4 non-eligible English;
+- RS, rural, strong and nearer to R than U: 8 eligible backbone maths teachers.
+
+Every expected figure below is worked out by hand from these numbers, not from the code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pandas as pd
+import pytest
+from model_instances import two_school_teachers
+
+from planner.model.extract import pair_flows
+from planner.model.optimise import optimise
+from planner.model.teachers import school_sides, subject_needs
+from planner.scenario import scenario_from_dict
+
+ROWS = [
+    # unit, group, subject, count, above_required, backbone, pe_art, eligible
+    ("U", "p-QBp-e", "chinese", 4, 1, 1, 0, True),
+    ("U", "p-QBp-n", "chinese", 4, 1, 1, 0, False),
+    ("U", "p-Qbp-e", "math", 6, 1, 0, 0, True),
+    ("U", "p-Qbp-e", "chinese", 4, 1, 0, 0, True),
+    ("U", "p-QbP-e", "pe", 4, 1, 0, 1, True),
+    ("R", "p-Qbp-e", "math", 1, 1, 0, 0, True),
+    ("R", "p-Qbp-e", "chinese", 13, 1, 0, 0, True),
+    ("R", "p-QbP-e", "music", 4, 1, 0, 1, True),
+    ("R", "p-Qbp-n", "english", 4, 1, 0, 0, False),
+    ("RS", "p-QBp-e", "math", 8, 1, 1, 0, True),
+    ("RS", "p-Qbp-e", "chinese", 14, 1, 0, 0, True),
+]
+
+
+def policy_instance():
+    """U (urban, strong), R (rural, weak, one maths teacher), RS (rural, strong)."""
+    base = two_school_teachers()
+    units = pd.concat([base.units.loc[["A"]]] * 3)
+    units.index = pd.Index(["U", "R", "RS"], name=base.units.index.name)
+    units["unit_id"] = units.index
+    units["area_type"] = ["urban", "rural", "rural"]
+    types = pd.DataFrame(
+        [{"unit_id": u, "stage": "primary", "type_id": f"{g}:{s}", "group_id": g, "subject": s, "count": n,
+          "above_required": q, "backbone": b, "pe_art": p, "eligible": e} for u, g, s, n, q, b, p, e in ROWS]
+    )  # fmt: skip
+    per = types.groupby("unit_id")
+    parts = pd.DataFrame(
+        {
+            "unit_id": ["U", "R", "RS"],
+            "stage": "primary",
+            "pupils": 400.0,
+            "fixed_pupils": float("nan"),
+            "included": True,
+        }
+    ).set_index(["unit_id", "stage"])
+    for k in ("above_required", "backbone", "pe_art"):
+        col = types.assign(w=types["count"] * types[k]).groupby("unit_id")["w"].sum()
+        parts[k] = [float(col[u]) for u, _ in parts.index]
+    parts["teachers"] = [int(per["count"].sum()[u]) for u, _ in parts.index]
+    demand = pd.DataFrame(
+        [{"settlement_id": f"v{u}", "stage": "primary", "pupils": 400, "current_unit": u} for u in ("U", "R", "RS")]
+    )
+    arcs = pd.DataFrame(
+        [(f"v{u}", "primary", u, 5.0, 350.0) for u in ("U", "R", "RS")],
+        columns=["settlement_id", "stage", "unit_id", "time_min", "distance_m"],
+    )
+    t = {("U", "R"): 20.0, ("U", "RS"): 20.0, ("R", "RS"): 5.0}
+    times = pd.DataFrame(
+        [(a, b, m) for (a, b), m in t.items()] + [(b, a, m) for (a, b), m in t.items()],
+        columns=["from_unit", "to_unit", "time_min"],
+    )
+    return replace(base, units=units, parts=parts, demand=demand, arcs=arcs, teacher_types=types,
+                   school_times=times, recurrent_budget_yuan=1e6)  # fmt: skip
+
+
+def _solve(inp, **levers: bool):
+    on = {"catchments": False, "new_schools": False, "expansions": False, "resources": False, "rotation": True,
+          "hires": False} | levers  # fmt: skip
+    sc = scenario_from_dict({"name": "t", "levers": on, "solver": {"gap_rel": 0.0, "cv_iterations": 0}})
+    sol = optimise(inp, sc)
+    assert sol.result.status == "optimal"
+    return sol, pair_flows(sol.built.ctx, max_travel_min=90)
+
+
+@pytest.fixture(scope="module")
+def solved():
+    return _solve(policy_instance())
+
+
+def test_sides_follow_area_and_strength() -> None:
+    side = school_sides(policy_instance())
+    assert side.to_dict() == {"U": "giver", "R": "taker", "RS": "taker"}
+
+
+def test_no_school_loses_its_last_teacher_of_a_subject(solved) -> None:
+    _, flows = solved
+    have_by: dict[tuple[str, str], int] = {}
+    for u, _g, s, n, *_ in ROWS:
+        have_by[(u, s)] = have_by.get((u, s), 0) + n
+    out = flows.groupby(["from_unit", "subject"])["count"].sum()
+    inn = flows.groupby(["to_unit", "subject"])["count"].sum()
+    for (u, s), n in sorted(have_by.items()):
+        assert n - int(out.get((u, s), 0)) >= 1, f"{u} loses its last {s} teacher"
+    # R's only maths teacher stays (it is the one the old model could send on the return leg)
+    assert int(out.get(("R", "math"), 0)) == 0
+    assert int(inn.get(("R", "math"), 0)) >= 0
+
+
+def test_rotation_goes_from_urban_strong_to_rural_weak_and_returns(solved) -> None:
+    _, flows = solved
+    rot = flows[flows["kind"] == "rotation"]
+    ret = flows[flows["kind"] == "return"]
+    # outbound legs only U -> R/RS (never from a rural school); returns only back to U
+    assert set(rot["from_unit"]) == {"U"} and set(rot["to_unit"]) <= {"R", "RS"}
+    assert set(ret["to_unit"]) <= {"U"} and set(ret["from_unit"]) <= {"R", "RS"}
+    # R gets its 4 backbone teachers from U, not from the nearer rural RS
+    assert int(rot.loc[(rot["to_unit"] == "R") & (rot["backbone"] == 1), "count"].sum()) == 4
+    assert not len(flows[(flows["from_unit"] == "RS") & (flows["to_unit"] == "R")])
+    # each rural school sends back at most what it receives: rural in >= rural out
+    for u in ("R", "RS"):
+        assert int(ret.loc[ret["from_unit"] == u, "count"].sum()) <= int(rot.loc[rot["to_unit"] == u, "count"].sum())
+
+
+def test_a_short_subject_attracts_a_teacher_of_that_subject(solved) -> None:
+    # county share of maths teachers: (6 + 1 + 8) / 66; R's target ⌊400/19 × 15/66⌋ = ⌊4.78⌋ = 4, it has 1
+    inp = policy_instance()
+    needs = subject_needs(inp)
+    assert needs[("R", "primary", "math")] == 3
+    _, flows = solved
+    to_r = flows[(flows["to_unit"] == "R") & (flows["subject"] == "math")]
+    # U has 6 eligible maths teachers; the rotation policy and R's need bring 3 of them
+    assert int(to_r["count"].sum()) == 3
+
+
+def test_a_school_below_its_norm_is_not_drained(solved) -> None:
+    _, flows = solved
+    net = flows.groupby("to_unit")["count"].sum().sub(flows.groupby("from_unit")["count"].sum(), fill_value=0)
+    # U, R and RS are at or below their norm of 22 posts: none ends with fewer teachers
+    for u in ("U", "R", "RS"):
+        assert net.get(u, 0) >= 0
+    # and the rotation policy is met: 10% of 58 eligible = 6 rotated, 20% of them backbone
+    rotated = int(flows.loc[flows["kind"].isin(["rotation", "return"]), "count"].sum())
+    backbone = int(flows.loc[flows["kind"].isin(["rotation", "return"]) & (flows["backbone"] == 1), "count"].sum())
+    assert rotated >= 6 and backbone >= 0.2 * rotated
