@@ -383,8 +383,8 @@ def rotation_start(ctx: ModelContext) -> int:
     A 双向交流 of two eligible teachers of the same subject-level type — one from a giver
     school to a taker school, one back — changes no indicator, no staffing level and no
     subject count, so the do-nothing plan plus enough such exchanges (backbone teachers
-    first, then others) is feasible and meets the 10% / 20% policy. Partners are the
-    nearest giver holding the same type. Returns the teachers moved.
+    first, then others) is feasible and meets the 10% / 20% policy. Rural takers come
+    first; partners are the nearest giver holding the same type. Returns the teachers moved.
     """
     inp, sc = ctx.inp, ctx.scenario
     if not sc.levers.rotation:
@@ -394,6 +394,7 @@ def rotation_start(ctx: ModelContext) -> int:
         types = types.assign(group_id=types["type_id"])
     public = set(inp.units.index[inp.units["public"]])
     side = school_sides(inp)
+    area = inp.units["area_type"] if "area_type" in inp.units.columns else pd.Series("town", index=inp.units.index)
     elig = types[types["eligible"] & types["unit_id"].isin(public)]
     need = math.ceil(sc.rotation.min_share_of_eligible * int(elig["count"].sum()) - 1e-9)
     need_backbone = math.ceil(sc.rotation.min_backbone_share * need - 1e-9)
@@ -422,7 +423,9 @@ def rotation_start(ctx: ModelContext) -> int:
     moved = moved_backbone = 0
     for backbone_pass in (True, False):
         order = elig[(elig["backbone"].astype(bool) == backbone_pass) & elig["unit_id"].map(side).eq("taker")]
-        for r in order.sort_values(["type_id", "unit_id"]).itertuples(index=False):
+        # rural schools first (the policy's direction), then weak urban and town ones
+        order = order.assign(_urban=order["unit_id"].map(area).isin(["urban", "town"]))
+        for r in order.sort_values(["_urban", "type_id", "unit_id"]).itertuples(index=False):
             target = need_backbone if backbone_pass else need
             if (moved_backbone if backbone_pass else moved) >= target:
                 break
