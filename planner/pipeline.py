@@ -210,6 +210,33 @@ def itinerant_list(
     return out
 
 
+def rotation_policy(ex: pd.DataFrame, eligible_pool: int, scenario: Scenario, standards: Standards) -> pd.DataFrame:
+    """The rotation shares of the plan against the national floor and the scenario's targets.
+
+    Rotated teachers are both legs of a 双向交流 (kinds ``rotation`` and ``return``);
+    backbone teachers are those of category ``backbone`` (county level or higher). Rows:
+    check (national / scenario), item, value, requirement, met, count, of.
+    """
+    rot = ex[ex["kind"].isin(ROTATION_KINDS)] if len(ex) else ex
+    moved = len(rot)
+    backbone = int((rot["category"] == "backbone").sum()) if moved else 0
+    share = moved / eligible_pool if eligible_pool else 0.0
+    bshare = backbone / moved if moved else 0.0
+    ro, g = scenario.rotation, standards.guarantee
+    rows = []
+    for check, zh, s_min, b_min in (("national", "国家标准", g.rotation_min_share, g.rotation_backbone_min_share),
+                                    ("scenario", f"方案目标 ({scenario.name})", ro.min_share_of_eligible,
+                                     ro.min_backbone_share)):  # fmt: skip
+        rows.append({"check": check, "check_zh": zh, "item": "rotation_share",
+                     "item_zh": "交流轮岗教师占符合条件教师比例", "value": share, "requirement": s_min,
+                     "met": share >= s_min - 1e-12, "count": moved,
+                     "of": eligible_pool})  # fmt: skip
+        rows.append({"check": check, "check_zh": zh, "item": "rotation_backbone_share",
+                     "item_zh": "骨干教师占交流轮岗教师比例", "value": bshare, "requirement": b_min,
+                     "met": moved > 0 and bshare >= b_min - 1e-12, "count": backbone, "of": moved})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
 def model_inputs(
     county: County,
     scenario: Scenario,
@@ -345,6 +372,7 @@ def plan_county(
     unavailable = (set(county.candidate_sites.index) - set(new["school_id"])) | set(closed)
     max_hires = scenario.hires.max_total if scenario.levers.hires else 0
     places = free_places(after_county.schools, limit, limits_of(std)["size_limit"])
+    extra["rotation_policy"] = rotation_policy(ex, pool, scenario, std)
     extra["unmet"] = what_binds(after, assign, inp.arcs, proj, hired, costs, county, max_hires, unavailable, places)
     r = sol.result
     return Plan(
@@ -433,5 +461,6 @@ __all__ = [
     "limits_of",
     "model_parts",
     "plan_county",
+    "rotation_policy",
     "standard_frame",
 ]

@@ -331,23 +331,35 @@ def add_teachers(ctx: ModelContext) -> None:
             low.add_lin(ctx.closed[unit], float(min(teachers, norm)))
         ctx.constrain(low, ">=", min(teachers, norm) - teachers, f"norm_low_{unit}_{stage}")
         ctx.constrain(net[(unit, stage)], "<=", max(teachers, norm) - teachers, f"norm_high_{unit}_{stage}")
-    # no school is drained below its staffing norm at the plan's pupils (re-zoning included): each
-    # teacher by which the plan widens a school's gap to pupils / norm (today's gap, if any, is
-    # not the plan's doing) is a guarantee item
+    # no school is drained below its staffing norm at the plan's pupils (re-zoning included), and a
+    # new school is staffed to its norm: each teacher by which the plan widens a school's gap to
+    # pupils / norm (today's gap, if any, is not the plan's doing) is a guarantee item, and so, ten
+    # times over, is each school it puts below its norm (the inspectors count schools)
+    reach = inp.arcs.merge(inp.demand[["settlement_id", "stage", "pupils"]], on=["settlement_id", "stage"])
+    reach_pupils = {k: float(v) for k, v in reach.groupby(["unit_id", "stage"])["pupils"].sum().items()}
     for (unit, stage), row in parts.iterrows():
-        if unit not in public_units or unit in new_units or unit in ctx.closed:
+        if unit not in public_units or unit in ctx.closed:
             continue
         pupils = ctx.pupils.get((unit, stage), Lin())
         if net[(unit, stage)].is_constant() and pupils.is_constant():
             continue
+        ratio = inp.staffing_norm[stage]
         short = ctx.var("norm_short", (unit, stage))
-        today_gap = max(0.0, float(row["pupils"]) / inp.staffing_norm[stage] - float(row["teachers"]))
+        today_gap = max(0.0, float(row["pupils"]) / ratio - float(row["teachers"]))
         lhs = Lin(float(row["teachers"]) + today_gap)
         lhs.add_lin(net[(unit, stage)])
         lhs.add(short)
-        lhs.add_lin(pupils, -1.0 / inp.staffing_norm[stage])
+        lhs.add_lin(pupils, -1.0 / ratio)
         ctx.constrain(lhs, ">=", 0, f"norm_after_{unit}_{stage}")
         ctx.objective["guarantee"].add(short, sc.weights.guarantee)
+        if today_gap > 0:
+            continue  # below its norm today: it never loses net teachers (norm_low)
+        below = ctx.var("norm_below", (unit, stage), up=1, cat=pulp.LpInteger)
+        lhs = Lin()
+        lhs.add(short)
+        lhs.add(below, -(max(reach_pupils.get((unit, stage), 0.0), float(row["pupils"])) / ratio + 1))
+        ctx.constrain(lhs, "<=", 0, f"norm_below_{unit}_{stage}")
+        ctx.objective["guarantee"].add(below, 10 * sc.weights.guarantee)
     ctx.exprs["net_teachers"] = dict(net)
 
     # rotation policy
