@@ -221,7 +221,7 @@ def rotation_policy(ex: pd.DataFrame, eligible_pool: int, scenario: Scenario, st
     moved = len(rot)
     backbone = int((rot["category"] == "backbone").sum()) if moved else 0
     share = moved / eligible_pool if eligible_pool else 0.0
-    bshare = backbone / moved if moved else 0.0
+    bshare = backbone / moved if moved else float("nan")
     ro, g = scenario.rotation, standards.guarantee
     rows = []
     for check, zh, s_min, b_min in (("national", "国家标准", g.rotation_min_share, g.rotation_backbone_min_share),
