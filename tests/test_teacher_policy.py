@@ -150,3 +150,31 @@ def test_a_school_below_its_norm_is_not_drained(solved) -> None:
     rotated = int(flows.loc[flows["kind"].isin(["rotation", "return"]), "count"].sum())
     backbone = int(flows.loc[flows["kind"].isin(["rotation", "return"]) & (flows["backbone"] == 1), "count"].sum())
     assert rotated >= 6 and backbone >= 0.2 * rotated
+
+
+def test_itinerant_teachers_fill_missing_pe_music_art_it(tmp_path) -> None:
+    # tiny county (tests/tiny_county.py), public schools all 10 min apart. By hand, from its teacher list:
+    # J1 (junior) has no art teacher and N1's junior art teacher is the only one -> N1 lends art to J1;
+    # N1 junior has no PE -> J1's PE teacher; N1 primary has no PE or music -> P1's. P1 primary lacks art
+    # and IT, which no primary teacher teaches; TP1 lacks PE and music, but P1's are already lent.
+    import tiny_county
+
+    from planner.loader import load_county
+    from planner.pipeline import itinerant_list
+
+    county = load_county(tiny_county.write_tiny_county(tmp_path / "c"))
+    public = ["P1", "TP1", "J1", "N1"]
+    times = pd.DataFrame([(a, b, 10.0) for a in public for b in public if a != b],
+                         columns=["from_unit", "to_unit", "time_min"])  # fmt: skip
+    cols = ["teacher_id", "subject", "backbone_level", "from_school_id", "to_school_id", "kind", "term_years", "stage",
+            "category", "years_at_school", "time_min", "within_cap"]  # fmt: skip
+    moved = pd.DataFrame(columns=cols)
+    it = itinerant_list(county, moved, times, max_travel_min=30, term_years=3)
+    got = {(r.from_school_id, r.to_school_id, r.stage, r.subject) for r in it.itertuples(index=False)}
+    assert got == {("N1", "J1", "junior", "art"), ("J1", "N1", "junior", "pe"), ("P1", "N1", "primary", "pe"),
+                   ("P1", "N1", "primary", "music")}  # fmt: skip
+    assert (it["kind"] == "itinerant").all() and (it["term_years"] == 3).all()
+    # the lender keeps the teacher: each lent teacher is on the lending school's staff
+    assert (county.teachers.loc[it["teacher_id"], "school_id"].to_numpy() == it["from_school_id"].to_numpy()).all()
+    # nothing within a 5-minute cap
+    assert itinerant_list(county, moved, times, max_travel_min=5, term_years=3).empty
