@@ -178,3 +178,26 @@ def test_itinerant_teachers_fill_missing_pe_music_art_it(tmp_path) -> None:
     assert (county.teachers.loc[it["teacher_id"], "school_id"].to_numpy() == it["from_school_id"].to_numpy()).all()
     # nothing within a 5-minute cap
     assert itinerant_list(county, moved, times, max_travel_min=5, term_years=3).empty
+
+
+def test_itinerant_lever_adds_listed_rows_to_the_plan(tmp_path) -> None:
+    # the lever on the tiny county: 走教 rows appear in the exchange list after the moves, and they move
+    # nobody (the after-state's staff equal today's plus the listed moves and recruits)
+    import tiny_county
+
+    from planner.loader import load_county
+    from planner.pipeline import plan_county
+    from planner.scenario import load_scenario
+
+    county = load_county(tiny_county.write_tiny_county(tmp_path / "c"), check_network=False)
+    travel, school_times = tiny_county.straight_line_travel(county)
+    base = load_scenario(tiny_county.Path(__file__).resolve().parents[1] / "scenarios" / "combined.yaml")
+    sc = base.model_copy(update={"levers": base.levers.model_copy(update={"itinerant": True})})
+    plan = plan_county(county, sc, travel, school_times, distance_method="straight_line")
+    ex = plan.exchange_list
+    it = ex[ex["kind"] == "itinerant"]
+    assert len(it) > 0 and (it["term_years"] == 3).all()
+    moved = ex[ex["kind"] != "itinerant"]
+    after = plan.after_county.teachers["school_id"]
+    assert not it["teacher_id"].isin(moved["teacher_id"]).any()
+    assert (after.loc[it["teacher_id"]].to_numpy() == it["from_school_id"].to_numpy()).all()
