@@ -201,3 +201,24 @@ def test_itinerant_lever_adds_listed_rows_to_the_plan(tmp_path) -> None:
     after = plan.after_county.teachers["school_id"]
     assert not it["teacher_id"].isin(moved["teacher_id"]).any()
     assert (after.loc[it["teacher_id"]].to_numpy() == it["from_school_id"].to_numpy()).all()
+
+
+def test_rotation_policy_checks_national_floor_and_scenario_targets() -> None:
+    # 4 rotated (3 outbound legs, 1 return leg) of 10 eligible = 40%; 1 backbone of 4 = 25%.
+    # National floor 10% / 20%: both met. A 天津-style scenario (20% / 50%): share met, backbone not.
+    from planner.pipeline import rotation_policy
+    from planner.standards import load_standards
+
+    ex = pd.DataFrame({"teacher_id": ["a", "b", "c", "d", "e"],
+                       "kind": ["rotation", "rotation", "rotation", "return", "redeployment"],
+                       "category": ["backbone", "other", "pe_art", "other", "backbone"]})  # fmt: skip
+    sc = scenario_from_dict({"name": "tianjin", "rotation": {"min_share_of_eligible": 0.2, "min_backbone_share": 0.5}})
+    t = rotation_policy(ex, 10, sc, load_standards()).set_index(["check", "item"])
+    assert t.loc[("national", "rotation_share"), "value"] == pytest.approx(0.4)
+    assert t.loc[("national", "rotation_backbone_share"), "value"] == pytest.approx(0.25)
+    assert bool(t.loc[("national", "rotation_share"), "met"]) and bool(
+        t.loc[("national", "rotation_backbone_share"), "met"]
+    )
+    assert bool(t.loc[("scenario", "rotation_share"), "met"])
+    assert not bool(t.loc[("scenario", "rotation_backbone_share"), "met"])
+    assert t.loc[("scenario", "rotation_backbone_share"), "requirement"] == pytest.approx(0.5)
