@@ -360,7 +360,7 @@ def plan_county(
     capital = float(proj["cost_yuan"].sum())
     recurrent = (
         float(hired["cost_yuan_per_year"].sum())
-        + int(ex["kind"].isin(ROTATION_KINDS).sum()) * county.parameters.unit_costs.rotation_allowance_yuan_per_year
+        + int((ex["kind"] == "rotation").sum()) * county.parameters.unit_costs.rotation_allowance_yuan_per_year
     )
     costs = {
         "capital_yuan": capital,

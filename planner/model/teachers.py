@@ -135,6 +135,7 @@ def add_teachers(ctx: ModelContext) -> None:
     group_flags = types.drop_duplicates("group_id").set_index("group_id").to_dict("index")
     rotated = Lin()
     rotated_backbone = Lin()
+    outbound = Lin()  # teachers going to rural and weak schools: they draw the rotation allowance
     new_stages = {s for (u, s) in parts.index if u in new_units}
     big = float(parts["teachers"].sum()) + 1
     rot_part: dict[tuple[str, str], Lin] = {}  # (giver, group) -> teachers on rotation legs
@@ -188,6 +189,7 @@ def add_teachers(ctx: ModelContext) -> None:
                     back.add(v, -1)
                 else:
                     rot_part.setdefault((u, group_id), Lin()).add(v)
+                    outbound.add(v)
                     down.add(v, -1)
             if len(legs_here) > 1:
                 ctx.constrain(both, "<=", up, f"legs_le_count_{u}_{r.type_id}")
@@ -385,7 +387,8 @@ def add_teachers(ctx: ModelContext) -> None:
         # whenever it can be met at all
         ctx.objective["guarantee"].add(short, sc.weights.school_rule * 100)
         ctx.objective["guarantee"].add(short_b, sc.weights.school_rule * 100)
-        ctx.recurrent_yuan.add_lin(rotated, inp.unit_costs["rotation_allowance_yuan_per_year"])
+        # the allowance is paid to teachers going to rural and weak schools (the outbound leg)
+        ctx.recurrent_yuan.add_lin(outbound, inp.unit_costs["rotation_allowance_yuan_per_year"])
         ctx.objective["moved"].add_lin(rotated, sc.weights.moved_teacher)
 
 

@@ -175,7 +175,7 @@ def _content(plan: Plan, county: County, marginal: pd.DataFrame | None, costs: p
                       yuan(h.cost_yuan_per_year)])  # fmt: skip
     ex = plan.exchange_list
     kinds = ex["kind"].value_counts() if len(ex) else pd.Series(dtype=int)
-    rot = int(kinds.get("rotation", 0)) + int(kinds.get("return", 0))
+    rot = int(kinds.get("rotation", 0))  # the allowance goes with the outbound leg
     rows3.append(["全县", "", f"交流轮岗补贴（每人每年{yuan(uc.rotation_allowance_yuan_per_year)}元）", f"{rot}", "",
                   yuan(rot * uc.rotation_allowance_yuan_per_year)])  # fmt: skip
     rows3.append([TOTAL_ZH, "", "", "", "", yuan(c["recurrent_yuan_per_year"])])
@@ -186,7 +186,7 @@ def _content(plan: Plan, county: County, marginal: pd.DataFrame | None, costs: p
     d.p(f"教师交流按政策方向安排：城区、镇区和教师指标达标的学校向农村学校和薄弱学校轮岗{n_rot}人，"
         f"双向交流回流{n_ret}人（每校回流不超过其接收的轮岗人数），新建学校调配{n_new}人"
         f"（仅从城区、镇区学校调配，其余由新招聘教师补充）{walk}。任何学校不调出其某一学科的最后一名教师；"
-        "规划前已低于编制标准的学校不减少教师。交流轮岗人员补贴按轮岗和回流人数计算。")  # fmt: skip
+        "规划前已低于编制标准的学校不减少教师。交流轮岗补贴按赴农村学校和薄弱学校轮岗的人数计算。")  # fmt: skip
 
     # 四
     d.h(2, "四、预算对照")

@@ -164,7 +164,7 @@ def budget_table(plan: Plan, county: County) -> pd.DataFrame:
     hired = int(h["count"].sum()) if len(h) else 0
     rows.append({"section": "recurrent", "item": "hires", "item_zh": "新招聘教师（每年）", "count": hired,
                  "amount_yuan": float(h["cost_yuan_per_year"].sum()) if len(h) else 0.0})  # fmt: skip
-    rot = int(plan.exchange_list["kind"].isin(["rotation", "return"]).sum()) if len(plan.exchange_list) else 0
+    rot = int((plan.exchange_list["kind"] == "rotation").sum()) if len(plan.exchange_list) else 0
     rows.append({"section": "recurrent", "item": "rotation_allowance", "item_zh": "交流轮岗补贴（每年）", "count": rot,
                  "amount_yuan": rot * uc.rotation_allowance_yuan_per_year})  # fmt: skip
     rec, rec_b = float(plan.costs["recurrent_yuan_per_year"]), float(plan.costs["recurrent_budget_yuan_per_year"])
