@@ -1,24 +1,32 @@
 """Teacher lever: rotation of eligible teachers, redeployment to new schools, recruitment.
 
-Teachers are grouped into *types* by stage, the three indicator flags (above-required
-qualification, county-level backbone, PE/art specialist) and rotation eligibility, so a
-move changes each indicator exactly. The model decides how many teachers of each type
-leave (``out``) and join (``in``) every public school; sending and receiving balance per
-type. Pairing the moves into an exchange list (from, to) with the least travel inside
-the school-to-school cap is done after the solve (a transportation problem, integral by
-construction; see :func:`planner.model.extract.pair_flows`).
+Teachers are grouped into indicator *groups* by stage, the three indicator flags
+(above-required qualification, county-level backbone, PE/art specialist) and rotation
+eligibility, and into *types* by group and subject, so a move changes each indicator and
+each subject count exactly. The model decides how many teachers of each type leave a
+school (``out``: rotation or return leg; ``redeploy``: to a new school) and how many of each
+group join it (``in``); sending and receiving balance per group and leg. Pairing the
+moves into an exchange list (from, to) with the least travel inside the school-to-school
+cap is done after the solve (a transportation problem, integral by construction; see
+:func:`planner.model.extract.pair_flows`).
 
-Rules (DOMAIN.md §1.2, docs/model.md):
+Rules (DOMAIN.md §1.2, docs/model.md, issue #16 item 2):
 
-- only eligible teachers (6+ years at their school) rotate between existing schools; a
-  new school may also be staffed by redeploying any teacher (县管校聘), which does not
-  count as rotation;
+- types carry the subject; no school loses its last teacher of a subject it teaches;
+- rotation legs go from givers (urban/town schools that meet the teacher indicators) to
+  takers (rural or weak schools), the return leg of a 双向交流 back, at most as many per
+  school as the rotation legs it takes part in; only eligible teachers (6+ years at their
+  school) rotate; a new school is staffed by redeploying any teacher of a giver (县管校聘),
+  which does not count as rotation, and by recruits;
+- a subject a taker is short of is a reason to send that subject there (guarantee item);
 - at least ``min_share_of_eligible`` of the county's eligible teachers rotate, and
   backbone teachers are at least ``min_backbone_share`` of those rotating;
 - staffing norm at both ends: a school never ends below ``min(current, norm)`` teachers
   nor above ``max(current, norm)``, the norm being one post per 19 primary / 13.5 junior
   pupils (current pupils); a new school holds at most its norm (rounded up), and a site
-  left unbuilt nobody;
+  left unbuilt nobody; at the plan's pupils, each teacher by which the plan widens a
+  school's gap to its norm (and a new school's gap) is a guarantee item, and each school
+  it puts below its norm ten times that;
 - recruits are above-required teachers (optionally PE/art), never backbone, up to a cap;
 - a closed school (closures lever) receives and recruits nobody; its eligible teachers may
   rotate like any others, and those left are listed for the bureau to place (待统筹安排):
