@@ -25,8 +25,7 @@ Rules (DOMAIN.md §1.2, docs/model.md, issue #16 item 2):
   nor above ``max(current, norm)``, the norm being one post per 19 primary / 13.5 junior
   pupils (current pupils); a new school holds at most its norm (rounded up), and a site
   left unbuilt nobody; at the plan's pupils, each teacher by which the plan widens a
-  school's gap to its norm (and a new school's gap) is a guarantee item, and each school
-  it puts below its norm ten times that;
+  school's gap to its norm (and a new school's gap) is a guarantee item;
 - recruits are above-required teachers (optionally PE/art), never backbone, up to a cap;
 - a closed school (closures lever) receives and recruits nobody; its eligible teachers may
   rotate like any others, and those left are listed for the bureau to place (待统筹安排):
@@ -343,10 +342,9 @@ def add_teachers(ctx: ModelContext) -> None:
         ctx.constrain(net[(unit, stage)], "<=", max(teachers, norm) - teachers, f"norm_high_{unit}_{stage}")
     # no school is drained below its staffing norm at the plan's pupils (re-zoning included), and a
     # new school is staffed to its norm: each teacher by which the plan widens a school's gap to
-    # pupils / norm (today's gap, if any, is not the plan's doing) is a guarantee item, and so, ten
-    # times over, is each school it puts below its norm (the inspectors count schools)
-    reach = inp.arcs.merge(inp.demand[["settlement_id", "stage", "pupils"]], on=["settlement_id", "stage"])
-    reach_pupils = {k: float(v) for k, v in reach.groupby(["unit_id", "stage"])["pupils"].sum().items()}
+    # pupils / norm (today's gap, if any, is not the plan's doing) is a guarantee item. (A binary
+    # per school put below its norm made the start heuristic's restricted MIP find no plan in its
+    # time on the bundled county, so the item counts teachers, not schools.)
     for (unit, stage), row in parts.iterrows():
         if unit not in public_units or unit in ctx.closed:
             continue
@@ -362,14 +360,6 @@ def add_teachers(ctx: ModelContext) -> None:
         lhs.add_lin(pupils, -1.0 / ratio)
         ctx.constrain(lhs, ">=", 0, f"norm_after_{unit}_{stage}")
         ctx.objective["guarantee"].add(short, sc.weights.guarantee)
-        if today_gap > 0:
-            continue  # below its norm today: it never loses net teachers (norm_low)
-        below = ctx.var("norm_below", (unit, stage), up=1, cat=pulp.LpInteger)
-        lhs = Lin()
-        lhs.add(short)
-        lhs.add(below, -(max(reach_pupils.get((unit, stage), 0.0), float(row["pupils"])) / ratio + 1))
-        ctx.constrain(lhs, "<=", 0, f"norm_below_{unit}_{stage}")
-        ctx.objective["guarantee"].add(below, 10 * sc.weights.guarantee)
     ctx.exprs["net_teachers"] = dict(net)
 
     # rotation policy
