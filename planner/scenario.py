@@ -34,6 +34,11 @@ class Levers(_Strict):
     rotation: bool = Field(True, description="Rotate eligible teachers between schools (交流轮岗).")
     hires: bool = Field(True, description="Recruit new teachers (recurrent budget).")
     closures: bool = Field(False, description="Close or merge small schools and teaching points (撤并).")
+    itinerant: bool = Field(
+        False,
+        description="走教: a PE, music, art or IT teacher serves a nearby school with none of that subject "
+        "(counted at the home school only; docs/model.md).",
+    )
 
 
 class BudgetSettings(_Strict):
@@ -94,6 +99,8 @@ class RotationSettings(_Strict):
     min_backbone_share: float = Field(0.20, ge=0, le=1, description="Backbone teachers / teachers rotated.")
     max_travel_min: float = Field(90, gt=0, description="School-to-school travel cap for a rotation (car).")
     eligible_years: int = Field(6, ge=0, description="Consecutive years at a school that make a teacher eligible.")
+    term_years: int = Field(3, ge=1, description="Term of a rotation, return or 走教 posting (years).")
+    itinerant_max_min: float = Field(30, gt=0, description="School-to-school travel cap for 走教 (car, minutes).")
 
 
 class ClosureSettings(_Strict):

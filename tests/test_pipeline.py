@@ -70,11 +70,20 @@ def test_after_state_matches_the_plan(tiny_plan) -> None:
         )
 
 
-def test_rotation_meets_policy(tiny_plan) -> None:
-    _, plan = tiny_plan
+def test_rotation_never_empties_a_subject(tiny_plan) -> None:
+    # every school of the tiny county has one teacher of each subject it teaches: none may leave (no
+    # school loses its last teacher of a subject, issue #16), so nobody rotates and the 10% share is
+    # reported unmet rather than met by emptying a subject (it was met before that rule)
+    county, plan = tiny_plan
+    per_subject = county.teachers.groupby(["school_id", "stage", "subject"]).size()
+    assert (per_subject == 1).all()
+    ex = plan.exchange_list
+    assert not ex["kind"].isin(["rotation", "return"]).any()
     g = plan.after.guarantee.set_index("item")
-    assert bool(g.loc["rotation_share", "met"])
-    assert bool(g.loc["rotation_backbone_share", "met"])
+    assert not bool(g.loc["rotation_share", "met"])
+    policy = plan.extra_tables["rotation_policy"].set_index(["check", "item"])
+    assert not bool(policy.loc[("national", "rotation_share"), "met"])
+    assert int(policy.loc[("national", "rotation_share"), "count"]) == 0
 
 
 def test_plan_improves_on_baseline(tiny_plan) -> None:

@@ -177,7 +177,8 @@ def test_after_assessment_improves_on_the_baseline(bundled) -> None:
 
 def test_rotation_meets_the_policy(bundled) -> None:
     county, sc, _, plan = bundled
-    rot = plan.exchange_list[plan.exchange_list["kind"] == "rotation"]
+    # both legs of a 双向交流 are rotated teachers
+    rot = plan.exchange_list[plan.exchange_list["kind"].isin(["rotation", "return"])]
     parts = plan.before.parts
     eligible = int(
         parts.loc[(parts["ownership"] == "public") & (parts["kind"] != "special"), "teachers_eligible"].sum()
@@ -285,3 +286,27 @@ def test_no_failing_school_is_left_that_a_cheap_purchase_would_pass(bundled) -> 
         if cost <= 100_000:
             cheap[(r.school_id, r.stage)] = round(cost)
     assert not cheap, f"failing schools a purchase of 100,000 yuan or less would pass: {cheap}"
+
+
+def test_teacher_exchange_follows_the_policy(bundled) -> None:
+    # issue #16 item 2, counted from teachers.csv and the settlements' area types, not from the model
+    county, _, _, plan = bundled
+    ex = plan.exchange_list
+    moved = ex[ex["kind"] != "itinerant"]
+    area = county.schools["settlement_id"].map(county.settlements["area_type"])
+    rural = set(area.index[area == "rural"])
+    into_rural = int((moved["to_school_id"].isin(rural) & ~moved["from_school_id"].isin(rural)).sum())
+    out_of_rural = int((moved["from_school_id"].isin(rural) & ~moved["to_school_id"].isin(rural)).sum())
+    assert into_rural >= out_of_rural
+    # no school-subject emptied
+    t = county.teachers
+    before = t.groupby(["school_id", "stage", "subject"]).size()
+    where = t["school_id"].copy()
+    where.loc[moved["teacher_id"].to_numpy()] = moved["to_school_id"].to_numpy()
+    after = t.assign(school_id=where).groupby(["school_id", "stage", "subject"]).size()
+    assert (after.reindex(before.index, fill_value=0) > 0).all()
+    # new schools get redeployed teachers from urban and town schools only
+    new = moved[moved["kind"] == "redeployment"]
+    assert not new["from_school_id"].isin(rural).any()
+    assert set(moved["kind"]) <= {"rotation", "return", "redeployment"}
+    assert (moved.loc[moved["kind"] != "redeployment", "term_years"] == 3).all()

@@ -113,12 +113,15 @@ def test_catchments_and_exchange_list(tiny) -> None:
     count = _header_index(ws, "count")
     total = next(r for r in rows if r[0] == TOTAL_LABEL)
     assert total[count] == len(plan.exchange_list)
-    # the rotation check: value and requirement equal the after-assessment's
+    # the rotation check: the national rows' value and requirement equal the after-assessment's, and the
+    # scenario's own targets are checked too
     g = plan.after.guarantee.set_index("item")
     for item in ("rotation_share", "rotation_backbone_share"):
-        row = next(r for r in rows if r[0] and f"({item})" in str(r[0]))
-        assert row[1] == pytest.approx(g.loc[item, "value"])
-        assert row[2] == pytest.approx(g.loc[item, "limit"])
+        row = next(r for r in rows if r[0] == "国家标准" and f"({item})" in str(r[1]))
+        want = g.loc[item, "value"]
+        assert row[2] is None if pd.isna(want) else row[2] == pytest.approx(want)
+        assert row[3] == pytest.approx(g.loc[item, "limit"])
+        assert any(str(r[0]).startswith("方案目标") and f"({item})" in str(r[1]) for r in rows)
     assert len(_rows(wb["交流教师明细 Teachers"])) - 1 == len(plan.exchange_list)
 
 

@@ -365,7 +365,7 @@ def build_rule(ctx: ModelContext) -> ContiguityRule:
     cg = inp.catchment_graph
     graph = cg.graph()
     # boarding schools keep the rule too (their far settlements come only from where no day school is within
-    # the cap, planner/model/prepare.py): only the schools the scenario names are exempt
+    # the cap, planner/plan/instance.py): only the schools the scenario names are exempt
     exempt = set(rules.contiguity_exempt)
     times: dict[tuple[str, str, str], float] = {}
     arcs: dict[Key, list[str]] = {}

@@ -52,7 +52,9 @@ class ModelInputs:
         site), ``public``, ``nine_year``,
         ``boarding``, ``classrooms``, ``floor_area``, ``sports_area``, ``equipment``,
         ``multimedia``, ``music_rooms``, ``art_rooms``, ``land_cost_yuan`` (sites),
-        ``site_stage`` (sites: primary/junior/nine_year), ``max_classes`` (sites).
+        ``site_stage`` (sites: primary/junior/nine_year), ``max_classes`` (sites),
+        ``area_type`` (urban/town/rural of the school's settlement; ``new`` for sites;
+        optional, default town: the side of a teacher exchange).
     parts : DataFrame
         Index (unit_id, stage). Columns: ``pupils`` (current), ``fixed_pupils`` (private
         schools keep their pupils; NaN for catchment schools), ``included`` (assessed),
@@ -70,7 +72,8 @@ class ModelInputs:
         option_id, unit_id, added_classrooms, floor_area, sports_area, cost_yuan.
     teacher_types : DataFrame
         Current teachers grouped by kind: unit_id, stage, type_id, count, above_required,
-        backbone, pe_art (0/1 flags), eligible (rotation eligibility, bool).
+        backbone, pe_art (0/1 flags), eligible (rotation eligibility, bool), and optionally
+        group_id (the indicator group) and subject (``type_id`` = ``group_id:subject``).
     hire_types : DataFrame
         type_id, above_required, backbone, pe_art: the kinds of teacher that can be recruited
         (for either stage).

@@ -34,7 +34,7 @@ NEIGHBOURHOODS: dict[str, tuple[str, ...]] = {
     # the knapsack: purchases and expansions for the plan's pupils and teachers
     "purchases": ("multimedia", "music_room", "art_room", "expand", "fail", "miss"),
     # and who teaches where: rotation, redeployment and recruits too (pupils are still fixed)
-    "teachers": ("multimedia", "music_room", "art_room", "expand", "fail", "miss", "out", "in", "hire", "itinerant"),
+    "teachers": ("multimedia", "music_room", "art_room", "expand", "fail", "miss", "out", "redeploy", "in", "hire"),
 }
 
 

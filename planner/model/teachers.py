@@ -1,24 +1,31 @@
 """Teacher lever: rotation of eligible teachers, redeployment to new schools, recruitment.
 
-Teachers are grouped into *types* by stage, the three indicator flags (above-required
-qualification, county-level backbone, PE/art specialist) and rotation eligibility, so a
-move changes each indicator exactly. The model decides how many teachers of each type
-leave (``out``) and join (``in``) every public school; sending and receiving balance per
-type. Pairing the moves into an exchange list (from, to) with the least travel inside
-the school-to-school cap is done after the solve (a transportation problem, integral by
-construction; see :func:`planner.plan.readback.pair_flows`).
+Teachers are grouped into indicator *groups* by stage, the three indicator flags
+(above-required qualification, county-level backbone, PE/art specialist) and rotation
+eligibility, and into *types* by group and subject, so a move changes each indicator and
+each subject count exactly. The model decides how many teachers of each type leave a
+school (``out``: rotation or return leg; ``redeploy``: to a new school) and how many of each
+group join it (``in``); sending and receiving balance per group and leg. Pairing the
+moves into an exchange list (from, to) with the least travel inside the school-to-school
+cap is done after the solve (a transportation problem, integral by construction; see
+:func:`planner.plan.readback.pair_flows`).
 
-Rules (DOMAIN.md §1.2, docs/model.md):
+Rules (DOMAIN.md §1.2, docs/model.md, issue #16 item 2):
 
-- only eligible teachers (6+ years at their school) rotate between existing schools; a
-  new school may also be staffed by redeploying any teacher (县管校聘), which does not
-  count as rotation;
+- types carry the subject; no school loses its last teacher of a subject it teaches;
+- rotation legs go from givers (urban/town schools that meet the teacher indicators) to
+  takers (rural or weak schools), the return leg of a 双向交流 back, at most as many per
+  school as the rotation legs it takes part in; only eligible teachers (6+ years at their
+  school) rotate; a new school is staffed by redeploying any teacher of a giver (县管校聘),
+  which does not count as rotation, and by recruits;
+- a subject a taker is short of is a reason to send that subject there (guarantee item);
 - at least ``min_share_of_eligible`` of the county's eligible teachers rotate, and
   backbone teachers are at least ``min_backbone_share`` of those rotating;
 - staffing norm at both ends: a school never ends below ``min(current, norm)`` teachers
   nor above ``max(current, norm)``, the norm being one post per 19 primary / 13.5 junior
   pupils (current pupils); a new school holds at most its norm (rounded up), and a site
-  left unbuilt nobody;
+  left unbuilt nobody; at the plan's pupils, each teacher by which the plan widens a
+  school's gap to its norm (and a new school's gap) is a guarantee item;
 - recruits are above-required teachers (optionally PE/art), never backbone, up to a cap;
 - a closed school (closures lever) receives and recruits nobody; its eligible teachers may
   rotate like any others, and those left are listed for the bureau to place (待统筹安排):
@@ -30,14 +37,91 @@ from __future__ import annotations
 
 import math
 
+import pandas as pd
 import pulp
 
 from planner.model.context import Lin, ModelContext
-from planner.model.inputs import TEACHER_INDICATORS
+from planner.model.inputs import TEACHER_INDICATORS, ModelInputs
+
+#: subjects whose teachers are the PE/art specialists of indicator 3
+PE_ART_SUBJECTS = frozenset({"pe", "music", "art"})
+#: subjects every school of the stage teaches, so a school without a teacher of them is short
+CORE_SUBJECTS = frozenset({"chinese", "math"})
+
+
+def school_sides(inp: ModelInputs) -> pd.Series:
+    """Each unit's side in the exchange: ``giver``, ``taker`` or ``new``.
+
+    A *giver* is an existing public school in an urban or town settlement that is not weak;
+    every other existing public school is a *taker* (rural, or weak). *Weak* means that
+    today one of its assessed parts misses a teacher indicator (1-3). Rotation legs go from
+    givers to takers; the return leg of a 双向交流 from takers to givers. A school below its
+    staffing norm today is protected by the norm rule instead (it never loses net teachers,
+    so it gives only in an exchange). Candidate sites are ``new``; private schools ``-``.
+    """
+    units = inp.units
+    area = units["area_type"] if "area_type" in units.columns else pd.Series("town", index=units.index)
+    weak: set[str] = set()
+    for (unit, stage), row in inp.parts.iterrows():
+        pupils = float(row["pupils"])
+        if pupils <= 0:
+            continue
+        if bool(row["included"]) and any(float(row[k]) < inp.std(stage, k) * pupils - 1e-9 for k in TEACHER_INDICATORS):
+            weak.add(str(unit))
+    side = {}
+    for u, r in units.iterrows():
+        if bool(r["is_new"]):
+            side[u] = "new"
+        elif not bool(r["public"]):
+            side[u] = "-"
+        elif str(area.get(u, "rural")) in ("urban", "town") and u not in weak:
+            side[u] = "giver"
+        else:
+            side[u] = "taker"
+    return pd.Series(side, name="side", dtype=object)
+
+
+def subject_needs(inp: ModelInputs) -> dict[tuple[str, str, str], int]:
+    """Teachers of a subject a taker school is short of, per (unit, stage, subject).
+
+    A part's target for a subject is its staffing norm (today's pupils) × the county's share
+    of that stage's teachers teaching the subject, rounded down, and at least one for the
+    subjects every school teaches (Chinese, maths); the need is the target minus the
+    teachers of the subject it has. Only taker schools (rural or weak) with pupils.
+    """
+    types = inp.teacher_types
+    if "subject" not in types.columns:
+        return {}
+    side = school_sides(inp)
+    share = types.groupby(["stage", "subject"])["count"].sum()
+    share = share / share.groupby(level=0).transform("sum")
+    shares: dict[str, dict[str, float]] = {}
+    for (stage, subject), v in share.items():
+        shares.setdefault(str(stage), {})[str(subject)] = float(v)
+    have = {k: int(v) for k, v in types.groupby(["unit_id", "stage", "subject"])["count"].sum().items()}
+    needs: dict[tuple[str, str, str], int] = {}
+    for (unit, stage), row in inp.parts.iterrows():
+        if side.get(unit) != "taker" or float(row["pupils"]) <= 0:
+            continue
+        norm = float(row["pupils"]) / inp.staffing_norm[stage]
+        for subject, sh in shares.get(stage, {}).items():
+            target = math.floor(norm * float(sh) + 1e-9)
+            if subject in CORE_SUBJECTS:
+                target = max(target, 1)
+            gap = target - int(have.get((unit, stage, subject), 0))
+            if gap > 0:
+                needs[(str(unit), str(stage), str(subject))] = gap
+    return needs
 
 
 def add_teachers(ctx: ModelContext) -> None:
-    """Add rotation, redeployment and hiring variables and the teacher resources."""
+    """Add rotation, return, redeployment and hiring variables and the teacher resources.
+
+    Teachers leave (``out``) per subject-level type; they arrive (``in``) per indicator
+    group. Sending and receiving balance per group and leg: rotation (giver → taker),
+    return (taker → giver, at most the rotation legs the school takes part in) and
+    redeployment (giver → new school). No school loses its last teacher of a subject.
+    """
     inp, sc = ctx.inp, ctx.scenario
     parts = inp.parts
     public_units = set(inp.units.index[inp.units["public"]])
@@ -49,44 +133,85 @@ def add_teachers(ctx: ModelContext) -> None:
             ctx.resource[(unit, stage, k)].add(None, float(row[k]))
 
     net: dict[tuple[str, str], Lin] = {key: Lin() for key in parts.index}
-    types = inp.teacher_types
-    type_flags = types.drop_duplicates("type_id").set_index("type_id")
+    types = inp.teacher_types.copy()
+    if "group_id" not in types.columns:
+        types["group_id"] = types["type_id"]
+    if "subject" not in types.columns:
+        types["subject"] = ""
+    side = school_sides(inp)
+    group_flags = types.drop_duplicates("group_id").set_index("group_id").to_dict("index")
     rotated = Lin()
     rotated_backbone = Lin()
+    outbound = Lin()  # teachers going to rural and weak schools: they draw the rotation allowance
     new_stages = {s for (u, s) in parts.index if u in new_units}
     big = float(parts["teachers"].sum()) + 1
+    rot_part: dict[tuple[str, str], Lin] = {}  # (giver, group) -> teachers on rotation legs
+    redeploy: dict[tuple[str, str], Lin] = {}  # (giver, group) -> teachers redeployed to new schools
+    returns: dict[tuple[str, str], Lin] = {}  # (taker, group) -> teachers on return legs
+    subject_out: dict[tuple[str, str, str], Lin] = {}  # (unit, stage, subject) -> teachers leaving
+    have = {k: int(v) for k, v in types.groupby(["unit_id", "stage", "subject"])["count"].sum().items()}
 
-    for type_id, group in types.groupby("type_id", sort=True):
-        flags = type_flags.loc[type_id]
+    for group_id, group in types.groupby("group_id", sort=True):
+        flags = group_flags[group_id]
         stage = str(flags["stage"])
         eligible = bool(flags["eligible"])
         may_rotate = eligible and sc.levers.rotation
-        if not (may_rotate or stage in new_stages):
+        redeployable = stage in new_stages
+        if not (may_rotate or redeployable):
             continue
-        # rotation: any public school receives; redeployment (non-eligible): only new schools
-        receivers = [u for (u, s) in parts.index if s == stage and u in public_units and (u in new_units or may_rotate)]
-        balance = Lin()
-        outs: dict[str, pulp.LpVariable] = {}
-        ins: dict[str, pulp.LpVariable] = {}
+        down, back, redep = Lin(), Lin(), Lin()
         for r in group.itertuples(index=False):
-            if r.unit_id not in public_units or r.count <= 0:
+            u = r.unit_id
+            if u not in public_units or r.count <= 0 or side.get(u) not in ("giver", "taker"):
                 continue
-            out = ctx.var("out", (r.unit_id, type_id), up=int(r.count), cat=pulp.LpInteger)
-            outs[r.unit_id] = out
-            balance.add(out, -1)
-            net[(r.unit_id, stage)].add(out, -1)
-            for k in TEACHER_INDICATORS:
-                ctx.resource[(r.unit_id, stage, k)].add(out, -float(flags[k]))
-            if eligible:
-                rotated.add(out)
+            n_subject = int(have.get((u, stage, r.subject), 0))
+            keep = 0 if (u in ctx.closed or not r.subject) else 1
+            up = min(int(r.count), n_subject - keep)
+            if up <= 0:
+                continue  # its last teacher of the subject stays
+            # a giver's teachers go on rotation legs (``out``) or to new schools (``redeploy``); a
+            # taker's only on the return leg of a rotation (``out``)
+            legs_here = []
+            if may_rotate:
+                legs_here.append("out")
+            if redeployable and side[u] == "giver":
+                legs_here.append("redeploy")
+            both = Lin()
+            for leg_name in legs_here:
+                v = ctx.var(leg_name, (u, r.type_id), up=up, cat=pulp.LpInteger)
+                both.add(v)
+                subject_out.setdefault((u, stage, r.subject), Lin()).add(v)
+                net[(u, stage)].add(v, -1)
+                for k in TEACHER_INDICATORS:
+                    ctx.resource[(u, stage, k)].add(v, -float(flags[k]))
+                if leg_name == "redeploy":
+                    redeploy.setdefault((u, group_id), Lin()).add(v)
+                    redep.add(v, -1)
+                    continue
+                rotated.add(v)
                 if flags["backbone"]:
-                    rotated_backbone.add(out)
-        if balance.is_constant():
-            continue
-        for u in receivers:
-            inn = ctx.var("in", (u, type_id), cat=pulp.LpInteger)
-            ins[u] = inn
-            balance.add(inn, 1)
+                    rotated_backbone.add(v)
+                if side[u] == "taker":
+                    returns.setdefault((u, group_id), Lin()).add(v)
+                    back.add(v, -1)
+                else:
+                    rot_part.setdefault((u, group_id), Lin()).add(v)
+                    outbound.add(v)
+                    down.add(v, -1)
+            if len(legs_here) > 1:
+                ctx.constrain(both, "<=", up, f"legs_le_count_{u}_{r.type_id}")
+        # receivers: takers get rotation legs, givers return legs, new schools redeployments
+        for u in inp.units.index:
+            if u not in public_units and u not in new_units:
+                continue
+            if (u, stage) not in parts.index:
+                continue
+            s_u = side.get(u)
+            leg = {"taker": down, "giver": back, "new": redep}.get(s_u)
+            if leg is None or leg.is_constant() or (s_u != "new" and not may_rotate):
+                continue
+            inn = ctx.var("in", (u, group_id), cat=pulp.LpInteger)
+            leg.add(inn, 1)
             net[(u, stage)].add(inn, 1)
             for k in TEACHER_INDICATORS:
                 ctx.resource[(u, stage, k)].add(inn, float(flags[k]))
@@ -95,19 +220,79 @@ def add_teachers(ctx: ModelContext) -> None:
                 lhs = Lin()
                 lhs.add(inn)
                 lhs.add_lin(ctx.closed[u], big)
-                ctx.constrain(lhs, "<=", big, f"no_in_if_closed_{u}_{type_id}")
-        ctx.constrain(balance, "==", 0, f"type_balance_{type_id}")
-        # a school cannot exchange with itself: out_u + in_u <= all moves of the type, which is
-        # exactly when the moves can be paired between different schools
-        total = Lin()
-        for v in ins.values():
-            total.add(v)
-        for u in sorted(set(outs) & set(ins)):
-            lhs = Lin()
-            lhs.add(outs[u])
-            lhs.add(ins[u])
-            lhs.add_lin(total, -1.0)
-            ctx.constrain(lhs, "<=", 0, f"no_self_{u}_{type_id}")
+                ctx.constrain(lhs, "<=", big, f"no_in_if_closed_{u}_{group_id}")
+        for name, leg in (("rotation", down), ("return", back), ("redeploy", redep)):
+            if not leg.is_constant():
+                ctx.constrain(leg, "==", 0, f"{name}_balance_{group_id}")
+
+    # no school loses its last teacher of a subject it teaches (closed schools excepted)
+    for (u, stage, subject), lin in sorted(subject_out.items()):
+        n = int(have.get((u, stage, subject), 0))
+        if not subject or n <= 1:
+            continue
+        lhs = Lin()
+        lhs.add_lin(lin)
+        if u in ctx.closed:
+            lhs.add_lin(ctx.closed[u], -1.0)
+        ctx.constrain(lhs, "<=", n - 1, f"keep_subject_{u}_{stage}_{subject}")
+
+    # the return leg of a 双向交流: a taker sends back at most the rotation legs it receives, and
+    # a giver takes back at most the rotation legs it sends
+    ins_of: dict[str, dict[str, pulp.LpVariable]] = {}
+    for (v, g), inn in ctx.vars["in"].items():
+        ins_of.setdefault(v, {})[g] = inn
+    legs_of: dict[str, list[Lin]] = {}
+    for (v, _g), lin in [*returns.items(), *rot_part.items()]:
+        legs_of.setdefault(v, []).append(lin)
+    for u in sorted(side.index):
+        if side[u] not in ("giver", "taker"):
+            continue
+        sign = 1.0 if side[u] == "giver" else -1.0
+        lhs = Lin()
+        for inn in ins_of.get(u, {}).values():
+            lhs.add(inn, sign)
+        for lin in legs_of.get(u, []):
+            lhs.add_lin(lin, -sign)
+        if not lhs.is_constant():
+            ctx.constrain(lhs, "<=", 0, f"return_le_rotation_{u}")
+
+    # a subject short at a taker school is a reason to send that subject there: per indicator
+    # group, a rotation leg into the school counts toward its need of a subject only as far as
+    # givers send teachers of that group and subject (exact: any giver may pair with any taker,
+    # and the pairing after the solve serves the needs first)
+    needs = subject_needs(inp) if sc.levers.rotation else {}
+    supply: dict[tuple[str, str], Lin] = {}  # (group, subject) -> rotation legs of givers
+    for r in types.itertuples(index=False):
+        v = ctx.vars["out"].get((r.unit_id, r.type_id))
+        if v is not None and side.get(r.unit_id) == "giver":
+            supply.setdefault((r.group_id, r.subject), Lin()).add(v)
+    credited: dict[tuple[str, str], Lin] = {}
+    slots: dict[tuple[str, str], Lin] = {}  # (taker, group) -> subjects credited
+    for (u, stage, subject), gap in sorted(needs.items()):
+        short = ctx.var("subject_short", (u, stage, subject), up=gap)
+        lhs = Lin()
+        lhs.add(short)
+        for g in sorted(ins_of.get(u, {})):
+            if (g, subject) not in supply or str(group_flags[g]["stage"]) != stage:
+                continue
+            got = ctx.var("subject_gain", (u, g, subject), up=gap)
+            lhs.add(got)
+            credited.setdefault((g, subject), Lin()).add(got)
+            slots.setdefault((u, g), Lin()).add(got)
+        ctx.constrain(lhs, ">=", gap, f"subject_short_{u}_{stage}_{subject}")
+        ctx.objective["guarantee"].add(short, sc.weights.guarantee)
+    for (u, g), lin in sorted(slots.items()):
+        lhs = Lin()
+        lhs.add_lin(lin)
+        lhs.add(ins_of[u][g], -1)
+        ctx.constrain(lhs, "<=", 0, f"subject_slots_{u}_{g}")
+    for (g, subject), lin in sorted(credited.items()):
+        lhs = Lin()
+        lhs.add_lin(lin)
+        lhs.add_lin(supply[(g, subject)], -1)
+        ctx.constrain(lhs, "<=", 0, f"subject_supply_{g}_{subject}")
+    ctx.exprs["teacher_legs"] = {"rotation": rot_part, "return": returns, "redeploy": redeploy}
+    ctx.exprs["teacher_needs"] = dict(needs)
 
     # recruitment
     hires_total = Lin()
@@ -155,6 +340,26 @@ def add_teachers(ctx: ModelContext) -> None:
             low.add_lin(ctx.closed[unit], float(min(teachers, norm)))
         ctx.constrain(low, ">=", min(teachers, norm) - teachers, f"norm_low_{unit}_{stage}")
         ctx.constrain(net[(unit, stage)], "<=", max(teachers, norm) - teachers, f"norm_high_{unit}_{stage}")
+    # no school is drained below its staffing norm at the plan's pupils (re-zoning included), and a
+    # new school is staffed to its norm: each teacher by which the plan widens a school's gap to
+    # pupils / norm (today's gap, if any, is not the plan's doing) is a guarantee item. (A binary
+    # per school put below its norm made the start heuristic's restricted MIP find no plan in its
+    # time on the bundled county, so the item counts teachers, not schools.)
+    for (unit, stage), row in parts.iterrows():
+        if unit not in public_units or unit in ctx.closed:
+            continue
+        pupils = ctx.pupils.get((unit, stage), Lin())
+        if net[(unit, stage)].is_constant() and pupils.is_constant():
+            continue
+        ratio = inp.staffing_norm[stage]
+        short = ctx.var("norm_short", (unit, stage))
+        today_gap = max(0.0, float(row["pupils"]) / ratio - float(row["teachers"]))
+        lhs = Lin(float(row["teachers"]) + today_gap)
+        lhs.add_lin(net[(unit, stage)])
+        lhs.add(short)
+        lhs.add_lin(pupils, -1.0 / ratio)
+        ctx.constrain(lhs, ">=", 0, f"norm_after_{unit}_{stage}")
+        ctx.objective["guarantee"].add(short, sc.weights.guarantee)
     ctx.exprs["net_teachers"] = dict(net)
 
     # rotation policy
@@ -180,23 +385,29 @@ def add_teachers(ctx: ModelContext) -> None:
         # whenever it can be met at all
         ctx.objective["limits"].add(short, sc.weights.policy)
         ctx.objective["limits"].add(short_b, sc.weights.policy)
-        ctx.recurrent_yuan.add_lin(rotated, inp.unit_costs["rotation_allowance_yuan_per_year"])
+        # the allowance is paid to teachers going to rural and weak schools (the outbound leg)
+        ctx.recurrent_yuan.add_lin(outbound, inp.unit_costs["rotation_allowance_yuan_per_year"])
         ctx.objective["moved"].add_lin(rotated, sc.weights.moved_teacher)
 
 
 def rotation_start(ctx: ModelContext) -> int:
     """Give the solver a starting plan that already meets the rotation policy.
 
-    Swaps of two eligible teachers of the same type between two schools change no
-    indicator and no staffing level, so the do-nothing plan plus enough swaps (backbone
-    teachers first, then others) is feasible and meets the 10% / 20% policy. Partners
-    are the nearest school holding the same type. Returns the teachers moved.
+    A 双向交流 of two eligible teachers of the same subject-level type — one from a giver
+    school to a taker school, one back — changes no indicator, no staffing level and no
+    subject count, so the do-nothing plan plus enough such exchanges (backbone teachers
+    first, then others) is feasible and meets the 10% / 20% policy. Rural takers come
+    first; partners are the nearest giver holding the same type. Returns the teachers moved.
     """
     inp, sc = ctx.inp, ctx.scenario
     if not sc.levers.rotation:
         return 0
     types = inp.teacher_types
+    if "group_id" not in types.columns:
+        types = types.assign(group_id=types["type_id"])
     public = set(inp.units.index[inp.units["public"]])
+    side = school_sides(inp)
+    area = inp.units["area_type"] if "area_type" in inp.units.columns else pd.Series("town", index=inp.units.index)
     elig = types[types["eligible"] & types["unit_id"].isin(public)]
     need = math.ceil(sc.rotation.min_share_of_eligible * int(elig["count"].sum()) - 1e-9)
     need_backbone = math.ceil(sc.rotation.min_backbone_share * need - 1e-9)
@@ -205,27 +416,46 @@ def rotation_start(ctx: ModelContext) -> int:
     for a, group in times.sort_values(["from_unit", "time_min", "to_unit"]).groupby("from_unit", sort=False):
         near[str(a)] = [str(b) for b in group["to_unit"]]
     outs, ins = ctx.vars["out"], ctx.vars["in"]
+    group_of = dict(zip(elig["type_id"], elig["group_id"], strict=True))
     left = {(r.unit_id, r.type_id): int(r.count) for r in elig.itertuples(index=False)}
+    if "subject" not in elig.columns:
+        elig = elig.assign(subject="")
+    subject_of = {r.type_id: (r.stage, r.subject) for r in elig.itertuples(index=False)}
+    # teachers of a subject a school may send: all but its last one
+    counts = types.groupby(["unit_id", "stage", "subject"])["count"].sum() if "subject" in types.columns else {}
+    subject_left = {key: int(n) - 1 for key, n in dict(counts).items()}
+
+    def room(u: str, t: str) -> int:
+        v = outs.get((u, t))
+        if v is None or (u, group_of[t]) not in ins:
+            return 0
+        stage, subject = subject_of[t]
+        free = subject_left.get((u, stage, subject), 10**9) if subject else 10**9
+        return min(left.get((u, t), 0), int(v.upBound or 0) - round(v.varValue or 0), free)
+
     moved = moved_backbone = 0
     for backbone_pass in (True, False):
-        order = elig[elig["backbone"].astype(bool) == backbone_pass].sort_values(["type_id", "unit_id"])
-        for r in order.itertuples(index=False):
+        order = elig[(elig["backbone"].astype(bool) == backbone_pass) & elig["unit_id"].map(side).eq("taker")]
+        # rural schools first (the policy's direction), then weak urban and town ones
+        order = order.assign(_urban=order["unit_id"].map(area).isin(["urban", "town"]))
+        for r in order.sort_values(["_urban", "type_id", "unit_id"]).itertuples(index=False):
             target = need_backbone if backbone_pass else need
-            done = moved_backbone if backbone_pass else moved
-            if done >= target:
+            if (moved_backbone if backbone_pass else moved) >= target:
                 break
-            a, t = r.unit_id, r.type_id
-            if left.get((a, t), 0) <= 0 or (a, t) not in outs or (a, t) not in ins:
+            b, t = r.unit_id, r.type_id
+            if room(b, t) <= 0:
                 continue
-            partner = next(
-                (b for b in near.get(a, []) if left.get((b, t), 0) > 0 and (b, t) in outs and (b, t) in ins), None
-            )
-            if partner is None:
+            a = next((u for u in near.get(b, []) if side.get(u) == "giver" and room(u, t) > 0), None)
+            if a is None:
                 continue
-            for u, v in ((a, partner), (partner, a)):
-                outs[(u, t)].setInitialValue((outs[(u, t)].varValue or 0) + 1)
-                ins[(v, t)].setInitialValue((ins[(v, t)].varValue or 0) + 1)
+            g = group_of[t]
+            for u, v in ((a, b), (b, a)):
+                outs[(u, t)].setInitialValue(round(outs[(u, t)].varValue or 0) + 1)
+                ins[(v, g)].setInitialValue(round(ins[(v, g)].varValue or 0) + 1)
                 left[(u, t)] -= 1
+                key = (u, *subject_of[t])
+                if key in subject_left:
+                    subject_left[key] -= 1
             moved += 2
             if backbone_pass:
                 moved_backbone += 2

@@ -52,6 +52,7 @@ def _units(county: County) -> pd.DataFrame:
             "land_cost_yuan": 0.0,
             "site_stage": "",
             "max_classes": 0.0,
+            "area_type": s["settlement_id"].map(county.settlements["area_type"]).fillna("rural").to_numpy(),
         }
     )
     c = county.candidate_sites
@@ -73,6 +74,7 @@ def _units(county: County) -> pd.DataFrame:
             "land_cost_yuan": c["land_cost_yuan"].to_numpy(dtype=float),
             "site_stage": c["stage"].to_numpy(),
             "max_classes": c["max_classes"].to_numpy(dtype=float),
+            "area_type": "new",
         }
     )
     out = pd.concat([units, sites], ignore_index=True)
@@ -97,11 +99,18 @@ def _parts(county: County, parts: pd.DataFrame) -> pd.DataFrame:
 
 
 def _teacher_types(county: County, flags: pd.DataFrame, eligible_years: int) -> pd.DataFrame:
+    """Current teachers grouped by school, stage, indicator flags, eligibility and subject.
+
+    ``group_id`` is the indicator type (stage × above-required × backbone × PE/art ×
+    eligible); ``type_id`` adds the subject (``p-QbP-e:music``), so a move is exact both
+    for the indicators and for the subjects a school keeps.
+    """
     t = flags.copy()
     t["eligible"] = county.teachers.loc[t.index, "years_at_school"].to_numpy() >= eligible_years
+    t["subject"] = county.teachers.loc[t.index, "subject"].astype(str).to_numpy()
     for k in TEACHER_INDICATORS:
         t[k] = t[k].astype(int)
-    t["type_id"] = (
+    t["group_id"] = (
         t["stage"].str[0]
         + "-"
         + t["above_required"].map({1: "Q", 0: "q"})
@@ -109,14 +118,12 @@ def _teacher_types(county: County, flags: pd.DataFrame, eligible_years: int) -> 
         + t["pe_art"].map({1: "P", 0: "p"})
         + t["eligible"].map({True: "-e", False: "-n"})
     )
-    grouped = (
-        t.groupby(["school_id", "stage", "type_id", "above_required", "backbone", "pe_art", "eligible"], sort=True)
-        .size()
-        .rename("count")
-        .reset_index()
-        .rename(columns={"school_id": "unit_id"})
-    )
-    return grouped[["unit_id", "stage", "type_id", "count", "above_required", "backbone", "pe_art", "eligible"]]
+    t["type_id"] = t["group_id"] + ":" + t["subject"]
+    keys = ["school_id", "stage", "type_id", "group_id", "subject", "above_required", "backbone", "pe_art", "eligible"]
+    grouped = t.groupby(keys, sort=True).size().rename("count").reset_index().rename(columns={"school_id": "unit_id"})
+    cols = ["unit_id", "stage", "type_id", "count", "above_required", "backbone", "pe_art", "eligible", "group_id",
+            "subject"]  # fmt: skip
+    return grouped[cols]
 
 
 def _fill_current(

@@ -27,9 +27,11 @@ from planner.plan.readback import (
     drop_closed,
     exchange_list,
     hires,
+    itinerant_list,
     new_schools,
     pair_flows,
     projects,
+    rotation_policy,
     rotation_table,
 )
 from planner.plan.rezoning import rezoning_summary
@@ -104,13 +106,17 @@ def plan_county(
     assign["time_change_min"] = assign["time_min"] - assign["current_time_min"]
     proj = projects(ctx).rename(columns={"unit_id": "school_id"})
     flows = pair_flows(ctx, scenario.rotation.max_travel_min)
-    ex = exchange_list(county, flows, std)
+    ex = exchange_list(county, flows, std, term_years=scenario.rotation.term_years)
     hired = hires(ctx).rename(columns={"unit_id": "school_id"})
     new = new_schools(county, sol)
     # a horizon plan's after-county has the target year's pupils (schools compared with today's
     # classes, so classes are re-formed where pupils change)
     limit = limits_of(std)["class_limit"]
     after_county = apply_plan(replace(base_county, settlements=county.settlements), assign, proj, ex, hired, new, limit)
+    if scenario.levers.itinerant:  # 走教 after the moves; it moves nobody, so after_county is unchanged
+        ro = scenario.rotation
+        ex = pd.concat([ex, itinerant_list(county, ex, school_times, ro.itinerant_max_min, ro.term_years)],
+                       ignore_index=True)  # fmt: skip
     closed = closed_units(ctx)
     notes: list[str] = []
     extra: dict[str, pd.DataFrame] = {}
@@ -143,6 +149,7 @@ def plan_county(
     unavailable = (set(county.candidate_sites.index) - set(new["school_id"])) | set(closed)
     max_hires = scenario.hires.max_total if scenario.levers.hires else 0
     places = free_places(after_county.schools, limit, limits_of(std)["size_limit"])
+    extra["rotation_policy"] = rotation_policy(ex, pool, scenario, std)
     extra["unmet"] = what_binds(after, assign, inp.arcs, proj, hired, costs, county, max_hires, unavailable, places)
     r = sol.result
     return Plan(

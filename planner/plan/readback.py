@@ -20,6 +20,8 @@ from planner.county import County
 from planner.model.context import ModelContext
 from planner.model.inputs import INDICATORS
 from planner.model.optimise import Solution
+from planner.model.teachers import school_sides
+from planner.scenario import Scenario
 from planner.standards import Standards
 
 #: serve labels for projects
@@ -154,49 +156,110 @@ def category_of(flags: pd.Series) -> str:
     return rotation_category(bool(flags["backbone"]), bool(flags["pe_art"]), bool(flags["above_required"]))
 
 
-def pair_flows(ctx: ModelContext, max_travel_min: float) -> pd.DataFrame:
-    """Pair senders and receivers of each teacher type with least travel time.
+#: travel-cost bonus (tenths of a minute) for a teacher of a subject the receiving school is short
+#: of: above any travel difference inside the cap, below the penalty of a pair beyond it
+NEED_BONUS = 100_000
+BEYOND_CAP = 1_000_000
 
-    Pairs inside ``max_travel_min`` are preferred; where the cap makes pairing
-    impossible, the remaining moves use the shortest pairs beyond it and are flagged
-    ``within_cap = False`` (the plan reports them).
+
+def _pair(
+    senders: dict[tuple[str, str], int],
+    receivers: dict[str, int],
+    tmap: dict[tuple[str, str], float],
+    max_travel_min: float,
+    need: dict[tuple[str, str], int],
+) -> list[tuple[str, str, str, int]]:
+    """Least-travel pairing of (school, subject) senders with receiving schools.
+
+    A min-cost flow (integral): pairs inside the cap first, and a receiver short of a
+    subject (``need``: (school, subject) -> teachers) gets that subject first.
+    Returns (from, subject, to, count).
     """
-    senders, receivers = type_moves(ctx)
-    types = ctx.inp.teacher_types.drop_duplicates("type_id").set_index("type_id")
-    times = ctx.inp.school_times
-    tmap = {(a, b): float(t) for a, b, t in times[["from_unit", "to_unit", "time_min"]].itertuples(index=False)}
+    g = nx.DiGraph()
+    for (a, subject), n in senders.items():
+        g.add_node(("s", a, subject), demand=-n)
+    for b, n in receivers.items():
+        g.add_node(("r", b), demand=n)
+    for a, subject in senders:
+        for b in receivers:
+            if a == b:
+                continue
+            t = tmap.get((a, b), math.inf)
+            cost = round(t * 10) if t <= max_travel_min else int(BEYOND_CAP + (t * 10 if math.isfinite(t) else 1e6))
+            g.add_edge(("s", a, subject), ("r", b), weight=cost)
+            if need.get((b, subject), 0) > 0:
+                g.add_edge(("s", a, subject), ("n", b, subject), weight=cost - NEED_BONUS)
+                g.add_edge(("n", b, subject), ("r", b), weight=0, capacity=need[(b, subject)])
+    flow = nx.min_cost_flow(g)
+    out: dict[tuple[str, str, str], int] = {}
+    for node, targets in flow.items():
+        if node[0] != "s":
+            continue
+        _, a, subject = node
+        for target, n in targets.items():
+            if n:
+                b = target[1]
+                out[(a, subject, b)] = out.get((a, subject, b), 0) + int(n)
+    return [(a, subject, b, n) for (a, subject, b), n in sorted(out.items())]
+
+
+def pair_flows(ctx: ModelContext, max_travel_min: float) -> pd.DataFrame:
+    """Pair senders and receivers of each teacher group and leg with least travel time.
+
+    Legs: ``rotation`` (giver → taker school), ``return`` (the return leg of a 双向交流,
+    taker → giver) and ``redeployment`` (giver → new school). Senders are (school, subject)
+    as the model decided them. Pairs inside ``max_travel_min`` are preferred; where the cap
+    makes pairing impossible, the remaining moves use the shortest pairs beyond it and are
+    flagged ``within_cap = False`` (the plan reports them). A receiver short of a subject
+    (:func:`planner.model.teachers.subject_needs`) gets that subject first.
+    """
+    inp = ctx.inp
+    types = inp.teacher_types
+    if "group_id" not in types.columns:
+        types = types.assign(group_id=types["type_id"], subject="")
+    flags_of = types.drop_duplicates("group_id").set_index("group_id")
+    subject_of = dict(zip(types["type_id"], types["subject"], strict=True))
+    group_of = dict(zip(types["type_id"], types["group_id"], strict=True))
+    times = inp.school_times[["from_unit", "to_unit", "time_min"]]
+    tmap = {(a, b): float(t) for a, b, t in times.itertuples(index=False)}
+    side = school_sides(inp).to_dict()
+    ins: dict[str, dict[str, int]] = {}
+    for (u, g), v in ctx.vars["in"].items():
+        if _ival(v):
+            ins.setdefault(g, {})[u] = _ival(v)
+    # (school, subject) senders per group and leg
+    sent: dict[tuple[str, str], dict[tuple[str, str], int]] = {}
+    for var_group in ("out", "redeploy"):
+        for (u, t), v in sorted(ctx.vars[var_group].items()):
+            if not _ival(v):
+                continue
+            leg = "redeployment" if var_group == "redeploy" else ("return" if side.get(u) == "taker" else "rotation")
+            sent.setdefault((group_of[t], leg), {})[(u, subject_of[t])] = _ival(v)
+    need = {k: int(n) for k, n in ctx.exprs.get("teacher_needs", {}).items()}
+    receiving_side = {"rotation": "taker", "return": "giver", "redeployment": "new"}
     rows = []
-    penalty = 1e6
-    for type_id in sorted(set(senders["type_id"])):
-        s = senders[senders["type_id"] == type_id]
-        r = receivers[receivers["type_id"] == type_id]
-        g = nx.DiGraph()
-        for row in s.itertuples(index=False):
-            g.add_node(("s", row.unit_id), demand=-int(row.count))
-        for row in r.itertuples(index=False):
-            g.add_node(("r", row.unit_id), demand=int(row.count))
-        for a in s["unit_id"]:
-            for b in r["unit_id"]:
-                if a == b:
-                    continue
-                t = tmap.get((a, b), math.inf)
-                cost = round(t * 10) if t <= max_travel_min else int(penalty + (t * 10 if math.isfinite(t) else 1e6))
-                g.add_edge(("s", a), ("r", b), weight=cost)
-        flow = nx.min_cost_flow(g)
-        flags = types.loc[type_id]
-        for (_, a), targets in sorted(flow.items()):
-            for (_, b), n in sorted(targets.items()):
-                if n:
-                    t = tmap.get((a, b), math.nan)
-                    rows.append(
-                        {"from_unit": a, "to_unit": b, "stage": flags["stage"], "type_id": type_id,
-                         "category": category_of(flags), "above_required": int(flags["above_required"]),
-                         "backbone": int(flags["backbone"]), "pe_art": int(flags["pe_art"]),
-                         "eligible": bool(flags["eligible"]), "count": int(n), "time_min": t,
-                         "within_cap": bool(t <= max_travel_min)}
-                    )  # fmt: skip
-    cols = ["from_unit", "to_unit", "stage", "type_id", "category", "above_required", "backbone", "pe_art", "eligible",
-            "count", "time_min", "within_cap"]  # fmt: skip
+    for g in sorted(ins):
+        flags = flags_of.loc[g]
+        stage = str(flags["stage"])
+        for kind in ("rotation", "return", "redeployment"):
+            senders = sent.get((g, kind), {})
+            receivers = {u: n for u, n in ins[g].items() if side.get(u) == receiving_side[kind]}
+            if not senders and not receivers:
+                continue
+            stage_need = {(b, s): n for (b, st, s), n in need.items() if st == stage and n > 0}
+            for a, subject, b, n in _pair(senders, receivers, tmap, max_travel_min, stage_need):
+                if (b, stage, subject) in need:
+                    need[(b, stage, subject)] -= n
+                t = tmap.get((a, b), math.nan)
+                rows.append(
+                    {"from_unit": a, "to_unit": b, "stage": stage, "type_id": f"{g}:{subject}" if subject else g,
+                     "group_id": g, "subject": subject, "category": category_of(flags),
+                     "above_required": int(flags["above_required"]), "backbone": int(flags["backbone"]),
+                     "pe_art": int(flags["pe_art"]), "eligible": bool(flags["eligible"]), "kind": kind,
+                     "count": int(n), "time_min": t, "within_cap": bool(t <= max_travel_min)}
+                )  # fmt: skip
+    cols = ["from_unit", "to_unit", "stage", "type_id", "group_id", "subject", "category", "above_required",
+            "backbone", "pe_art", "eligible", "kind", "count", "time_min", "within_cap"]  # fmt: skip
     return pd.DataFrame(rows, columns=cols)
 
 
@@ -249,16 +312,29 @@ def new_schools(county: County, sol: Solution) -> pd.DataFrame:
     return gpd.GeoDataFrame(pd.DataFrame(rows, columns=cols), geometry="geometry", crs=county.crs)
 
 
-def exchange_list(county: County, flows: pd.DataFrame, standards: Standards) -> pd.DataFrame:
+#: kinds of the exchange list (DOMAIN.md §1.2, §3)
+EXCHANGE_KINDS = {"rotation": "轮岗", "return": "回流", "redeployment": "调配", "itinerant": "走教"}
+#: kinds that count as 交流轮岗 for the 10% / 20% policy (both legs of a 双向交流)
+ROTATION_KINDS = ("rotation", "return")
+ITINERANT_SUBJECTS = ("pe", "music", "art", "it")
+
+
+def exchange_list(county: County, flows: pd.DataFrame, standards: Standards, *, term_years: int = 3) -> pd.DataFrame:
     """Name the teachers who move: for each flow, the longest-serving teachers of its type.
 
-    Deterministic: candidates of the flow's type at the sending school sorted by years at
-    the school (longest first), then teacher_id.
+    Deterministic: candidates of the flow's type (indicator flags, eligibility and subject)
+    at the sending school sorted by years at the school (longest first), then teacher_id.
+    Columns: teacher_id, subject, backbone_level, from_school_id, to_school_id, kind
+    (``rotation`` 轮岗 / ``return`` 回流 / ``redeployment`` 调配), term_years, and stage,
+    category, years_at_school, time_min, within_cap.
     """
     cats = teacher_categories(county.teachers, standards)
     cats["years_at_school"] = county.teachers["years_at_school"]
+    cats["subject"] = county.teachers["subject"].astype(str)
+    cats["backbone_level"] = county.teachers["backbone_level"].astype(str)
     taken: set[str] = set()
     rows = []
+    has_subject = "subject" in flows.columns
     for f in flows.sort_values(["from_unit", "to_unit", "type_id"]).itertuples(index=False):
         pool = cats[
             (cats["school_id"] == f.from_unit)
@@ -269,25 +345,111 @@ def exchange_list(county: County, flows: pd.DataFrame, standards: Standards) -> 
             & (cats["eligible"] == f.eligible)
             & ~cats.index.isin(list(taken))
         ]
+        if has_subject and f.subject:
+            pool = pool[pool["subject"] == f.subject]
         pool = pool.assign(_tid=pool.index).sort_values(["years_at_school", "_tid"], ascending=[False, True])
         chosen = pool.head(int(f.count))
         if len(chosen) < f.count:
             raise RuntimeError(f"not enough teachers of type {f.type_id} at {f.from_unit} for the plan")
+        kind = str(getattr(f, "kind", "rotation" if f.eligible else "redeployment"))
         for tid, c in chosen.iterrows():
             taken.add(str(tid))
             rows.append(
-                {"teacher_id": tid, "from_school_id": f.from_unit, "to_school_id": f.to_unit, "stage": f.stage,
-                 "category": c["category"], "years_at_school": int(c["years_at_school"]),
-                 "kind": "rotation" if f.eligible else "redeployment", "time_min": f.time_min,
+                {"teacher_id": tid, "subject": c["subject"], "backbone_level": c["backbone_level"],
+                 "from_school_id": f.from_unit, "to_school_id": f.to_unit, "kind": kind,
+                 "term_years": term_years if kind in ROTATION_KINDS else None, "stage": f.stage,
+                 "category": c["category"], "years_at_school": int(c["years_at_school"]), "time_min": f.time_min,
                  "within_cap": f.within_cap}
             )  # fmt: skip
-    cols = ["teacher_id", "from_school_id", "to_school_id", "stage", "category", "years_at_school", "kind",
-            "time_min", "within_cap"]  # fmt: skip
-    return pd.DataFrame(rows, columns=cols)
+    cols = ["teacher_id", "subject", "backbone_level", "from_school_id", "to_school_id", "kind", "term_years", "stage",
+            "category", "years_at_school", "time_min", "within_cap"]  # fmt: skip
+    out = pd.DataFrame(rows, columns=cols)
+    out["term_years"] = out["term_years"].astype("Int64")
+    return out
+
+
+def itinerant_list(
+    county: County, moved: pd.DataFrame, school_times: pd.DataFrame, max_travel_min: float, term_years: int
+) -> pd.DataFrame:
+    """走教: a PE, music, art or IT teacher serves a nearby school that has none (after the plan).
+
+    For every public school part with pupils and no teacher of one of these subjects after
+    the moves in ``moved``, the nearest other school within ``max_travel_min`` with a teacher
+    of that subject and stage who is not moved by the plan and does not already 走教 lends one
+    (longest-serving first). The teacher stays on the home school's staff: 走教 changes no
+    indicator (the standard counts 专任教师 where they are employed), it only fills the
+    subject's lessons. Rows as :func:`exchange_list`, kind ``itinerant``.
+    """
+    t = county.teachers.copy()
+    t["subject"] = t["subject"].astype(str)
+    moved_ids = set(moved["teacher_id"])
+    dest = moved.set_index("teacher_id")["to_school_id"]
+    t["school_after"] = [dest.get(i, s) for i, s in zip(t.index, t["school_id"], strict=True)]
+    have = t.groupby(["school_after", "stage", "subject"]).size()
+    s = county.schools
+    public = s[(s["ownership"] == "public") & (s["kind"] != "special")]
+    parts = [(sid, stage) for sid, r in public.iterrows() for stage in ("primary", "junior")
+             if int(r[f"pupils_{stage}"]) > 0]  # fmt: skip
+    times = school_times.sort_values(["to_unit", "time_min", "from_unit"])
+    near = {str(b): list(zip(g["from_unit"], g["time_min"], strict=True)) for b, g in times.groupby("to_unit")}
+    lent: set[str] = set()
+    rows = []
+    for b, stage in sorted(parts):
+        for subject in ITINERANT_SUBJECTS:
+            if have.get((b, stage, subject), 0) > 0:
+                continue
+            for a, minutes in near.get(b, []):
+                if a == b or minutes > max_travel_min:
+                    continue
+                pool = t[(t["school_after"] == a) & (t["school_id"] == a) & (t["stage"] == stage)
+                         & (t["subject"] == subject) & ~t.index.isin(list(moved_ids | lent))]  # fmt: skip
+                if not len(pool):
+                    continue
+                pick = pool.assign(_tid=pool.index).sort_values(["years_at_school", "_tid"], ascending=[False, True])
+                tid = str(pick.index[0])
+                lent.add(tid)
+                c = pick.iloc[0]
+                rows.append(
+                    {"teacher_id": tid, "subject": subject, "backbone_level": str(c["backbone_level"]),
+                     "from_school_id": a, "to_school_id": b, "kind": "itinerant", "term_years": term_years,
+                     "stage": stage, "category": "", "years_at_school": int(c["years_at_school"]),
+                     "time_min": float(minutes), "within_cap": True}
+                )  # fmt: skip
+                break
+    out = pd.DataFrame(rows, columns=list(moved.columns))
+    out["term_years"] = out["term_years"].astype("Int64")
+    return out
+
+
+def rotation_policy(ex: pd.DataFrame, eligible_pool: int, scenario: Scenario, standards: Standards) -> pd.DataFrame:
+    """The rotation shares of the plan against the national floor and the scenario's targets.
+
+    Rotated teachers are both legs of a 双向交流 (kinds ``rotation`` and ``return``);
+    backbone teachers are those of category ``backbone`` (county level or higher). Rows:
+    check (national / scenario), item, value, requirement, met, count, of.
+    """
+    rot = ex[ex["kind"].isin(ROTATION_KINDS)] if len(ex) else ex
+    moved = len(rot)
+    backbone = int((rot["category"] == "backbone").sum()) if moved else 0
+    share = moved / eligible_pool if eligible_pool else 0.0
+    bshare = backbone / moved if moved else float("nan")
+    ro, g = scenario.rotation, standards.guarantee
+    rows = []
+    for check, zh, s_min, b_min in (("national", "国家标准", g.rotation_min_share, g.rotation_backbone_min_share),
+                                    ("scenario", f"方案目标 ({scenario.name})", ro.min_share_of_eligible,
+                                     ro.min_backbone_share)):  # fmt: skip
+        rows.append({"check": check, "check_zh": zh, "item": "rotation_share",
+                     "item_zh": "交流轮岗教师占符合条件教师比例", "value": share, "requirement": s_min,
+                     "met": share >= s_min - 1e-12, "count": moved,
+                     "of": eligible_pool})  # fmt: skip
+        rows.append({"check": check, "check_zh": zh, "item": "rotation_backbone_share",
+                     "item_zh": "骨干教师占交流轮岗教师比例", "value": bshare, "requirement": b_min,
+                     "met": moved > 0 and bshare >= b_min - 1e-12, "count": backbone, "of": moved})  # fmt: skip
+    return pd.DataFrame(rows)
 
 
 def rotation_table(ex: pd.DataFrame) -> pd.DataFrame:
-    rot = ex[ex["kind"] == "rotation"]
+    rot = ex[ex["kind"].isin(ROTATION_KINDS)]
     if not len(rot):
         return pd.DataFrame(columns=["from_school_id", "to_school_id", "category", "count"])
     return rot.groupby(["from_school_id", "to_school_id", "category"]).size().rename("count").reset_index()

@@ -177,11 +177,20 @@ def _content(plan: Plan, county: County, marginal: pd.DataFrame | None, costs: p
         rows3.append([f"{names.get(h.school_id, '')}（{h.school_id}）", STAGE_ZH.get(h.stage, h.stage),
                       "招聘体育、艺术教师" if h.pe_art else "招聘教师", f"{int(h.count)}", f"{n:,d}",
                       yuan(h.cost_yuan_per_year)])  # fmt: skip
-    rot = int((plan.exchange_list["kind"] == "rotation").sum()) if len(plan.exchange_list) else 0
+    ex = plan.exchange_list
+    kinds = ex["kind"].value_counts() if len(ex) else pd.Series(dtype=int)
+    rot = int(kinds.get("rotation", 0))  # the allowance goes with the outbound leg
     rows3.append(["全县", "", f"交流轮岗补贴（每人每年{yuan(uc.rotation_allowance_yuan_per_year)}元）", f"{rot}", "",
                   yuan(rot * uc.rotation_allowance_yuan_per_year)])  # fmt: skip
     rows3.append([TOTAL_ZH, "", "", "", "", yuan(c["recurrent_yuan_per_year"])])
     d.table(["学校", "学段", "事项", "人数", "该学段学生(人)", "金额(元/年)"], rows3)
+    n_rot, n_ret = int(kinds.get("rotation", 0)), int(kinds.get("return", 0))
+    n_new, n_it = int(kinds.get("redeployment", 0)), int(kinds.get("itinerant", 0))
+    walk = f"，走教{n_it}人（计入原校，不计入接收学校指标）" if n_it else ""
+    d.p(f"教师交流按政策方向安排：城区、镇区和教师指标达标的学校向农村学校和薄弱学校轮岗{n_rot}人，"
+        f"双向交流回流{n_ret}人（每校回流不超过其接收的轮岗人数），新建学校调配{n_new}人"
+        f"（仅从城区、镇区学校调配，其余由新招聘教师补充）{walk}。任何学校不调出其某一学科的最后一名教师；"
+        "规划前已低于编制标准的学校不减少教师。交流轮岗补贴按赴农村学校和薄弱学校轮岗的人数计算。")  # fmt: skip
 
     # 四
     d.h(2, "四、预算对照")

@@ -46,7 +46,7 @@ from planner.plan.rezoning import COLUMNS as REZONING_COLUMNS
 from planner.plan.rezoning import HEADERS_ZH, rezoning_summary
 from planner.report.marginal import cost_to_meet, cost_totals
 from planner.report.selfassessment import F_1, F_2, F_CV, F_INT, F_PCT, _indicator_sheet, _mark, _write_table
-from planner.schema import STAGE_ZH
+from planner.schema import STAGE_ZH, TEACHERS
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +83,15 @@ CATEGORY_ZH: dict[str, str] = {
     "above_required": "高于规定学历教师",
     "other": "其他教师",
 }
-MOVE_KIND_ZH = {"rotation": "交流轮岗", "redeployment": "调配（新校）"}
+#: subject and backbone-level labels (planner.schema.TEACHERS)
+SUBJECT_ZH = dict(next(f for f in TEACHERS.fields if f.name == "subject").choices or {})
+BACKBONE_ZH = dict(next(f for f in TEACHERS.fields if f.name == "backbone_level").choices or {})
+MOVE_KIND_ZH = {
+    "rotation": "交流轮岗",
+    "return": "回流（双向交流）",
+    "redeployment": "调配（新校）",
+    "itinerant": "走教",
+}
 F_YUAN = "#,##0.00"
 F_TIME = "0.0"
 
@@ -285,28 +293,41 @@ def _exchange_sheet(ws: Worksheet, plan: Plan, county: County) -> None:
     ws.auto_filter.ref = None
     r0 = len(rows) + 4
     ws.cell(row=r0 - 1, column=1, value="交流轮岗比例核查 rotation policy check").font = _TITLE_FONT
-    gr = plan.after.guarantee
-    gr = gr[gr["item"].isin(["rotation_share", "rotation_backbone_share"])]
-    head2 = ["项目 item", "实际比例 value", "要求 requirement", "达标 met", "差额(人) short (teachers)", "说明 detail"]
-    rows2 = [[f"{r.item_zh} ({r.item})", r.value, r.limit, _mark(r.met), r.gap_whole, r.detail_zh]
-             for r in gr.itertuples(index=False)]  # fmt: skip
-    _write_table(ws, head2, rows2, [None, F_PCT, F_PCT, None, F_INT, None], start_row=r0, freeze=None, max_width=60)
+    policy = plan.extra_tables.get("rotation_policy")
+    if policy is not None and len(policy):
+        # both legs of a 双向交流 count; the national floor (10% / 20%) and the scenario's own targets
+        head2 = ["核查 check", "项目 item", "实际比例 value", "要求 requirement", "达标 met", "人数 count", "基数 of"]
+        rows2 = [[r.check_zh, f"{r.item_zh} ({r.item})", r.value, r.requirement, _mark(r.met), r.count, r.of]
+                 for r in policy.itertuples(index=False)]  # fmt: skip
+        fmts2 = [None, None, F_PCT, F_PCT, None, F_INT, F_INT]
+    else:
+        gr = plan.after.guarantee
+        gr = gr[gr["item"].isin(["rotation_share", "rotation_backbone_share"])]
+        head2 = ["项目 item", "实际比例 value", "要求 requirement", "达标 met", "差额(人) short (teachers)",
+                 "说明 detail"]  # fmt: skip
+        rows2 = [[f"{r.item_zh} ({r.item})", r.value, r.limit, _mark(r.met), r.gap_whole, r.detail_zh]
+                 for r in gr.itertuples(index=False)]  # fmt: skip
+        fmts2 = [None, F_PCT, F_PCT, None, F_INT, None]
+    _write_table(ws, head2, rows2, fmts2, start_row=r0, freeze=None, max_width=60)
     ws.auto_filter.ref = None
 
 
 def _teachers_sheet(ws: Worksheet, plan: Plan, county: County) -> None:
     names = school_names(plan, county)
-    header = ["教师代码 teacher_id", "派出学校代码 from_school_id", "派出学校 from", "接收学校代码 to_school_id",
-              "接收学校 to", "学段 stage", "类别 category", "本校任教年限 years at school", "性质 kind",
-              "校际时间(分钟) time_min"]  # fmt: skip
+    header = ["教师代码 teacher_id", "任教学科 subject", "骨干级别 backbone level", "派出学校代码 from_school_id",
+              "派出学校 from", "接收学校代码 to_school_id", "接收学校 to", "性质 kind", "期限(年) term_years",
+              "学段 stage", "类别 category", "本校任教年限 years at school", "校际时间(分钟) time_min"]  # fmt: skip
+    ex = plan.exchange_list
     rows = [
-        [r.teacher_id, r.from_school_id, names.get(r.from_school_id, ""), r.to_school_id, names.get(r.to_school_id, ""),
-         STAGE_ZH.get(r.stage, r.stage), CATEGORY_ZH.get(r.category, r.category), r.years_at_school,
-         MOVE_KIND_ZH.get(r.kind, r.kind), r.time_min]
-        for r in plan.exchange_list.itertuples(index=False)
+        [r.teacher_id, SUBJECT_ZH.get(getattr(r, "subject", ""), getattr(r, "subject", "")),
+         BACKBONE_ZH.get(getattr(r, "backbone_level", ""), getattr(r, "backbone_level", "")), r.from_school_id,
+         names.get(r.from_school_id, ""), r.to_school_id, names.get(r.to_school_id, ""),
+         MOVE_KIND_ZH.get(r.kind, r.kind), None if pd.isna(getattr(r, "term_years", None)) else int(r.term_years),
+         STAGE_ZH.get(r.stage, r.stage), CATEGORY_ZH.get(r.category, r.category), r.years_at_school, r.time_min]
+        for r in ex.itertuples(index=False)
     ]  # fmt: skip
-    _write_table(ws, header, rows, [None, None, None, None, None, None, None, F_INT, None, F_TIME], freeze="B2",
-                 max_width=22)  # fmt: skip
+    fmts = [None, None, None, None, None, None, None, None, F_INT, None, None, F_INT, F_TIME]
+    _write_table(ws, header, rows, fmts, freeze="B2", max_width=22)
 
 
 def _projects_sheet(ws: Worksheet, plan: Plan, county: County) -> None:
