@@ -440,13 +440,13 @@ def add_contiguity(ctx: ModelContext) -> None:
     rules = getattr(ctx.scenario, "catchment_rules", None)
     if rules is None or not rules.contiguity or not ctx.scenario.levers.catchments:
         return
-    if getattr(ctx.inp, "catchment_graph", None) is None:
+    if ctx.inp.catchment_graph is None:
         raise ValueError(
-            "catchment_rules.contiguity needs the settlement adjacency graph: call "
-            "planner.adjacency.attach_catchment_graph(inputs, county) before building the model"
+            "catchment_rules.contiguity needs the settlement adjacency graph: prepare the instance with "
+            "planner.plan.instance.model_inputs (or planner.adjacency.attach_catchment_graph for one made by hand)"
         )
     rule = build_rule(ctx)
-    ctx.contiguity_rule = rule  # type: ignore[attr-defined]
+    ctx.contiguity_rule = rule
     counts = _repair_start(ctx, rule)
     assign = ctx.exprs["assign"]
     penalty = ctx.scenario.weights.policy

@@ -18,9 +18,12 @@ value is the school total divided by the school's pupils).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 import pandas as pd
+
+if TYPE_CHECKING:  # the adjacency module needs geopandas and scipy; the model only reads the graph
+    from planner.adjacency import CatchmentGraph
 
 TEACHER_INDICATORS: tuple[str, ...] = ("above_required", "backbone", "pe_art")
 SCHOOL_INDICATORS: tuple[str, ...] = ("floor_area", "sports_area", "equipment", "multimedia")
@@ -117,7 +120,7 @@ class ModelInputs:
     school_times: pd.DataFrame
     demand_by_year: pd.DataFrame | None = None
     target_year: int | None = None
-    catchment_graph: Any = None
+    catchment_graph: CatchmentGraph | None = None
 
     def std(self, stage: str, indicator: str) -> float:
         """Resource required per pupil for ``indicator`` at ``stage``."""
