@@ -143,6 +143,7 @@ def add_failing(ctx: ModelContext, unit: str, stage: str, bounds: dict[str, tupl
         Indicator -> (standard per pupil, most pupils of its basis).
     """
     fail = ctx.var("fail", (unit, stage), up=1, cat=pulp.LpBinary)
+    fail.setInitialValue(1.0)  # the do-nothing start stays feasible whatever the part's rule shortfall
     for k, (std, basis_max) in bounds.items():
         big = std * basis_max
         if big <= 0:
@@ -153,6 +154,27 @@ def add_failing(ctx: ModelContext, unit: str, stage: str, bounds: dict[str, tupl
         ctx.constrain(lhs, "<=", 0, f"fail_{unit}_{stage}_{k}")
     ctx.objective["failing"].add(fail, ctx.scenario.weights.failing_school)
     ctx.exprs["fail"][(unit, stage)] = _of(fail)
+
+
+def settle_failing(ctx: ModelContext, tol: float = 1e-6) -> int:
+    """Set each ``fail[u,s]`` to whether its part has any rule shortfall at the current values.
+
+    ``fail`` appears only in ``rule ≤ big · fail`` and in the objective at a positive weight, so this
+    keeps every constraint and never raises the objective. It mends a solution in which a ``fail``
+    kept its MIP-start value 1 where nothing requires it (HiGHS returns such a value with the correct
+    objective when the column is presolved away), so that the values and the objective agree.
+    Returns the flags changed.
+    """
+    changed = 0
+    for (unit, stage), fail in ctx.vars.get("fail", {}).items():
+        if fail.varValue is None:
+            continue
+        short = any(ctx.exprs["rule"][(unit, stage, k)].value() > tol for k in INDICATORS)
+        want = 1.0 if short else 0.0
+        if abs(fail.varValue - want) > 0.5:
+            fail.varValue = want
+            changed += 1
+    return changed
 
 
 def _of(var: pulp.LpVariable) -> Lin:

@@ -26,7 +26,7 @@ import pandas as pd
 import pulp
 
 from planner.model.backend import SolverRun, classify, run, solver_label
-from planner.model.balance import add_cv_cut, cv_point
+from planner.model.balance import add_cv_cut, cv_point, settle_failing
 from planner.model.build import OBJECTIVE_GROUPS, BuiltModel, build_model, set_objective
 from planner.model.context import ModelContext
 from planner.model.inputs import INDICATORS, SCHOOL_INDICATORS, TEACHER_INDICATORS, ModelInputs
@@ -267,8 +267,11 @@ def optimise(inp: ModelInputs, scenario: Scenario, start_values: Mapping[str, fl
             result = start_only(start, scenario.solver.gap_rel, solver_label(scenario.solver.name))
     result = _polished(built, scenario, result, deadline)
     # the CV rounds run whatever found the plan (start heuristic, regions or the full MIP): a plan whose
-    # true CV breaks a threshold or the no-worse rule gets the tangent cuts at its point and a re-solve
+    # true CV breaks a threshold or the no-worse rule gets the tangent cuts at its point and a re-solve.
+    # With catchments on, a cut holds pupils at its point, so it can misjudge plans that move pupils
+    # elsewhere: each round's plan is scored on its true CVs, and the best one is kept
     cv = None
+    best: tuple[float, dict[str, float | None], SolverRun, pd.DataFrame] | None = None
     for it in range(scenario.solver.cv_iterations + 1):
         if not result.has_solution:
             break
@@ -276,9 +279,12 @@ def optimise(inp: ModelInputs, scenario: Scenario, start_values: Mapping[str, fl
         cv = model_cv(state, inp)
         excess = cv["cv"] - cv["threshold"]
         worse = cv["cv"] - [ceilings[(r.stage, r.indicator)] for r in cv.itertuples(index=False)]
+        score = true_score(built, scenario, excess.to_numpy(), worse.to_numpy())
         rounds.append({"round": it, "status": result.status, "gap": result.gap, "objective": result.objective,
                        "max_cv_excess": float(excess.max()), "max_cv_worse": float(worse.max()),
-                       "cuts": cuts})  # fmt: skip
+                       "true_score": score, "cuts": cuts})  # fmt: skip
+        if best is None or score < best[0] - 1e-9 * max(1.0, abs(score)):
+            best = (score, {v.name: v.varValue for v in built.prob.variables()}, result, cv)
         if it == scenario.solver.cv_iterations:
             break
         added = _add_cuts(built, state, cv, f"r{it}", ceilings)
@@ -288,9 +294,28 @@ def optimise(inp: ModelInputs, scenario: Scenario, start_values: Mapping[str, fl
         cuts += added
         set_objective(built.ctx)
         result = _polished(built, scenario, solve(built, scenario.solver, time_limit_s=remaining, warm=True), deadline)
+    if best is not None and best[2] is not result:
+        log.info("CV rounds: keeping an earlier round's plan (true score %.6g)", best[0])
+        restore_values(built, best[1])
+        _score, _values, result, cv = best
     if start is not None and start.lp_bound is not None and result.has_solution:
         result = with_bound(result, start.lp_bound)
     return Solution(built=built, result=result, rounds=rounds, cv=cv, solve_s=time.perf_counter() - t0, start=start)
+
+
+def true_score(built: BuiltModel, scenario: Scenario, excess: np.ndarray, worse: np.ndarray) -> float:
+    """The objective at the current values with the CV terms at the true CVs instead of the cuts' slacks.
+
+    ``excess`` and ``worse``: true CV minus threshold and minus the no-worse ceiling, per stage × indicator.
+    """
+    ctx, w = built.ctx, scenario.weights
+    total = sum(ctx.objective[g].value() for g in OBJECTIVE_GROUPS)
+    total -= 100 * w.cv * sum(v.varValue or 0.0 for v in ctx.vars.get("cv_excess", {}).values())
+    total -= 100 * w.cv_worse * sum(v.varValue or 0.0 for v in ctx.vars.get("cv_worse", {}).values())
+    total += 100 * w.cv * float(np.clip(excess, 0, None).sum()) + 100 * w.cv_worse * float(
+        np.clip(worse, 0, None).sum()
+    )
+    return float(total)
 
 
 def part_state(ctx: ModelContext) -> pd.DataFrame:
@@ -325,7 +350,7 @@ def solve(built: Any, settings: SolverSettings, time_limit_s: float | None = Non
     prob: pulp.LpProblem = built.prob
     if warm:
         mip_start(prob)
-    return run(
+    result = run(
         prob,
         settings.name,
         time_limit_s=float(time_limit_s if time_limit_s is not None else settings.time_limit_s),
@@ -333,3 +358,6 @@ def solve(built: Any, settings: SolverSettings, time_limit_s: float | None = Non
         threads=settings.threads,
         warm_start=warm,
     )
+    if result.has_solution:
+        settle_failing(built.ctx)
+    return result

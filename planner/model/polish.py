@@ -24,6 +24,7 @@ import time
 import pulp
 
 from planner.model.backend import SolverRun, run
+from planner.model.balance import settle_failing
 from planner.model.build import OBJECTIVE_GROUPS, BuiltModel
 from planner.scenario import SolverSettings
 
@@ -89,6 +90,7 @@ def polish_resources(
         log.info("polish (%s): nothing better (%s) in %.1fs", ",".join(groups[:3]), sub.describe(),
                  time.perf_counter() - t0)  # fmt: skip
         return None
+    settle_failing(ctx)
     log.info("polish (%d groups free): objective %.6g -> %.6g (%s) in %.1fs, %d integers fixed",
              len(groups), before, sub.objective, sub.describe(), time.perf_counter() - t0, len(fixed))  # fmt: skip
     return sub

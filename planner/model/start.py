@@ -21,6 +21,7 @@ from typing import Any
 import pulp
 
 from planner.model.backend import SolverRun, run
+from planner.model.balance import settle_failing
 from planner.model.catchments import share_fix
 from planner.model.contiguity import contiguous_fix
 from planner.scenario import SolverSettings
@@ -190,6 +191,7 @@ def lp_guided_start(
     for v in ints:
         if v.varValue is not None:
             v.varValue = float(round(v.varValue))
+    settle_failing(built.ctx)
     log.info("start heuristic: LP bound %.6g, %d of %d integers fixed, start plan %.6g (%s)",
              lp.objective, len(fix), len(ints), sub.objective, sub.describe())  # fmt: skip
     seconds = time.perf_counter() - t0

@@ -370,12 +370,15 @@ def add_teachers(ctx: ModelContext) -> None:
         need = math.ceil(sc.rotation.min_share_of_eligible * eligible_total - 1e-9)
         # the policy is a guarantee item: met unless impossible, and then reported (soft, so the
         # do-nothing plan stays a valid starting point for the solver)
-        short = ctx.var("rotation_short", "share")
+        # whole teachers: a share missed by a fraction of a teacher is missed (the after-assessment's
+        # check), so the shortfalls are integers, started where the registered start leaves them
+        short = ctx.var("rotation_short", "share", cat=pulp.LpInteger)
         lhs = Lin()
         lhs.add_lin(rotated)
         lhs.add(short)
         ctx.constrain(lhs, ">=", need, "rotation_share")
-        short_b = ctx.var("rotation_short", "backbone")
+        ctx.exprs["totals"]["rotation_need"] = Lin(float(need))
+        short_b = ctx.var("rotation_short", "backbone", cat=pulp.LpInteger)
         lhs = Lin()
         lhs.add_lin(rotated_backbone)
         lhs.add_lin(rotated, -sc.rotation.min_backbone_share)
@@ -459,4 +462,20 @@ def rotation_start(ctx: ModelContext) -> int:
             moved += 2
             if backbone_pass:
                 moved_backbone += 2
+    _start_policy_shortfalls(ctx)
     return moved
+
+
+def _start_policy_shortfalls(ctx: ModelContext) -> None:
+    """Start the rotation policy's integer shortfalls at what the registered start leaves short."""
+    shorts = ctx.vars.get("rotation_short", {})
+    if not shorts:
+        return
+    totals = ctx.exprs["totals"]
+    rotated, backbone = totals["rotated"].value(), totals["rotated_backbone"].value()
+    need = totals["rotation_need"].value()
+    if "share" in shorts:
+        shorts["share"].setInitialValue(float(max(0, math.ceil(need - rotated - 1e-9))))
+    if "backbone" in shorts:
+        want = ctx.scenario.rotation.min_backbone_share * rotated
+        shorts["backbone"].setInitialValue(float(max(0, math.ceil(want - backbone - 1e-9))))
