@@ -168,6 +168,8 @@ def test_page_is_self_contained_and_small(tiny) -> None:
     assert names == set(layers)
     for lyr in payload["layers"]:
         assert len(lyr["features"]) == len(layers[lyr["name"]])
+        if not len(layers[lyr["name"]]):
+            continue  # e.g. no teacher flows: the tiny county's schools have one teacher per subject
         coords = re.findall(r"-?\d+\.\d+", json.dumps([f["geometry"] for f in lyr["features"]]))
         assert coords and all(len(c.split(".")[1]) <= 5 for c in coords)
     lon, lat = payload["bounds"][0::2], payload["bounds"][1::2]
