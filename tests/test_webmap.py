@@ -313,7 +313,8 @@ def test_every_layer_is_drawn_listed_and_toggleable(page, tiny) -> None:
             shown = group.evaluate("g => getComputedStyle(g).display !== 'none'")
             assert shown == now, name
             legend = pg.inner_text("#legend")
-            assert (legend.count(_label(tiny[-1], name)) > 0) == now, name
+            # a layer with nothing to draw (no teacher flows on the tiny county) has no legend entry
+            assert (legend.count(_label(tiny[-1], name)) > 0) == (now and len(gdf) > 0), name
             was = now
     # default view: after-catchments of primary on, before off
     assert pg.locator("#layer-list input[data-layer='catchments_after_primary']").is_checked()

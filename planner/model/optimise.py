@@ -74,7 +74,12 @@ def register_start(built: BuiltModel, values: Mapping[str, float]) -> int:
     for v in built.prob.variables():
         val = values.get(v.name)
         if val is not None:
-            v.setInitialValue(float(round(val)) if v.cat == pulp.LpInteger else float(val))
+            val = float(round(val)) if v.cat == pulp.LpInteger else float(val)
+            # solver values may sit a rounding error outside a bound, which PuLP refuses as a start
+            lo, up = v.lowBound, v.upBound
+            val = max(val, lo) if lo is not None else val
+            val = min(val, up) if up is not None else val
+            v.setInitialValue(val)
             n += 1
     return n
 
