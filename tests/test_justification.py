@@ -58,8 +58,8 @@ def _chain_plans(county, scenario, travel, school_times) -> dict:
 def test_more_money_never_ranks_worse(tiny) -> None:
     *_, marginal, _, _ = tiny
     t = marginal.sort_values("scale")
-    # the inspectors' order: fewer schools failing, then fewer CVs over, then fewer indicators unmet
-    ranks = list(zip(t["schools_failing"], t["cv_over"], t["unmet_indicators"], strict=True))
+    # the inspectors' order: more schools passing, fewer failing, fewer CVs over, fewer indicators unmet
+    ranks = list(zip(-t["schools_passing"], t["schools_failing"], t["cv_over"], t["unmet_indicators"], strict=True))
     assert ranks == sorted(ranks, reverse=True)
     assert list(t["schools_passing"]) == sorted(t["schools_passing"])
 

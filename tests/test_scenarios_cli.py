@@ -61,6 +61,39 @@ def test_every_scenario_runs(all_runs: tuple[Path, list[Path]]) -> None:
             assert rec["pupils_longer_15_within_cap"] == int(rows.loc[far, "pupils"].sum())
 
 
+def test_every_scenario_keeps_the_plan_rules(all_runs: tuple[Path, list[Path]]) -> None:
+    """Issue #16 on every scenario, from each run's own files and the county's tables (no model code)."""
+    _, runs = all_runs
+    data = ROOT / "geodata" / "queshan"
+    teachers = pd.read_csv(data / "teachers.csv", dtype=str)
+    schools = pd.read_csv(data / "schools.csv", dtype=str).set_index("school_id")
+    area = schools["settlement_id"].map(pd.read_csv(data / "settlements.csv", dtype=str).set_index("settlement_id")
+                                        ["area_type"])  # fmt: skip
+    rural = set(area.index[area == "rural"])
+    have = teachers.groupby(["school_id", "stage", "subject"]).size()
+    checked = 0
+    for run in runs:
+        # 就近入学: no re-zoned trip more than 15 minutes longer while today's school is within the cap
+        a = pd.read_csv(run / "plan" / "assignments.csv", encoding="utf-8-sig")
+        moved = a[a["school_id"] != a["current_school_id"]]
+        grow = moved["time_min"] - moved["current_time_min"]
+        assert not (moved["current_within_cap"].astype(bool) & (grow > 15 + 1e-6)).any(), run.name
+        # teacher exchange: no school-subject emptied; no more teachers out of rural schools than into them
+        ex = pd.read_csv(run / "plan" / "exchange_list.csv", encoding="utf-8-sig", dtype=str)
+        ex = ex[ex["kind"] != "itinerant"]
+        where = teachers.set_index("teacher_id")["school_id"].copy()
+        where.loc[ex["teacher_id"].to_numpy()] = ex["to_school_id"].to_numpy()
+        after = teachers.assign(school_id=teachers["teacher_id"].map(where)).groupby(["school_id", "stage",
+                                                                                      "subject"]).size()  # fmt: skip
+        emptied = after.reindex(have.index, fill_value=0) == 0
+        assert not emptied.any(), (run.name, list(have.index[emptied.to_numpy()])[:5])
+        into = int((ex["to_school_id"].isin(rural) & ~ex["from_school_id"].isin(rural)).sum())
+        out = int((ex["from_school_id"].isin(rural) & ~ex["to_school_id"].isin(rural)).sum())
+        assert into >= out, (run.name, into, out)
+        checked += 1
+    assert checked == len(runs) >= 8
+
+
 def test_baseline_changes_nothing(all_runs: tuple[Path, list[Path]]) -> None:
     _, runs = all_runs
     base = next(r for r in runs if r.name == "baseline")

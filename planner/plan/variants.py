@@ -37,7 +37,7 @@ Taken from the after-**assessment** (:attr:`Plan.after`), never from the model:
 
 The optimiser minimises a weighted objective in the inspectors' order (docs/model.md), and a
 budget chain keeps at each budget the better of its own plan and the smaller budget's
-(:func:`plan_rank`: schools failing, then CVs over, then unmet indicators), so the table is
+(:func:`plan_rank`: schools passing, schools failing, CVs over, unmet indicators), so the table is
 monotone in that order; the table's ``notes`` (``table.attrs["notes"]``) say where a plan was
 kept from a smaller budget, and where a count other than the first rises with the money (more
 schools passing at the price of more school-indicators unmet elsewhere).
@@ -150,11 +150,12 @@ KEPT_NOTE = "沿用较小预算的方案"
 def plan_rank(plan: Plan) -> tuple[int, int, int, int, float]:
     """How the inspectors rank a plan (lower is better).
 
-    Schools failing, then schools passing (more is better: a new school that passes), CVs over their
-    threshold, school-indicators unmet, the shortfall index (:func:`unmet_summary`).
+    Schools passing (more is better), then schools failing (fewer: the two differ where plans build
+    different schools), CVs over their threshold, school-indicators unmet, the shortfall index
+    (:func:`unmet_summary`).
     """
     u = unmet_summary(plan.after)
-    return (u["schools_failing"], -u["schools_passing"], u["cv_over"], u["unmet_indicators"],
+    return (-u["schools_passing"], u["schools_failing"], u["cv_over"], u["unmet_indicators"],
             round(u["shortfall_index"], 9))  # fmt: skip
 
 
