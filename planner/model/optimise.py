@@ -30,7 +30,7 @@ from planner.model.balance import add_cv_cut, cv_point, settle_failing
 from planner.model.build import OBJECTIVE_GROUPS, BuiltModel, build_model, set_objective
 from planner.model.context import ModelContext
 from planner.model.inputs import INDICATORS, SCHOOL_INDICATORS, TEACHER_INDICATORS, ModelInputs
-from planner.model.polish import polish
+from planner.model.polish import ctx_objective, polish
 from planner.model.regions import region_fix_and_optimise, use_regions
 from planner.model.start import StartResult, lp_guided_start, mip_start
 from planner.scenario import Scenario, SolverSettings
@@ -189,7 +189,8 @@ def assignment_groups(built: BuiltModel) -> list[list[pulp.LpVariable]]:
 
 def _polished(built: BuiltModel, scenario: Scenario, result: SolverRun, deadline: float) -> SolverRun:
     """``result`` after the resource polish (:mod:`planner.model.polish`), status re-derived against its bound."""
-    if not result.has_solution or not scenario.levers.resources:
+    lv = scenario.levers
+    if not result.has_solution or not (lv.resources or lv.expansions or lv.rotation or lv.hires):
         return result
     limit = min(deadline - time.perf_counter(), max(POLISH_SHARE * scenario.solver.time_limit_s, 5.0))
     sub = polish(built, scenario.solver, limit)
@@ -298,7 +299,13 @@ def optimise(inp: ModelInputs, scenario: Scenario, start_values: Mapping[str, fl
             break
         cuts += added
         set_objective(built.ctx)
-        result = _polished(built, scenario, solve(built, scenario.solver, time_limit_s=remaining, warm=True), deadline)
+        # first the polish at the plan's own pupils, where the new cuts are exact (the plan, its cut slacks
+        # set, is its start), then the full MIP with the time left
+        here = replace(result, objective=ctx_objective(built))
+        result = _polished(built, scenario, here, deadline)
+        left = deadline - time.perf_counter()
+        if left >= 1:
+            result = _polished(built, scenario, solve(built, scenario.solver, time_limit_s=left, warm=True), deadline)
     if best is not None and best[2] is not result:
         log.info("CV rounds: keeping an earlier round's plan (true score %.6g)", best[0])
         restore_values(built, best[1])
