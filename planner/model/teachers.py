@@ -228,8 +228,8 @@ def add_teachers(ctx: ModelContext) -> None:
     # no school loses its last teacher of a subject it teaches (closed schools excepted)
     for (u, stage, subject), lin in sorted(subject_out.items()):
         n = int(have.get((u, stage, subject), 0))
-        if not subject or n <= 1:
-            continue
+        if not subject or (n <= 1 and u not in ctx.closed):
+            continue  # (a school that may close gives up its only teacher of a subject only if it closes)
         lhs = Lin()
         lhs.add_lin(lin)
         if u in ctx.closed:
