@@ -2,7 +2,8 @@
 
 Runs ``planner run`` (combined scenario by default) on the bundled county 确山 and on a second
 generated county (西平, ``planner generate --county 411721``), or reads existing run directories,
-and prints from the run directories' files alone (no model code):
+and prints from the run directories' files alone (no model code; the standard's units from
+``planner.standards``):
 
 - schools passing before → after, per stage;
 - every CV before → after against its threshold, flagging a CV pushed over its threshold or one
@@ -37,9 +38,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from teacher_policy_figures import figures  # noqa: E402
 
-#: per-pupil divisor of each indicator's standard (the standard is per 100 pupils for counts)
-PER_PUPILS = {"above_required": 100, "backbone": 100, "pe_art": 100, "floor_area": 1, "sports_area": 1,
-              "equipment": 1, "multimedia": 100}  # fmt: skip
+from planner.standards import INDICATORS_BY_KEY  # noqa: E402
 
 
 def _csv(path: Path) -> pd.DataFrame:
@@ -53,7 +52,7 @@ def cheapest_pass_yuan(rows: pd.DataFrame, share: float, room_yuan: float) -> fl
     for missed in [None, *rows.index]:
         cost = 0.0
         for k, r in rows.iterrows():
-            need = r["standard"] * (0.85 if k == missed else 1.0) * r["pupils"] / PER_PUPILS[k]
+            need = r["standard"] * (0.85 if k == missed else 1.0) * r["pupils"] / INDICATORS_BY_KEY[k].per_pupils
             if r["resource"] >= need - 1e-9:
                 continue
             if k == "equipment":
