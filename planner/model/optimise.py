@@ -32,7 +32,7 @@ from planner.model.context import ModelContext
 from planner.model.inputs import INDICATORS, SCHOOL_INDICATORS, TEACHER_INDICATORS, ModelInputs
 from planner.model.polish import ctx_objective, polish
 from planner.model.regions import region_fix_and_optimise, use_regions
-from planner.model.start import StartResult, lp_guided_start, mip_start
+from planner.model.start import StartResult, lp_guided_start, mip_start, register_start, restore_values
 from planner.scenario import Scenario, SolverSettings
 
 log = logging.getLogger(__name__)
@@ -63,32 +63,6 @@ class Solution:
     def objective_terms(self) -> dict[str, float]:
         """Value of each objective group at the solution."""
         return {g: self.built.ctx.objective[g].value() for g in OBJECTIVE_GROUPS}
-
-
-def register_start(built: BuiltModel, values: Mapping[str, float]) -> int:
-    """Make ``values`` (by variable name) the model's registered start; returns the variables set.
-
-    Variables the plan does not name (e.g. CV slacks of cuts it did not have) keep their own start.
-    """
-    n = 0
-    for v in built.prob.variables():
-        val = values.get(v.name)
-        if val is not None:
-            val = float(round(val)) if v.cat == pulp.LpInteger else float(val)
-            # solver values may sit a rounding error outside a bound, which PuLP refuses as a start
-            lo, up = v.lowBound, v.upBound
-            val = max(val, lo) if lo is not None else val
-            val = min(val, up) if up is not None else val
-            v.setInitialValue(val)
-            n += 1
-    return n
-
-
-def restore_values(built: BuiltModel, values: Mapping[str, float | None]) -> None:
-    """Put ``values`` (by name) back on the model's variables."""
-    for v in built.prob.variables():
-        if v.name in values:
-            v.varValue = values[v.name]
 
 
 def model_cv(state: pd.DataFrame, inp: ModelInputs) -> pd.DataFrame:

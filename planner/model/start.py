@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +35,32 @@ def mip_start(prob: pulp.LpProblem) -> None:
     for v in prob.variables():
         if v.cat == pulp.LpInteger and v.varValue is None:
             v.setInitialValue(0)
+
+
+def register_start(built: Any, values: Mapping[str, float]) -> int:
+    """Make ``values`` (by variable name) the model's registered start; returns the variables set.
+
+    Variables the plan does not name (e.g. CV slacks of cuts it did not have) keep their own start.
+    """
+    n = 0
+    for v in built.prob.variables():
+        val = values.get(v.name)
+        if val is not None:
+            val = float(round(val)) if v.cat == pulp.LpInteger else float(val)
+            # solver values may sit a rounding error outside a bound, which PuLP refuses as a start
+            lo, up = v.lowBound, v.upBound
+            val = max(val, lo) if lo is not None else val
+            val = min(val, up) if up is not None else val
+            v.setInitialValue(val)
+            n += 1
+    return n
+
+
+def restore_values(built: Any, values: Mapping[str, float | None]) -> None:
+    """Put ``values`` (by name) back on the model's variables."""
+    for v in built.prob.variables():
+        if v.name in values:
+            v.varValue = values[v.name]
 
 
 @dataclass(frozen=True)
@@ -110,8 +137,7 @@ def lp_guided_start(
     registered = {v.name: v.varValue for v in variables}
 
     def restore() -> None:
-        for v in variables:
-            v.varValue = registered[v.name]
+        restore_values(built, registered)
 
     lp = run(prob, settings.name, mip=False, time_limit_s=time_limit_s, threads=settings.threads)
     if lp.status != "optimal":
