@@ -200,3 +200,24 @@ def test_no_teacher_is_sent_to_a_site_left_unbuilt() -> None:
     flows = pair_flows(sol.built.ctx, max_travel_min=90)
     assert "S1" not in set(flows["to_unit"])
     assert "S1" not in set(hires(sol.built.ctx)["unit_id"])
+
+
+def test_pe_art_recruits_stop_at_what_the_pupils_need() -> None:
+    # A has 40 PE/art teachers for 400 pupils (10 per 100), B none: the PE/art CV is |40 - x| / (40 + x)
+    # with x PE/art teachers at B, within 0.50 only from x = 14. B has 15 teachers against a norm of
+    # ceil(400 / 19) = 22 posts: room for 7 recruits, and the budget pays for 11, so without a rule all 7
+    # would be PE/art recruits. A recruit counts for indicator 3 only as a PE, music or art teacher the
+    # school needs: 0.9 per 100 pupils x 400 = 3.6, plus one for rounding, so at most 4.
+    inp = two_school_teachers()
+    parts = inp.parts.copy()
+    parts.loc[("A", "primary"), ["teachers", "above_required", "pe_art"]] = [44, 44, 40]
+    parts.loc[("B", "primary"), ["teachers", "pe_art"]] = [15, 0]
+    inp = replace(inp, parts=parts, cv_max={"primary": 0.5, "junior": 0.45})
+    sc = scenario_from_dict({"name": "t", "levers": {"catchments": False, "new_schools": False, "expansions": False,
+                                                     "resources": False, "rotation": False, "hires": True},
+                             "solver": {"gap_rel": 0.0, "cv_iterations": 2}})  # fmt: skip
+    sol = optimise(inp, sc)
+    h = hires(sol.built.ctx)
+    at_b = h[h["unit_id"] == "B"]
+    assert int(at_b.loc[at_b["pe_art"] == 1, "count"].sum()) == 4  # the 3.6 needed, rounded up
+    assert int(at_b["count"].sum()) <= 7

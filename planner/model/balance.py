@@ -28,6 +28,7 @@ shortfall variable, so a plan always exists and says what stays unmet (DESIGN.md
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 
 import numpy as np
 import pulp
@@ -82,7 +83,7 @@ def add_standards(ctx: ModelContext) -> None:
             basis_max = pmax[(unit, stage)] if teacher else school_max[unit]
             res = part_resource(ctx, unit, stage, k)
             # full standard
-            short = ctx.var("short", (unit, stage, k))
+            short = ctx.var("short", (unit, stage, k), up=std * basis_max)  # no more than the whole standard
             lhs = Lin()
             lhs.add(short)
             lhs.add_lin(res)
@@ -175,6 +176,47 @@ def settle_failing(ctx: ModelContext, tol: float = 1e-6) -> int:
             fail.varValue = want
             changed += 1
     return changed
+
+
+def hold_counts(ctx: ModelContext, values: Mapping[str, float], tol: float = 1e-7) -> tuple[int, int]:
+    """More money never fails more schools or leaves more school-indicators unmet: the budget chain's rule.
+
+    ``values`` is the plan of the same instance under smaller budgets (the chain's start, feasible here).
+    With ``F`` its parts failing the school rule and ``U`` its school-indicators short of the full
+    standard, the model gets ``Σ fail ≤ F`` and ``Σ unmet ≤ U``, where the binary ``unmet[u,s,k]`` is 1
+    when the shortfall is positive (``short ≤ std · Pmax · unmet``, ``std · Pmax`` bounding the shortfall).
+    The start satisfies both, so the model stays feasible; the counts are the first two measures of the
+    budget table (:func:`planner.plan.variants.unmet_summary`), so the table is monotone in them by
+    construction however time-limited the solves, and the objective's order decides everything else
+    (a school may pass at another's expense as long as the counts do not rise). A variable ``values``
+    does not name (a part the start's model could give no pupils) counts as met. Returns (F, U).
+    """
+    fails = list(ctx.vars.get("fail", {}).values())
+    n_fail = 0
+    total = Lin()
+    for v in fails:
+        # a variable the start does not name belongs to a part its model could not give pupils: met there
+        hit = values.get(v.name, 0.0) > 0.5
+        n_fail += int(hit)
+        v.setInitialValue(1.0 if hit else 0.0)
+        total.add(v)
+    ctx.constrain(total, "<=", float(n_fail), "chain_failing")
+    n_unmet = 0
+    count = Lin()
+    for key, short in ctx.vars.get("short", {}).items():
+        unmet = ctx.var("unmet", key, up=1, cat=pulp.LpBinary)
+        hit = values.get(short.name, 0.0) > tol
+        n_unmet += int(hit)
+        unmet.setInitialValue(1.0 if hit else 0.0)
+        count.add(unmet)
+        lhs = Lin()
+        lhs.add(short)
+        lhs.add(unmet, -float(short.upBound))
+        ctx.constrain(lhs, "<=", 0.0, f"unmet_{'_'.join(map(str, key))}")
+        if not hit:
+            short.setInitialValue(0.0)  # the start's value within tolerance of 0: exactly 0 with unmet 0
+    ctx.constrain(count, "<=", float(n_unmet), "chain_unmet")
+    return n_fail, n_unmet
 
 
 def _of(var: pulp.LpVariable) -> Lin:

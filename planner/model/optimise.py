@@ -26,7 +26,7 @@ import pandas as pd
 import pulp
 
 from planner.model.backend import SolverRun, classify, run, solver_label
-from planner.model.balance import add_cv_cut, cv_point, settle_failing
+from planner.model.balance import add_cv_cut, cv_point, hold_counts, settle_failing
 from planner.model.build import OBJECTIVE_GROUPS, BuiltModel, build_model, set_objective
 from planner.model.context import ModelContext
 from planner.model.inputs import INDICATORS, SCHOOL_INDICATORS, TEACHER_INDICATORS, ModelInputs
@@ -191,6 +191,8 @@ def optimise(inp: ModelInputs, scenario: Scenario, start_values: Mapping[str, fl
     built = build_model(inp, scenario)
     if start_values is not None:
         register_start(built, start_values)
+        log.info("budget chain: at most %d parts failing and %d school-indicators unmet (the smaller budget's)",
+                 *hold_counts(built.ctx, start_values))  # fmt: skip
     base = baseline_state(inp)
     base_cv = model_cv(base, inp)
     ceilings = cv_ceilings(base_cv)

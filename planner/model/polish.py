@@ -33,9 +33,10 @@ log = logging.getLogger(__name__)
 #: the neighbourhoods, smallest first: integer variable groups each leaves free (all others fixed)
 NEIGHBOURHOODS: dict[str, tuple[str, ...]] = {
     # the knapsack: purchases and expansions for the plan's pupils and teachers
-    "purchases": ("multimedia", "music_room", "art_room", "expand", "fail", "miss"),
+    "purchases": ("multimedia", "music_room", "art_room", "expand", "fail", "miss", "unmet"),
     # and who teaches where: rotation, redeployment and recruits too (pupils are still fixed)
-    "teachers": ("multimedia", "music_room", "art_room", "expand", "fail", "miss", "out", "redeploy", "in", "hire"),
+    "teachers": ("multimedia", "music_room", "art_room", "expand", "fail", "miss", "unmet", "out", "redeploy", "in",
+                 "hire"),
 }
 
 

@@ -40,6 +40,7 @@ import math
 import pandas as pd
 import pulp
 
+from planner.model.balance import max_pupils
 from planner.model.context import Lin, ModelContext
 from planner.model.inputs import TEACHER_INDICATORS, ModelInputs
 
@@ -112,6 +113,31 @@ def subject_needs(inp: ModelInputs) -> dict[tuple[str, str, str], int]:
             if gap > 0:
                 needs[(str(unit), str(stage), str(subject))] = gap
     return needs
+
+
+def add_pe_art_recruit_limit(ctx: ModelContext, unit: str, stage: str, recruits: Lin, most_pupils: float) -> None:
+    """PE/art recruits at a part: at most what its pupils need by the standard, plus one for rounding.
+
+    A recruit counts for indicator 3 (PE/art teachers per 100 pupils) only if the bureau recruits a PE,
+    music or art teacher; it does so for a school that needs one. Without this rule a PE/art recruit costs
+    the same as any other and counts for more, so the model would staff a new school with PE/art teachers
+    alone (a 1,158-pupil junior school given 41 of them, pushing the county's CV of indicator 3 from 0.20
+    past its 0.45 threshold). Two linear pieces of ``recruits ≤ max(0, std·P + 1 − have)``:
+
+    - ``recruits ≤ std·P + 1`` with ``P`` the part's pupils (a variable where catchments move): exact for
+      a new school, which has no PE/art teacher yet;
+    - ``recruits ≤ ⌊std·Pmax + 1 − have⌋`` (at least 0) with ``Pmax`` the most pupils the part can have and
+      ``have`` its PE/art teachers today.
+    """
+    std = ctx.inp.std(stage, "pe_art")
+    have = float(ctx.inp.parts.at[(unit, stage), "pe_art"])
+    static = max(0.0, math.floor(std * most_pupils + 1.0 - have + 1e-9))
+    for v in recruits.terms:
+        v.upBound = min(float(v.upBound), static) if v.upBound is not None else static
+    lhs = Lin()
+    lhs.add_lin(recruits)
+    lhs.add_lin(ctx.pupils[(unit, stage)], -std)
+    ctx.constrain(lhs, "<=", 1.0, f"pe_art_recruits_{unit}_{stage}")
 
 
 def add_teachers(ctx: ModelContext) -> None:
@@ -297,9 +323,11 @@ def add_teachers(ctx: ModelContext) -> None:
     # recruitment
     hires_total = Lin()
     if sc.levers.hires and sc.hires.max_total > 0:
+        pmax = max_pupils(ctx)
         for unit, stage in parts.index:
             if unit not in public_units:
                 continue
+            pe_art_hires = Lin()
             for h in inp.hire_types.itertuples(index=False):
                 hv = ctx.var("hire", (unit, stage, h.type_id), cat=pulp.LpInteger, up=sc.hires.max_total)
                 if unit in ctx.closed:
@@ -312,6 +340,10 @@ def add_teachers(ctx: ModelContext) -> None:
                 for k in TEACHER_INDICATORS:
                     ctx.resource[(unit, stage, k)].add(hv, float(getattr(h, k)))
                 ctx.recurrent_yuan.add(hv, inp.unit_costs["teacher_hire_yuan_per_year"])
+                if int(h.pe_art):
+                    pe_art_hires.add(hv)
+            if not pe_art_hires.is_constant():
+                add_pe_art_recruit_limit(ctx, unit, stage, pe_art_hires, pmax[(unit, stage)])
         ctx.constrain(hires_total, "<=", sc.hires.max_total, "max_hires")
     ctx.exprs["totals"]["hires"] = hires_total
 
