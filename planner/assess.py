@@ -428,6 +428,19 @@ def _check_parts(parts: pd.DataFrame) -> None:
         raise ValueError(f"school-parts table: unknown stage {parts.loc[bad_stage, 'stage'].iloc[0]!r}")
 
 
+def _part_resource(r: pd.Series, resource: str, pupils: Fraction) -> Fraction:
+    """Exact resource of one part: a school total split by pupils is ``total × pupils / school pupils``.
+
+    The float split column (:func:`split_school_resources`) can sit a rounding error below the exact
+    share, so a nine-year school bought exactly to the standard would read as short of it; the exact
+    share keeps ``value = school total / school pupils`` for every part of the school (DOMAIN.md §1.1).
+    """
+    school_col = SPLIT_RESOURCES.get(resource)
+    if school_col is None or school_col not in r.index or not float(r["school_pupils"]) > 0:
+        return _q(r[resource])
+    return _q(r[school_col]) * pupils / _q(r["school_pupils"])
+
+
 def _indicator_rows(p: pd.DataFrame, std: Standards) -> tuple[pd.DataFrame, dict[tuple[int, str], Fraction]]:
     """Long indicator table of the assessed parts, and the exact ratio per (part row, indicator)."""
     rows = []
@@ -440,7 +453,7 @@ def _indicator_rows(p: pd.DataFrame, std: Standards) -> tuple[pd.DataFrame, dict
             for ind in INDICATORS:
                 standard = std.threshold(stage, ind.key)
                 sq = _qd(standard)
-                res = _q(r[ind.resource])
+                res = _part_resource(r, ind.resource, pupils)
                 value = res * ind.per_pupils / pupils
                 ratio = value / sq
                 need = sq * pupils / ind.per_pupils

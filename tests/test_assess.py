@@ -729,3 +729,16 @@ def test_adding_an_excluded_teaching_point_changes_nothing(pupils: list[int], tp
     assessed = more.schools[more.schools["assessed"]].reset_index(drop=True)
     pd.testing.assert_frame_equal(base.schools, assessed)
     assert more.schools.set_index("school_id").loc["TP", "exclusion"] == "small_teaching_point"
+
+
+def test_a_nine_year_school_bought_exactly_to_the_standard_meets_it() -> None:
+    # G with 48 primary and 203 junior pupils and 627,500 yuan of equipment = 2,500 yuan for each of its
+    # 251 pupils: exactly the junior standard (2,500) at both parts. The float split of the total,
+    # 627,500 × (203 / 251) = 507,499.99999999994, is a rounding error short of 2,500 × 203 = 507,500;
+    # the exact share is not (a plan buying to the standard at a nine-year school read as one short).
+    assert 627_500 * (203 / 251) < 507_500  # the float split the engine must not rely on
+    schools = [("G", "nine_year", "public", "SG", 48, 203, 2, 5, 1200.0, 1200.0, 627_500.0, 6, 0, 0.0, 1, 90.0)
+               if s[0] == "G" else s for s in SCHOOLS]  # fmt: skip
+    a = assess(build_county(schools=schools))
+    junior = _ind(a, "G", "junior", "equipment")
+    assert bool(junior["met"]) and junior["ratio"] == 1.0

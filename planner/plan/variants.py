@@ -35,12 +35,13 @@ Taken from the after-**assessment** (:attr:`Plan.after`), never from the model:
     Government-guarantee items not met (class size, music and art rooms, staffing, school
     size, catchment share, rotation shares).
 
-The optimiser minimises a weighted objective in the inspectors' order (docs/model.md), and a
-budget chain keeps at each budget the better of its own plan and the smaller budget's
-(:func:`plan_rank`: schools passing, schools failing, CVs over, unmet indicators), so the table is
-monotone in that order; the table's ``notes`` (``table.attrs["notes"]``) say where a plan was
-kept from a smaller budget, and where a count other than the first rises with the money (more
-schools passing at the price of more school-indicators unmet elsewhere).
+The optimiser minimises a weighted objective in the inspectors' order (docs/model.md). In a budget
+chain each solve holds the smaller budget's counts of parts failing and school-indicators unmet
+(:func:`planner.model.balance.hold_counts`), and the chain keeps at each budget the better of its own
+plan and the smaller budget's (:func:`plan_rank`: schools passing, schools failing, CVs over, unmet
+indicators), so the table is monotone in those counts by construction; the table's ``notes``
+(``table.attrs["notes"]``) say where a plan was kept from a smaller budget, and where any other count
+rises with the money.
 """
 
 from __future__ import annotations
