@@ -185,22 +185,29 @@ def hold_counts(ctx: ModelContext, values: Mapping[str, float], tol: float = 1e-
     With ``F`` its parts failing the school rule and ``U`` its school-indicators short of the full
     standard, the model gets ``Σ fail ≤ F`` and ``Σ unmet ≤ U``, where the binary ``unmet[u,s,k]`` is 1
     when the shortfall is positive (``short ≤ std · Pmax · unmet``, ``std · Pmax`` bounding the shortfall).
-    The start satisfies both, so the model stays feasible; the counts are the first two measures of the
+    It also keeps the start's parts passing (``Σ present − fail``, ``present`` a site opened or a school left
+    open). The start satisfies all three, so the model stays feasible; the counts are the measures of the
     budget table (:func:`planner.plan.variants.unmet_summary`), so the table is monotone in them by
     construction however time-limited the solves, and the objective's order decides everything else
     (a school may pass at another's expense as long as the counts do not rise). A variable ``values``
     does not name (a part the start's model could give no pupils) counts as met. Returns (F, U).
     """
-    fails = list(ctx.vars.get("fail", {}).values())
     n_fail = 0
+    n_pass = 0.0
     total = Lin()
-    for v in fails:
+    passing = Lin()
+    for key, v in ctx.vars.get("fail", {}).items():
         # a variable the start does not name belongs to a part its model could not give pupils: met there
         hit = values.get(v.name, 0.0) > 0.5
         n_fail += int(hit)
         v.setInitialValue(1.0 if hit else 0.0)
         total.add(v)
+        present = _presence(ctx, key[0])
+        n_pass += _value_at(present, values) - float(hit)
+        passing.add_lin(present)
+        passing.add(v, -1.0)
     ctx.constrain(total, "<=", float(n_fail), "chain_failing")
+    ctx.constrain(passing, ">=", math.floor(n_pass + 1e-6), "chain_passing")
     n_unmet = 0
     count = Lin()
     for key, short in ctx.vars.get("short", {}).items():
@@ -217,6 +224,21 @@ def hold_counts(ctx: ModelContext, values: Mapping[str, float], tol: float = 1e-
             short.setInitialValue(0.0)  # the start's value within tolerance of 0: exactly 0 with unmet 0
     ctx.constrain(count, "<=", float(n_unmet), "chain_unmet")
     return n_fail, n_unmet
+
+
+def _presence(ctx: ModelContext, unit: str) -> Lin:
+    """1 when the unit is a school after the plan: a site opened, a closable school left open, else 1."""
+    if unit in ctx.site_open:
+        return ctx.site_open[unit]
+    present = Lin(1.0)
+    if unit in ctx.closed:
+        present.add_lin(ctx.closed[unit], -1.0)
+    return present
+
+
+def _value_at(lin: Lin, values: Mapping[str, float]) -> float:
+    """``lin`` at the variable values ``values`` (by name; a variable not named counts 0)."""
+    return lin.const + sum(c * values.get(v.name, 0.0) for v, c in lin.terms.items())
 
 
 def _of(var: pulp.LpVariable) -> Lin:
