@@ -121,6 +121,7 @@ def add_catchments(ctx: ModelContext) -> None:
             keep.add_lin(ctx.closed[unit])
         ctx.constrain(keep, ">=", 1, f"stays_open_{unit}")
     keep_share(ctx, demand)
+    keep_assessment_scope(ctx)
     ctx.exprs["totals"]["rezoned_pupils"] = rezoned_pupils
     # pupils beyond their travel-time cap: a bottom line (only today's school may be beyond the
     # cap, kept so that today's catchments remain a valid plan, at the `limits` weight per pupil);
@@ -171,6 +172,39 @@ def keep_share(ctx: ModelContext, demand: pd.DataFrame) -> None:
             lhs.add_lin(kept[(unit, stage)])
             lhs.add_lin(ctx.closed[unit], need)
         ctx.constrain(lhs, ">=", need, f"keep_share_{unit}_{stage}")
+
+
+def keep_assessment_scope(ctx: ModelContext) -> None:
+    """Re-zoning keeps each teaching point on its side of the assessment's pupil line (50).
+
+    A teaching point under ``teaching_point_min_pupils`` is outside the assessment (DOMAIN.md §1.1), so
+    pupils moved across that line would take a school into or out of the assessment: in or out of the
+    schools counted and of every CV, which the model's parts (assessed or not as today) cannot follow.
+    On 西平 re-zoning moved 18 teaching points across it, and the county's primary CV of above-required
+    teachers, within 0.50 at the model's parts, read 0.51 after the plan. Inspectors would also read a
+    point shrunk below the line as gaming the scope. So an assessed point keeps at least the line's
+    pupils (unless the closures lever closes it) and one outside keeps fewer; each pupil across is a
+    ``policy`` penalty rather than a hard rule, so a horizon plan whose projected pupils already
+    cross the line stays feasible.
+    """
+    inp, w = ctx.inp, ctx.scenario.weights
+    line = float(inp.teaching_point_min_pupils)
+    points = set(inp.units.index[inp.units["kind"] == "teaching_point"]) if "kind" in inp.units.columns else set()
+    for (unit, stage), row in inp.parts.iterrows():
+        pupils = ctx.pupils.get((unit, stage))
+        if unit not in points or pupils is None or pupils.is_constant():
+            continue
+        across = ctx.var("scope_across", (unit, stage))
+        lhs = Lin()
+        lhs.add_lin(pupils)
+        lhs.add(across, 1.0 if bool(row["included"]) else -1.0)
+        if bool(row["included"]):
+            if unit in ctx.closed:
+                lhs.add_lin(ctx.closed[unit], line)
+            ctx.constrain(lhs, ">=", line, f"scope_in_{unit}_{stage}")
+        else:
+            ctx.constrain(lhs, "<=", line - 1.0, f"scope_out_{unit}_{stage}")
+        ctx.objective["limits"].add(across, w.policy)
 
 
 def keep_settlements(ctx: ModelContext) -> None:

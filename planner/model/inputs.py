@@ -97,6 +97,8 @@ class ModelInputs:
     catchment_graph : CatchmentGraph or None
         The settlement adjacency graph (:class:`planner.adjacency.CatchmentGraph`) the contiguity
         rule reads; set by :func:`planner.plan.instance.model_inputs` when the rule is on.
+    teaching_point_min_pupils : int
+        A teaching point with fewer pupils is outside the assessment (the standard's scope).
     """
 
     standard: pd.DataFrame
@@ -121,6 +123,7 @@ class ModelInputs:
     demand_by_year: pd.DataFrame | None = None
     target_year: int | None = None
     catchment_graph: CatchmentGraph | None = None
+    teaching_point_min_pupils: int = 50
 
     def std(self, stage: str, indicator: str) -> float:
         """Resource required per pupil for ``indicator`` at ``stage``."""

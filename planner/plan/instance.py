@@ -331,6 +331,7 @@ def prepare_inputs(
         class_limit=dict(limits["class_limit"]),
         size_limit=dict(limits["size_limit"]),
         staffing_norm=dict(limits["staffing_norm"]),
+        teaching_point_min_pupils=int(limits["teaching_point_min_pupils"]),
         units=units,
         parts=model_parts,
         demand=demand,
@@ -401,6 +402,7 @@ def limits_of(standards: Standards) -> dict[str, Any]:
         "class_limit": {s: g.class_size_max[s] for s in ("primary", "junior")},
         "size_limit": {"single": g.school_size_max.single_stage, "nine_year": g.school_size_max.nine_year},
         "staffing_norm": {s: g.staffing_pupils_per_post[s] for s in ("primary", "junior")},
+        "teaching_point_min_pupils": standards.scope.teaching_point_min_pupils,
     }
 
 
