@@ -30,6 +30,7 @@ from starlette.templating import Jinja2Templates
 from planner.errors import PlannerError
 from planner.web import comparisons, counties, forms, results
 from planner.web.jobs import STATE_ZH, JobSpec, RunEntry, RunQueue
+from planner.web.progress import STAGE_WORDS
 from planner.web.security import (
     CSRF_FIELD,
     SESSION_COOKIE,
@@ -240,7 +241,9 @@ def create_app(settings: WebSettings) -> Starlette:
         if entry.state == "finished" and entry.run_dir is not None:
             res = await run_in_threadpool(results.run_results, entry.run_dir)
             return render(request, "run_results.html", entry=entry, res=res)
-        return render(request, "run_progress.html", entry=entry, progress=queue.progress(entry))
+        return render(
+            request, "run_progress.html", entry=entry, progress=queue.progress(entry), stage_words=STAGE_WORDS
+        )
 
     async def run_progress(request: Request) -> Response:
         entry = entry_or_404(request.path_params["run_id"])

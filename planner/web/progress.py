@@ -22,6 +22,15 @@ from typing import Any
 from planner.runner import STAGES
 
 PROGRESS_NAME = "progress.json"
+#: the run's stages (:data:`planner.runner.STAGES`) in words, Chinese first
+STAGE_WORDS = {
+    "load": "读取与检查数据 load",
+    "network": "路网与通行时间 network",
+    "assess": "基线评估 assess",
+    "plan": "优化求解 plan",
+    "marginal": "预算边际测算 marginal",
+    "report": "写出结果 report",
+}
 #: log lines kept in the progress file
 LOG_LINES = 40
 #: least seconds between two writes caused by solver messages (stage changes write at once)
