@@ -95,6 +95,7 @@ def browser(site, tmp_path_factory: pytest.TempPathFactory):
 
 def _shot(page, name: str) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
+    page.evaluate("() => document.fonts.ready.then(() => true)")  # the package's CJK font, served by the app
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
 
@@ -200,11 +201,20 @@ def test_scenario_form_refuses_bad_values_then_saves_and_runs(site, browser) -> 
     run_url = page.url
     # the page follows the run live (no reload): a stage is ticked while the run is still going
     page.wait_for_selector("#stages li.done", timeout=90_000)
-    state = page.inner_text("#run-state")
+    assert page.url == run_url
     page.reload()  # the run survives a reload
     assert page.url == run_url
-    if "运行中" in state:
-        page.wait_for_selector("#stages li.done")
+    # the solver's best plan and bound appear while it solves (unless the run ends first)
+    page.wait_for_function(
+        "() => document.querySelector('#summary') !== null || "
+        "(document.getElementById('solver-best').textContent !== '-' && "
+        "document.getElementById('solver-bound').textContent !== '-')",
+        timeout=90_000,
+    )
+    if page.query_selector("#summary") is None:
+        assert "运行中" in page.inner_text("#run-state")
+        assert float(page.inner_text("#solver-best")) >= float(page.inner_text("#solver-bound")) - 1e-6
+        assert int(page.inner_text("#solver-solve")) >= 1
         _shot(page, "run_progress")
     page.wait_for_selector("#summary", timeout=120_000)  # the page turns into the results when the run ends
 
@@ -355,3 +365,29 @@ def test_token_guards_every_page(tmp_path: Path) -> None:
     finally:
         # uvicorn shuts down gracefully, then ends by the signal it caught
         assert server.stop(signal.SIGTERM) in (0, -signal.SIGTERM)
+
+
+def test_a_run_on_a_county_with_a_problem_fails_with_the_loader_s_message(site) -> None:
+    server, client, *_ = site
+    uploads = server.runs / ".web" / "counties"
+    broken = next(d.name for d in uploads.iterdir()
+                  if "修正后" not in json.loads((d / ".upload.json").read_text("utf-8"))["label"])  # fmt: skip
+    rid = submit_run(client, csrf(client), "baseline", county=broken)
+    j = wait_state(client, rid, {"finished", "failed", "interrupted"})
+    assert j["state"] == "failed"
+    assert j["message"].startswith("schools.xlsx, row 4 (school_id") and "floor_area_m2" in j["message"]
+    page = client.get(f"/runs/{rid}")
+    assert page.status_code == 200 and "失败 failed" in page.text and "floor_area_m2" in page.text
+    assert not [
+        d for d in server.runs.iterdir() if d.name.startswith("baseline-") and not (d / "manifest.json").exists()
+    ]
+
+
+def test_an_incomplete_run_directory_gives_a_message_not_a_traceback(site) -> None:
+    server, client, _, ids = site
+    job = json.loads((server.runs / ".web" / "jobs" / ids[1][2:] / "job.json").read_text("utf-8"))
+    copy = server.runs / "copied-by-hand"
+    shutil.copytree(job["target"], copy)
+    (copy / "after" / "summary.csv").unlink()
+    r = client.get("/runs/d-copied-by-hand")
+    assert r.status_code == 400 and "after/summary.csv is missing" in r.text and "Traceback" not in r.text

@@ -57,6 +57,11 @@ def _cv(v: float | None) -> str:
     return "-" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.3f}"
 
 
+def _number(v: float) -> str:
+    """A comparison cell: yuan and pupils to the unit, CVs and minutes to three decimals."""
+    return f"{v:,.0f}" if abs(v) >= 100 else f"{v:.3f}"
+
+
 def create_app(settings: WebSettings) -> Starlette:
     """The web application for ``settings`` (its queue starts and stops with the app)."""
     templates = Jinja2Templates(directory=str(HERE / "templates"))
@@ -281,7 +286,7 @@ def create_app(settings: WebSettings) -> Starlette:
         if comp is None:
             raise HTTPException(404, "比较结果不存在 no such comparison")
         table_html = comp.table.to_html(index=False, classes="data", border=0, na_rep="-",
-                                        float_format=lambda v: f"{v:,.3f}")  # fmt: skip
+                                        float_format=_number)  # fmt: skip
         return render(request, "compare_result.html", comp=comp, table_html=table_html)
 
     async def compare_file(request: Request) -> Response:
@@ -317,6 +322,11 @@ def create_app(settings: WebSettings) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         settings.state_dir.mkdir(parents=True, exist_ok=True)
+        if not scenario_files():  # outside the repository: the built-in combined scenario, as planner run does
+            from planner.scenario import default_scenario
+
+            saved_dir.mkdir(parents=True, exist_ok=True)
+            (saved_dir / "combined.yaml").write_text(forms.scenario_yaml(default_scenario()), encoding="utf-8")
         queue.start()
         try:
             yield

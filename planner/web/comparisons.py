@@ -69,7 +69,7 @@ def load_comparison(state_dir: Path, key: str) -> Comparison | None:
     ids = json.loads((folder / META_NAME).read_text(encoding="utf-8"))["run_ids"]
     table = pd.read_csv(folder / "comparison.csv", encoding="utf-8-sig")
     names = sorted(p.name for p in folder.iterdir() if _SERVED.match(p.name))
-    images = tuple(n for n in names if n.endswith(".png"))
+    images = tuple(sorted((n for n in names if n.endswith(".png")), key=lambda n: n != "comparison.png"))
     downloads = tuple(n for n in names if n.endswith((".xlsx", ".csv", ".html")))
     return Comparison(key, tuple(ids), table, images, downloads)
 
