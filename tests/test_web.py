@@ -1,14 +1,17 @@
 """planner serve end to end: every page driven in headless Chromium (Debian's, as the HTML map test),
 against a real server process on the tiny county with real solves (time limit 5 s).
 
-Each page's numbers are checked against the files the run wrote and against the county itself;
-screenshots of each page go to docs/web/ (linked from docs/web.md). Every request a page makes is
-recorded: nothing may leave the server (the application works offline).
+Each page's numbers are checked against the files the run wrote and against the county itself.
+Each page is screenshot: into a temporary folder, or with ``PLANNER_WEB_SCREENSHOTS=docs/web`` into the
+folder docs/web.md links to (how the committed screenshots are made; a plain test run leaves the tree
+clean). Every request a page makes is recorded: nothing may leave the server (the application works
+offline).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import signal
 import threading
@@ -28,7 +31,7 @@ from planner.schema import SCHOOLS as SCHOOLS_SPEC
 from planner.templates import write_template
 
 ROOT = Path(__file__).resolve().parents[1]
-SHOTS = ROOT / "docs" / "web"
+SHOTS_ENV = "PLANNER_WEB_SCREENSHOTS"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]  # fmt: skip
@@ -93,10 +96,19 @@ def browser(site, tmp_path_factory: pytest.TempPathFactory):
     assert errors == []
 
 
-def _shot(page, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where screenshots go (``$PLANNER_WEB_SCREENSHOTS``, relative to the repository, or a temporary folder)."""
+    folder = os.environ.get(SHOTS_ENV)
+    out = ROOT / folder if folder else tmp_path_factory.mktemp("shots")
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def _shot(page, folder: Path, name: str) -> None:
     page.evaluate("() => document.fonts.ready.then(() => true)")  # the package's CJK font, served by the app
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+    page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
+    assert (folder / f"{name}.png").stat().st_size > 10_000
 
 
 def _cells(page, selector: str) -> list[list[str]]:
@@ -107,7 +119,7 @@ def _cells(page, selector: str) -> list[list[str]]:
 # --------------------------------------------------------------------------- county
 
 
-def test_county_folder_summary_and_access_report(site, browser) -> None:
+def test_county_folder_summary_and_access_report(site, browser, shots) -> None:
     server, *_ = site
     page, *_ = browser
     page.goto(server.url + "county")
@@ -122,10 +134,10 @@ def test_county_folder_summary_and_access_report(site, browser) -> None:
     nearest = head.index("按最近学校计学生数 (pupils_nearest)")
     for stage, col in (("primary", 8), ("junior", 9)):  # every pupil of the stage is in one band
         assert sum(int(r[nearest]) for r in rows if r[0] == stage) == sum(s[col] for s in SETTLEMENTS)
-    _shot(page, "county")
+    _shot(page, shots, "county")
 
 
-def test_upload_shows_the_problem_then_accepts_the_fix(site, browser, tmp_path: Path) -> None:
+def test_upload_shows_the_problem_then_accepts_the_fix(site, browser, tmp_path: Path, shots) -> None:
     server, _, county_dir, _ = site
     page, *_ = browser
     county = load_county(county_dir, check_network=False)
@@ -155,7 +167,7 @@ def test_upload_shows_the_problem_then_accepts_the_fix(site, browser, tmp_path: 
     (row,) = _cells(page, "#problems")
     assert row == [exc.source, f"{exc.row} ({exc.ident})", exc.field, exc.rule]
     assert (exc.source, exc.row, exc.field) == ("schools.xlsx", 4, "floor_area_m2")
-    _shot(page, "county_problems")
+    _shot(page, shots, "county_problems")
 
     page.goto(server.url + "county")
     page.set_input_files("#upload-form input[type=file]", [str(good)])
@@ -169,7 +181,7 @@ def test_upload_shows_the_problem_then_accepts_the_fix(site, browser, tmp_path: 
 # --------------------------------------------------------------------------- scenario and run
 
 
-def test_scenario_form_refuses_bad_values_then_saves_and_runs(site, browser) -> None:
+def test_scenario_form_refuses_bad_values_then_saves_and_runs(site, browser, shots) -> None:
     server, *_ = site
     page, *_ = browser
     page.goto(server.url + "scenario?base=combined")
@@ -182,7 +194,7 @@ def test_scenario_form_refuses_bad_values_then_saves_and_runs(site, browser) -> 
     assert "国家要求下限" in page.inner_text("#error-rotation_pct")
     assert page.inner_text("#error-name")
     assert page.input_value("input[name=capital_wan]") == "-300"  # what was typed stays, to be fixed
-    _shot(page, "scenario_errors")
+    _shot(page, shots, "scenario_errors")
 
     page.fill("input[name=capital_wan]", "800")
     page.fill("input[name=rotation_pct]", "12")
@@ -194,7 +206,7 @@ def test_scenario_form_refuses_bad_values_then_saves_and_runs(site, browser) -> 
     saved = load_scenario(server.runs / ".web" / "scenarios" / "web_plan.yaml")
     assert saved.budget.capital_yuan == 8_000_000 and saved.rotation.min_share_of_eligible == 0.12
     assert saved.solver.time_limit_s == 5 and not saved.levers.hires and saved.levers.rotation
-    _shot(page, "scenario")
+    _shot(page, shots, "scenario")
 
     page.click("button[value=run]")
     page.wait_for_url("**/runs/j-*")
@@ -215,11 +227,11 @@ def test_scenario_form_refuses_bad_values_then_saves_and_runs(site, browser) -> 
         assert "运行中" in page.inner_text("#run-state")
         assert float(page.inner_text("#solver-best")) >= float(page.inner_text("#solver-bound")) - 1e-6
         assert int(page.inner_text("#solver-solve")) >= 1
-        _shot(page, "run_progress")
+        _shot(page, shots, "run_progress")
     page.wait_for_selector("#summary", timeout=120_000)  # the page turns into the results when the run ends
 
 
-def test_results_page_numbers_are_the_run_directory_s(site, browser) -> None:
+def test_results_page_numbers_are_the_run_directory_s(site, browser, shots) -> None:
     server, client, *_ = site
     page, *_ = browser
     page.goto(server.url + "runs")
@@ -257,7 +269,7 @@ def test_results_page_numbers_are_the_run_directory_s(site, browser) -> None:
     assert len(links) == len(manifest["files"])
     r = client.get(next(h for h in links if h.endswith("/plan_workbook.xlsx")))
     assert r.status_code == 200 and r.content == (run_dir / "plan_workbook.xlsx").read_bytes()
-    _shot(page, "results")
+    _shot(page, shots, "results")
 
 
 def test_two_submissions_at_once_give_two_runs_solved_one_at_a_time(site) -> None:
@@ -279,7 +291,7 @@ def test_two_submissions_at_once_give_two_runs_solved_one_at_a_time(site) -> Non
     assert spans[0][1] <= spans[1][0]  # one solve at a time
 
 
-def test_compare_page_shows_planner_compare_s_table_and_charts(site, browser) -> None:
+def test_compare_page_shows_planner_compare_s_table_and_charts(site, browser, shots) -> None:
     server, client, _, ids = site
     page, *_ = browser
     wait_state(client, ids[0], {"finished"})
@@ -299,9 +311,9 @@ def test_compare_page_shows_planner_compare_s_table_and_charts(site, browser) ->
     assert [float(r[cap].replace(",", "")) for r in rows] == pytest.approx(expected["capital_yuan"].tolist())
     widths = page.eval_on_selector_all("img.chart", "imgs => imgs.map(i => i.complete ? i.naturalWidth : 0)")
     assert widths and all(w > 0 for w in widths)
-    _shot(page, "compare")
+    _shot(page, shots, "compare")
     page.goto(server.url + "runs")
-    _shot(page, "runs")
+    _shot(page, shots, "runs")
 
 
 # --------------------------------------------------------------------------- safety

@@ -8,6 +8,7 @@ error is shown as a page with a message, never a traceback.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import math
@@ -109,6 +110,7 @@ def create_app(settings: WebSettings) -> Starlette:
     async def login(request: Request) -> Response:
         form = await form_of(request)
         if not settings.token or not same_text(str(form.get("token") or ""), settings.token):
+            await asyncio.sleep(1.0)  # a wrong token costs a second: guessing is slow
             return render(request, "login.html", status_code=401, error="口令不正确 wrong access token")
         response = RedirectResponse("/", status_code=303)
         response.set_cookie(SESSION_COOKIE, session_value(settings.token, secret), httponly=True, samesite="strict")

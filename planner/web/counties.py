@@ -164,7 +164,7 @@ def store_upload(
 
 def _fingerprint(folder: Path) -> str:
     """Names, sizes and modification times of a county folder's files (a cached check is still valid)."""
-    parts = []
+    parts = [str(folder.resolve())]
     for p in sorted(folder.iterdir()):
         if p.is_file() and not p.name.startswith("."):
             st = p.stat()
