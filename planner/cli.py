@@ -417,6 +417,8 @@ def _cmd_serve(args: argparse.Namespace, out: _Output) -> int:
 
     if args.parallel < 1:
         raise ServeError(f"--parallel {args.parallel}: must be at least 1")
+    if not 0 <= args.port <= 65535:
+        raise ServeError(f"--port {args.port}: must be 0-65535")
     if args.max_upload_mb <= 0:
         raise ServeError(f"--max-upload-mb {args.max_upload_mb:g}: must be a positive number of MB")
     token = read_password_file(args.password_file) if args.password_file else args.token

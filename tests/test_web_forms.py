@@ -118,3 +118,14 @@ def test_serve_refuses_an_empty_password_file(tmp_path: Path, capsys: pytest.Cap
     pw.write_text("\n", encoding="utf-8")
     assert main(["serve", "--host", "0.0.0.0", "--password-file", str(pw)]) == 2
     assert "pw.txt, row 1" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [(["--port", "70000"], "--port 70000"), (["--parallel", "0"], "--parallel 0"),
+     (["--data", "/nonexistent/county"], "县数据文件夹不存在")],
+)  # fmt: skip
+def test_serve_refuses_bad_options_with_a_message(args: list[str], words: str, capsys: pytest.CaptureFixture) -> None:
+    assert main(["serve", "--port", "0", *args]) == 2
+    err = capsys.readouterr().err
+    assert words in err and "Traceback" not in err

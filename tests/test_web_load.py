@@ -48,6 +48,18 @@ def _job(runs: Path, run_id: str, name: str) -> dict:
     return json.loads(path.read_text("utf-8")) if path.exists() else {}
 
 
+def _early_running(client: httpx.Client, run_ids: list[str], timeout_s: float = 60) -> str:
+    """A run that is running and has not reached its plan's end (so it cannot finish before the kill)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        for rid in run_ids:
+            j = client.get(f"/runs/{rid}/progress").json()
+            if j["state"] == "running" and (j["progress"] is None or j["progress"]["stages_done"] < 3):
+                return rid
+        time.sleep(0.1)
+    raise AssertionError("no run was early in its solve")
+
+
 def test_pages_answer_under_load_and_a_killed_server_loses_nothing(tmp_path: Path) -> None:
     county = write_tiny_county(tmp_path / "county")
     runs = tmp_path / "runs"
@@ -107,7 +119,7 @@ def test_pages_answer_under_load_and_a_killed_server_loses_nothing(tmp_path: Pat
         assert "running" in states or any(end is not None and end >= window[1] for _, end in spans)
 
         # kill the server while a solve runs
-        victim = next(b for b in busy if wait_state(client, b, {"running", "finished", "failed"})["state"] == "running")
+        victim = _early_running(client, busy)
         worker = _job(runs, victim, "started.json")["pid"]
         client.close()
         server.stop(signal.SIGKILL)

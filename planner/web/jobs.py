@@ -127,6 +127,7 @@ class RunQueue:
         self._reserved: set[str] = set()
         self._threads: list[threading.Thread] = []
         self._stopping = False
+        self._jobs: dict[str, dict[str, Any]] = {}  # job.json of each job (written once, never changed)
 
     # ------------------------------------------------------------------ life cycle
 
@@ -250,6 +251,14 @@ class RunQueue:
 
     # ------------------------------------------------------------------ the run list
 
+    def _job(self, job_id: str) -> dict[str, Any] | None:
+        job = self._jobs.get(job_id)
+        if job is None:
+            job = _read_json(self.jobs_dir / job_id / JOB_NAME)
+            if job is not None:
+                self._jobs[job_id] = job
+        return job
+
     def job_state(self, job_id: str, job: dict[str, Any]) -> tuple[str, str]:
         """State of a job and a message (the error of a failed run)."""
         job_dir = self.jobs_dir / job_id
@@ -277,7 +286,7 @@ class RunQueue:
             for job_dir in self.jobs_dir.iterdir():
                 if not _JOB_ID.match(job_dir.name):
                     continue
-                job = _read_json(job_dir / JOB_NAME)
+                job = self._job(job_dir.name)
                 if job is None:
                     continue
                 target = Path(job["target"])

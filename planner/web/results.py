@@ -167,10 +167,16 @@ def _run_results(run_dir_text: str, mtime_ns: int) -> RunResults:
     )
 
 
+@lru_cache(maxsize=256)
+def _listed_files(run_dir_text: str, mtime_ns: int) -> frozenset[str]:
+    manifest = json.loads((Path(run_dir_text) / "manifest.json").read_text(encoding="utf-8"))
+    return frozenset(str(f) for f in manifest.get("files", []))
+
+
 def run_file(run_dir: Path, rel: str) -> Path | None:
     """The file ``rel`` of a run when its manifest lists it (no other path is ever opened)."""
-    manifest = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
-    if rel not in {str(f) for f in manifest.get("files", [])}:
+    manifest = run_dir / "manifest.json"
+    if rel not in _listed_files(str(run_dir), manifest.stat().st_mtime_ns):
         return None
     path = run_dir / rel
     return path if path.is_file() else None
