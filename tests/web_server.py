@@ -8,6 +8,7 @@ import re
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -24,12 +25,14 @@ class Server:
         self.args = [sys.executable, "-m", "planner", "serve", "--data", str(data), "--runs", str(runs),
                      "--scenarios", str(scenarios or ROOT / "scenarios"), "--port", "0", *extra]  # fmt: skip
         self.runs = runs
-        self.proc = subprocess.Popen(self.args, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.log = tempfile.TemporaryFile()  # the server's stderr (a pipe nobody reads could fill up and block it)
+        self.proc = subprocess.Popen(self.args, cwd=ROOT, stdout=subprocess.PIPE, stderr=self.log, text=True)
         line = self.proc.stdout.readline() if self.proc.stdout else ""
         m = _URL.search(line)
         if m is None:
-            err = self.proc.stderr.read() if self.proc.stderr else ""
-            raise RuntimeError(f"planner serve did not start: {line!r} {err}")
+            self.proc.wait(timeout=30)
+            self.log.seek(0)
+            raise RuntimeError(f"planner serve did not start: {line!r} {self.log.read().decode(errors='replace')}")
         self.url = m.group(1)
 
     def client(self) -> httpx.Client:
@@ -43,12 +46,9 @@ class Server:
         try:
             return self.proc.wait(timeout=30)
         finally:
-            for f in (self.proc.stdout, self.proc.stderr):
-                if f:
-                    f.close()
-
-    def stderr(self) -> str:
-        return self.proc.stderr.read() if self.proc.stderr and self.proc.poll() is not None else ""
+            if self.proc.stdout:
+                self.proc.stdout.close()
+            self.log.close()
 
 
 def csrf(client: httpx.Client, page: str = "/runs") -> str:

@@ -234,12 +234,10 @@ def create_app(settings: WebSettings) -> Starlette:
                 errors["time_limit_s"] = err
         if errors or county is None:
             return await runs(request, errors, status_code=400)
-        try:
-            forms.load_named(files, name)  # a broken file is refused now, not in the queue
+        try:  # a broken file is refused now, not in the queue; the job gets the whole scenario ('extends' followed)
+            text = forms.scenario_yaml(forms.load_named(files, name))
         except PlannerError as exc:
             return await runs(request, {"scenario": str(exc)}, status_code=400)
-        text = files[name].read_text(encoding="utf-8") if files[name].parent.resolve() == saved_dir.resolve() else \
-            forms.scenario_yaml(forms.load_named(files, name))  # fmt: skip
         job_id = submit(county, name, text, time_limit, marginal="marginal" in form, maps="maps" in form)
         return RedirectResponse(f"/runs/j-{job_id}", status_code=303)
 
