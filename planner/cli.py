@@ -186,6 +186,29 @@ def _parser() -> argparse.ArgumentParser:
         help="GeoJSON of county boundaries holding the adcode (default geodata/county_boundaries.geojson)",
     )
     _add_common(p)
+
+    p = sub.add_parser(
+        "serve",
+        help="the planner in a browser: a local web application for bureau staff",
+        description="Start a local web application (Chinese first) on 127.0.0.1: upload or choose a county, set a "
+        "scenario in a form, queue runs and watch their progress, see results and compare runs (docs/web.md). "
+        "Another address (--host) needs --token or --password-file.",
+    )
+    p.add_argument(
+        "--data", type=Path, default=DEFAULT_DATA, help=f"county folder offered first (default {DEFAULT_DATA})"
+    )
+    p.add_argument("--runs", type=Path, default=Path("runs"), help="where run directories go (default runs/)")
+    p.add_argument(
+        "--scenarios", type=Path, default=Path("scenarios"), help="scenario files offered (default scenarios/)"
+    )
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1, this computer only)")
+    p.add_argument("--port", type=int, default=8765, help="port (default 8765; 0 picks a free one)")
+    who = p.add_mutually_exclusive_group()
+    who.add_argument("--token", help="access token the login page asks for (needed with --host)")
+    who.add_argument("--password-file", type=Path, help="file whose first line is the access token")
+    p.add_argument("--max-upload-mb", type=float, default=50.0, help="largest upload in MB (default 50)")
+    p.add_argument("--parallel", type=int, default=1, help="solves run at once (default 1)")
+    _add_common(p)
     return parser
 
 
@@ -387,6 +410,34 @@ def _cmd_batch(args: argparse.Namespace, out: _Output) -> int:
     return EXIT_INPUT if n.get("failed", 0) else EXIT_OK
 
 
+def _cmd_serve(args: argparse.Namespace, out: _Output) -> int:
+    from planner.web.security import ServeError, read_password_file
+    from planner.web.server import serve
+    from planner.web.settings import WebSettings
+
+    if args.parallel < 1:
+        raise ServeError(f"--parallel {args.parallel}: must be at least 1")
+    if not 0 <= args.port <= 65535:
+        raise ServeError(f"--port {args.port}: must be 0-65535")
+    if args.max_upload_mb <= 0:
+        raise ServeError(f"--max-upload-mb {args.max_upload_mb:g}: must be a positive number of MB")
+    token = read_password_file(args.password_file) if args.password_file else args.token
+    settings = WebSettings(data_dir=args.data.resolve(), runs_dir=args.runs.resolve(),
+                           scenarios_dir=args.scenarios.resolve(), host=args.host, port=args.port, token=token,
+                           max_upload_bytes=int(args.max_upload_mb * 1024 * 1024),
+                           parallel_runs=args.parallel)  # fmt: skip
+
+    def announce(url: str) -> None:
+        # the address is printed even with --quiet: a person has to open it
+        if out.as_json:
+            print(json.dumps({"ok": True, "url": url}), flush=True)
+        else:
+            print(f"planner serve: {url}  (Ctrl-C 停止 stop)", flush=True)
+
+    serve(settings, announce)
+    return EXIT_OK
+
+
 COMMANDS = {
     "check": _cmd_check,
     "assess": _cmd_assess,
@@ -396,6 +447,7 @@ COMMANDS = {
     "sweep": _cmd_sweep,
     "generate": _cmd_generate,
     "batch": _cmd_batch,
+    "serve": _cmd_serve,
 }
 
 
