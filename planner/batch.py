@@ -38,6 +38,7 @@ import pandas as pd
 import yaml
 
 from planner.errors import PlannerError, ScenarioError
+from planner.report.cell_text import keep_text
 from planner.scenario import Scenario
 
 log = logging.getLogger(__name__)
@@ -441,6 +442,7 @@ def write_batch_summary(table: pd.DataFrame, out_dir: Path) -> list[Path]:
     with pd.ExcelWriter(xlsx, engine="openpyxl") as xw:
         shown.to_excel(xw, sheet_name="任务 tasks", index=False)
         counties.rename(columns=COUNTY_COLUMNS).to_excel(xw, sheet_name="县区 counties", index=False)
+        keep_text(xw.book)
     png = out_dir / "prefecture_map.png"
     write_prefecture_map(table, png)
     return [csv, xlsx, png]

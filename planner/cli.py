@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -44,6 +45,25 @@ class _Output:
             print(json.dumps(data, ensure_ascii=False, indent=2, default=str))
 
 
+def _positive_number(text: str) -> float:
+    """A finite number > 0 from the command line (nan, inf, 0 and negatives are refused, exit 2)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: must be a finite number greater than 0")
+    return value
+
+
+def _add_strict(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--strict",
+        action="store_true",
+        help="treat borderline values (plausibility warnings, docs/data.md) as errors (exit 2)",
+    )
+
+
 def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", "-q", action="store_true", help="print nothing but errors")
     p.add_argument("--json", action="store_true", help="print one JSON object with the results (for scripts)")
@@ -69,6 +89,7 @@ def _parser() -> argparse.ArgumentParser:
         "schools by stage, pupils, teachers, settlements, road length, candidate sites.",
     )
     p.add_argument("data", nargs="?", type=Path, default=DEFAULT_DATA, help=f"county folder (default {DEFAULT_DATA})")
+    _add_strict(p)
     _add_common(p)
 
     p = sub.add_parser(
@@ -80,6 +101,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("data", nargs="?", type=Path, default=DEFAULT_DATA, help=f"county folder (default {DEFAULT_DATA})")
     p.add_argument("--out", type=Path, required=True, help="new folder to write (must not exist)")
     p.add_argument("--standards", type=Path, help="provincial YAML overriding national thresholds")
+    _add_strict(p)
     _add_common(p)
 
     p = sub.add_parser(
@@ -93,7 +115,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--data", type=Path, default=DEFAULT_DATA, help=f"county folder (default {DEFAULT_DATA})")
     p.add_argument("--out", type=Path, help="run directory to create (default runs/<name>-<timestamp>)")
     p.add_argument("--runs", type=Path, default=Path("runs"), help="where run directories go (default runs/)")
-    p.add_argument("--time-limit", type=float, help="solver time limit in seconds (overrides the scenario's)")
+    p.add_argument(
+        "--time-limit", type=_positive_number, help="solver time limit in seconds (overrides the scenario's)"
+    )
     p.add_argument(
         "--start-only",
         action="store_true",
@@ -112,6 +136,7 @@ def _parser() -> argparse.ArgumentParser:
         help="skip the GeoPackage, the static maps, the HTML map and the public-notice pages (report.maps: false); "
         "tables, workbook, justification and catchment read-outs are still written",
     )
+    _add_strict(p)
     _add_common(p)
 
     p = sub.add_parser(
@@ -136,6 +161,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--budget", required=True, help="FROM:TO:STEPS, e.g. 0:300000000:7 or 0万:30000万:7")
     p.add_argument("--data", type=Path, default=DEFAULT_DATA, help=f"county folder (default {DEFAULT_DATA})")
     p.add_argument("--out", type=Path, required=True, help="new folder to write the sweep into")
+    _add_strict(p)
     _add_common(p)
 
     p = sub.add_parser(
@@ -157,7 +183,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--scheduler", help="tcp://HOST:PORT of an existing Dask scheduler (default: a LocalCluster)")
     p.add_argument("--workers", type=int, help="LocalCluster worker processes (default: this machine's cores)")
     p.add_argument("--retries", type=int, default=2, help="re-runs of a task after a crash or a dead worker")
-    p.add_argument("--time-limit", type=float, help="solver time limit per task in seconds (overrides scenarios')")
+    p.add_argument(
+        "--time-limit", type=_positive_number, help="solver time limit per task in seconds (overrides scenarios')"
+    )
     p.add_argument("--out", type=Path, required=True, help="batch folder (re-use it to resume a batch)")
     _add_common(p)
 
@@ -178,7 +206,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--county", default="411725", help="adcode (default 411725, 确山县)")
     p.add_argument("--out", type=Path, default=DEFAULT_DATA, help=f"folder to write (default {DEFAULT_DATA})")
-    p.add_argument("--scale", type=float, default=1.0, help="make a county this many times larger (2, 4, 8)")
+    p.add_argument("--scale", type=_positive_number, default=1.0, help="make a county this many times larger (2, 4, 8)")
     p.add_argument("--seed", type=int, help="random seed (default: the bundled data's seed)")
     p.add_argument(
         "--boundary",
@@ -195,7 +223,7 @@ def _parser() -> argparse.ArgumentParser:
 def _cmd_check(args: argparse.Namespace, out: _Output) -> int:
     from planner.loader import format_summary, load_county, summarise
 
-    county = load_county(args.data)
+    county = load_county(args.data, strict=args.strict)
     summary = summarise(county)
     out.say(f"✓ {args.data}: 数据检查通过 all data rules pass")
     out.say(format_summary(summary))
@@ -237,11 +265,12 @@ def _cmd_assess(args: argparse.Namespace, out: _Output) -> int:
     from planner.assess import assess
     from planner.loader import load_county
     from planner.report.selfassessment import write_self_assessment
-    from planner.rundir import atomic_run_dir
+    from planner.rundir import atomic_run_dir, ensure_new
     from planner.standards import load_standards
 
     standards = load_standards(args.standards)  # a bad standards file fails before the county load
-    county = load_county(args.data)
+    ensure_new(args.out)  # an --out that exists or lies under a file fails before the work
+    county = load_county(args.data, strict=args.strict)
     assessment = assess(county, standards)
     with atomic_run_dir(args.out) as tmp:
         write_self_assessment(assessment, tmp)
@@ -276,6 +305,10 @@ def _cmd_run(args: argparse.Namespace, out: _Output) -> int:
     if args.no_maps:
         scenario = with_report(scenario, maps=False)
     target = args.out or new_run_path(args.runs, scenario.name)
+    if args.strict:  # borderline values refused before the run starts (run_plan loads the county itself)
+        from planner.loader import load_county
+
+        load_county(args.data, check_network=False, strict=True)
     with tqdm(total=len(STAGES), disable=out.quiet, desc="planner run", unit="stage", file=sys.stderr) as bar:
         result = run_plan(args.data, scenario, target, scenario_file=scenario_path, bar=bar,
                           marginal=False if args.no_marginal else None)  # fmt: skip
@@ -320,7 +353,7 @@ def _cmd_sweep(args: argparse.Namespace, out: _Output) -> int:
     budgets = parse_budget_range(args.budget)
     scenario = load_scenario(args.scenario)
     ensure_new(args.out)  # before the slow work, not only at the end
-    county = load_county(args.data)
+    county = load_county(args.data, strict=args.strict)
     travel = plan_travel_times(county, scenario)
     with tqdm(total=len(budgets), disable=out.quiet, desc="planner sweep", unit="budget", file=sys.stderr) as bar:
         table = run_sweep(county, scenario, budgets, travel.long, travel.school_times,
@@ -402,7 +435,10 @@ COMMANDS = {
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``planner`` command; returns the exit code."""
     parser = _parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse: usage error (2), or --help / --version (0)
+        return exc.code if isinstance(exc.code, int) else EXIT_INPUT
     if not args.command:
         parser.print_help()
         return EXIT_INPUT
