@@ -89,6 +89,8 @@ def _parser() -> argparse.ArgumentParser:
         "schools by stage, pupils, teachers, settlements, road length, candidate sites.",
     )
     p.add_argument("data", nargs="?", type=Path, default=DEFAULT_DATA, help=f"county folder (default {DEFAULT_DATA})")
+    p.add_argument("--scenario", nargs="+", type=Path, default=[], metavar="FILE",
+                   help="also check these scenarios against the county (ids they name, budgets)")  # fmt: skip
     _add_strict(p)
     _add_common(p)
 
@@ -225,6 +227,14 @@ def _cmd_check(args: argparse.Namespace, out: _Output) -> int:
 
     county = load_county(args.data, strict=args.strict)
     summary = summarise(county)
+    if args.scenario:
+        from planner.scenario import load_scenario
+        from planner.scenario_check import budget_warnings, validate_against_county
+
+        for path in args.scenario:
+            scenario = load_scenario(path)
+            validate_against_county(scenario, county)
+            summary["warnings"] += budget_warnings(scenario, county, strict=args.strict)
     out.say(f"✓ {args.data}: 数据检查通过 all data rules pass")
     out.say(format_summary(summary))
     out.result({"ok": True, "summary": summary})

@@ -266,6 +266,15 @@ def _scenario(text: str, encoding: str = "utf-8") -> Breaker:
     return apply
 
 
+def _scenario_check(text: str) -> Breaker:
+    def apply(folder: Path) -> list[str]:
+        path = folder.parent / "broken_scenario.yaml"
+        path.write_text(text, "utf-8")
+        return ["check", str(folder), "--scenario", str(ROOT / "scenarios" / "baseline.yaml"), str(path)]
+
+    return apply
+
+
 def _file_under_a_file(folder: Path) -> list[str]:
     (folder.parent / "a_file").write_text("not a folder", "utf-8")
     return ["assess", str(folder), "--out", str(folder.parent / "a_file" / "out")]
@@ -569,6 +578,18 @@ CASES: list[tuple[str, Breaker, int, tuple[str, ...]]] = [
         2,
         ("broken_scenario.yaml", "time_limit_s"),
     ),
+    (
+        "scenario_capital_in_wan",
+        _scenario_check("name: wan\nbudget:\n  capital_yuan: 30000\n"),
+        2,
+        ("scenario wan", "budget.capital_yuan"),
+    ),
+    (
+        "scenario_unknown_school",
+        _scenario_check("name: ids\ncatchment_rules:\n  contiguity_exempt: [P999]\n"),
+        2,
+        ("scenario ids", "P999"),
+    ),
     ("scenario_gbk", _scenario("name: 测试\ndescription_zh: 县城扩容\n", "gbk"), 2, ("broken_scenario.yaml", "UTF-8")),
     ("standards_gbk", _cli("assess", "{data}", "--out", "{tmp}/a", "--standards", "{tmp}/std.yaml"), 2, ("std.yaml",)),
 ]
@@ -638,6 +659,13 @@ def test_clerks_files_are_read(
     assert rc == 0, out.err
     assert "2,412" in out.out.replace(" ", "") or "学校" in out.out
     assert "⚠" not in out.out
+
+
+def test_bundled_county_and_every_scenario_pass_strict_check(capsys: pytest.CaptureFixture[str]) -> None:
+    scenarios = sorted(str(p) for p in (ROOT / "scenarios").glob("*.yaml"))
+    assert len(scenarios) >= 10
+    assert main(["check", str(BUNDLED), "--strict", "--scenario", *scenarios]) == 0, capsys.readouterr().err
+    assert "⚠" not in capsys.readouterr().out
 
 
 def test_borderline_value_is_a_warning_and_strict_an_error(
