@@ -249,7 +249,12 @@ def _cmd_template(args: argparse.Namespace, out: _Output) -> int:
         from planner.loader import load_county
 
         county = load_county(args.source, check_network=False)
-    paths = write_templates(args.out, county)
+    try:
+        paths = write_templates(args.out, county)
+    except OSError as exc:  # --out under a file, or not writable: an output problem, not a bug
+        from planner.rundir import RunDirError
+
+        raise RunDirError(f"{args.out}: cannot write templates here ({exc.strerror or exc})") from None
     for p in paths:
         out.say(f"  {p}")
     out.say(f"✓ 已写入模板 wrote {len(paths)} templates to {args.out}")
@@ -265,7 +270,12 @@ def _cmd_generate(args: argparse.Namespace, out: _Output) -> int:
         kwargs["seed"] = args.seed
     if args.boundary is not None:
         kwargs["boundary_path"] = args.boundary
-    generate_county(**kwargs)
+    try:
+        generate_county(**kwargs)
+    except FileNotFoundError as exc:  # an adcode with no boundary, or a --boundary file that is missing
+        from planner.errors import DataError
+
+        raise DataError(f"--county {args.county}", str(exc).strip("'\"")) from None
     out.say(f"✓ generated {args.county} (scale {args.scale:g}) into {args.out}")
     out.result({"ok": True, "out": str(args.out)})
     return EXIT_OK
@@ -361,6 +371,10 @@ def _cmd_sweep(args: argparse.Namespace, out: _Output) -> int:
     from planner.travel import plan_travel_times
 
     budgets = parse_budget_range(args.budget)
+    if not all(math.isfinite(b) for b in budgets):  # nan/inf amounts are refused up front, not by the solver
+        from planner.errors import ScenarioError
+
+        raise ScenarioError(f"--budget {args.budget!r}: amounts must be finite numbers of yuan")
     scenario = load_scenario(args.scenario)
     ensure_new(args.out)  # before the slow work, not only at the end
     county = load_county(args.data, strict=args.strict)

@@ -562,6 +562,7 @@ def load_county(folder: str | Path, *, check_network: bool = True, strict: bool 
             _check_lonlat(df, spec, src)
             frames[spec.name] = _to_metric_points(df, params.datum, crs)
 
+    _check_valid_polygons(frames["townships"], sources["townships"])
     datum_warnings = _check_datum(frames, sources, params, crs, strict=strict)  # before a shifted point falls outside
     _check_inside(frames, sources, outline)
 
@@ -634,6 +635,21 @@ def _check_inside(frames: dict[str, Any], sources: dict[str, _Source], outline: 
             "township polygon lies outside the county boundary",
             row=i + 1,
             ident=f"township_id {roads['township_id'].iloc[i]}",
+            field="geometry",
+        )
+
+
+def _check_valid_polygons(gdf: gpd.GeoDataFrame, src: _Source) -> None:
+    """Township polygons are valid (a self-intersecting one would misplace settlements silently)."""
+    bad = ~gdf.geometry.is_valid.to_numpy()
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise DataError(
+            src.label,
+            f"polygon is not valid ({explain_validity(gdf.geometry.iloc[i])}); repair it in GIS (QGIS: Vector ▸ "
+            "Geometry Tools ▸ Fix Geometries)",
+            row=i + 1,
+            ident=f"township_id {gdf['township_id'].iloc[i]}",
             field="geometry",
         )
 

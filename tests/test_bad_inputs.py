@@ -169,6 +169,13 @@ def _layer(layer: str, edit: Callable[[gpd.GeoDataFrame], gpd.GeoDataFrame]) -> 
     return apply
 
 
+def _bowtie_first(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    minx, miny, maxx, maxy = gdf.geometry.iloc[0].bounds
+    geoms = list(gdf.geometry)
+    geoms[0] = Polygon([(minx, miny), (maxx, maxy), (maxx, miny), (minx, maxy)])
+    return gdf.set_geometry(geoms, crs=gdf.crs)
+
+
 def _to_gcj02(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """Roads traced on an AMap (GCJ-02) background, as a clerk would, so only the tables are in WGS-84."""
     from shapely import transform
@@ -590,6 +597,45 @@ CASES: list[tuple[str, Breaker, int, tuple[str, ...]]] = [
         _scenario_check("name: ids\ncatchment_rules:\n  contiguity_exempt: [P999]\n"),
         2,
         ("scenario ids", "P999"),
+    ),
+    (
+        "township_self_intersecting",
+        _layer("townships", _bowtie_first),
+        2,
+        ("county.gpkg layer townships", "row 1", "township_id", "Self-intersection"),
+    ),
+    (
+        "sweep_budget_nan",
+        _cli(
+            "sweep",
+            str(ROOT / "scenarios" / "baseline.yaml"),
+            "--budget",
+            "nan:inf:3",
+            "--data",
+            "{data}",
+            "--out",
+            "{tmp}/sweep",
+        ),
+        2,
+        ("--budget", "finite"),
+    ),
+    (
+        "batch_budgets_nan",
+        _cli("batch", "--counties", "{data}", "--budgets", "nan,1", "--out", "{tmp}/b"),
+        2,
+        ("--budgets", "finite"),
+    ),
+    (
+        "template_out_under_a_file",
+        _both(_do(lambda f: (f.parent / "a_file").write_text("x")), _cli("template", "{tmp}/a_file/t")),
+        3,
+        ("a_file", "cannot write"),
+    ),
+    (
+        "generate_unknown_adcode",
+        _cli("generate", "--county", "999999", "--out", "{tmp}/gen"),
+        2,
+        ("--county 999999", "no boundary"),
     ),
     ("scenario_gbk", _scenario("name: 测试\ndescription_zh: 县城扩容\n", "gbk"), 2, ("broken_scenario.yaml", "UTF-8")),
     ("standards_gbk", _cli("assess", "{data}", "--out", "{tmp}/a", "--standards", "{tmp}/std.yaml"), 2, ("std.yaml",)),
