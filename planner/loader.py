@@ -140,7 +140,7 @@ def _with_header(df: pd.DataFrame) -> pd.DataFrame:
     """First row of a header-less read as the column names, kept exactly (duplicates too)."""
     if len(df) == 0:
         return df
-    header = [str(v) for v in df.iloc[0]]
+    header = ["" if pd.isna(v) else str(v) for v in df.iloc[0]]
     body = df.iloc[1:].reset_index(drop=True)
     body.columns = header
     # blank header over a blank column: what Excel leaves after a deleted column's data

@@ -637,6 +637,16 @@ CASES: list[tuple[str, Breaker, int, tuple[str, ...]]] = [
         2,
         ("--county 999999", "no boundary"),
     ),
+    (
+        "run_strict_borderline",
+        _both(
+            _cell("schools", "P001", "classes_primary", 30),
+            _cell("schools", "P001", "classrooms", 30),
+            _cli("run", "--data", "{data}", "--runs", "{tmp}/runs", "--strict"),
+        ),
+        2,
+        ("schools.csv", "P001", "80.4", "borderline"),
+    ),
     ("scenario_gbk", _scenario("name: 测试\ndescription_zh: 县城扩容\n", "gbk"), 2, ("broken_scenario.yaml", "UTF-8")),
     ("standards_gbk", _cli("assess", "{data}", "--out", "{tmp}/a", "--standards", "{tmp}/std.yaml"), 2, ("std.yaml",)),
 ]
