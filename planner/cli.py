@@ -295,6 +295,8 @@ def _cmd_assess(args: argparse.Namespace, out: _Output) -> int:
     with atomic_run_dir(args.out) as tmp:
         write_self_assessment(assessment, tmp)
     out.say(f"✓ 自评表已写入 self-assessment written to {args.out}")
+    for w in county.warnings:  # borderline values (docs/data.md, plausibility), as planner check lists them
+        out.say(f"  ⚠ {w}")
     for line in _summary_lines(assessment):
         out.say("  " + line)
     out.result({"ok": True, "out": str(args.out), "summary": _summary_lines(assessment)})

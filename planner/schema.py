@@ -605,11 +605,11 @@ PLAUSIBILITY: tuple[PlausibilityRule, ...] = (
         "m2/pupil",
         0.2,
         1,
-        200,
-        2000,
-        "The standard asks 4.5 (primary) / 5.8 (junior) m² per pupil; small rural schools reach 50. Below "
-        "0.2 m² is an area entered in 亩 (1 亩 = 666.7 m²) or a missing digit; above 2,000 a pupil count "
-        "entered too small.",
+        500,
+        5000,
+        "The standard asks 4.5 (primary) / 5.8 (junior) m² per pupil; small rural schools reach 50, and a "
+        "village school left with 1-3 pupils in a 300-600 m² building a few hundred. Below 0.2 m² is an area "
+        "entered in 亩 (1 亩 = 666.7 m²) or a missing digit; above 5,000 a pupil count entered too small.",
     ),
     PlausibilityRule(
         "sports_area_per_pupil",
@@ -620,10 +620,11 @@ PLAUSIBILITY: tuple[PlausibilityRule, ...] = (
         "m2/pupil",
         0.05,
         0.5,
-        1000,
-        5000,
-        "The standard asks 7.5 (primary) / 10.2 (junior) m²; a teaching point's yard can give 300. Below 0.05 "
-        "m² is 亩 typed for m². 0 (no ground at all) is allowed.",
+        2000,
+        20_000,
+        "The standard asks 7.5 (primary) / 10.2 (junior) m²; a teaching point's yard can give 300 and a "
+        "village school with one pupil left 2,000. Below 0.05 m² is 亩 typed for m², above 20,000 (2 ha a "
+        "pupil) a pupil count entered too small. 0 (no ground at all) is allowed.",
     ),
     PlausibilityRule(
         "equipment_per_pupil",

@@ -837,3 +837,18 @@ def test_value_a_million_times_too_large_is_refused(
     rc, err = _check_with(tiny_master, table, row, column, value)
     assert rc == 2, (table, column, value, err)
     assert "Traceback" not in err
+
+
+def test_generated_prefecture_county_is_plausible(tmp_path: Path) -> None:
+    """上蔡县 is 1.5 times 确山: its busiest teaching points get classes of at most 60 pupils (issue 18 item 6)."""
+    from planner.loader import load_county
+    from planner.synth.prefecture import prefecture_dir
+    from planner.synth.schools import TP_MAX_CLASS
+
+    folder = prefecture_dir("411722", root=tmp_path)
+    county = load_county(folder, check_network=False, strict=True)
+    assert county.warnings == ()
+    tp = county.schools[county.schools["kind"] == "teaching_point"]
+    per_class = tp["pupils_primary"] / tp["classes_primary"]
+    assert per_class.max() <= TP_MAX_CLASS
+    assert (tp["classes_primary"] > 4).any()  # the rule was needed here: some teaching point has over 240 pupils
