@@ -189,8 +189,10 @@ def _read_raw(folder: Path, spec: TableSpec, layers: set[str]) -> tuple[pd.DataF
         raise DataError(path.name, "is an old-format Excel file (.xls); save it as .xlsx or as CSV UTF-8")
     if path.suffix.lower() == ".csv":
         text = decode_text(path)
+        first = text.split("\n", 1)[0]
+        sep = "\t" if "\t" in first and "," not in first else ","  # Excel's "text (tab delimited)" saved as .csv
         try:
-            df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, header=None, skip_blank_lines=True)
+            df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, header=None, sep=sep)
         except pd.errors.EmptyDataError:
             raise DataError(path.name, "is empty (no header row)") from None
         except Exception as exc:

@@ -700,6 +700,7 @@ ACCEPTED: list[tuple[str, Breaker]] = [
     ),
     ("fullwidth_bracket_header", _header("schools", "school_id", "学校代码（school_id）")),
     ("fullwidth_space_header", _header("schools", "classrooms", "\u3000普通教室数 ( classrooms )")),
+    ("tab_delimited_csv", _do(lambda f: _read(f, "teachers").to_csv(f / "teachers.csv", index=False, sep="\t"))),
     ("xlsx_instead_of_csv", _do(lambda f: (_also_xlsx("schools")(f), (f / "schools.csv").unlink()))),
 ]
 
