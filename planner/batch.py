@@ -25,8 +25,8 @@ does), so the summary cannot disagree with them.
 from __future__ import annotations
 
 import logging
+import math
 import os
-import re
 import shutil
 import time
 from collections.abc import Callable, Sequence
@@ -38,6 +38,8 @@ import pandas as pd
 import yaml
 
 from planner.errors import PlannerError, ScenarioError
+from planner.report.cell_text import keep_text
+from planner.rundir import safe_name
 from planner.scenario import Scenario
 
 log = logging.getLogger(__name__)
@@ -117,8 +119,8 @@ def parse_budget_scales(text: str) -> list[float]:
             v = float(part)
         except ValueError:
             raise ScenarioError(f"--budgets {text!r}: {part!r} is not a number (e.g. 0.8,1.0,1.2)") from None
-        if v < 0:
-            raise ScenarioError(f"--budgets {text!r}: {part} must be ≥ 0")
+        if not math.isfinite(v) or v < 0:
+            raise ScenarioError(f"--budgets {text!r}: {part} must be a finite number ≥ 0")
         out.append(v)
     if not out:
         raise ScenarioError(f"--budgets {text!r}: give at least one budget scale, e.g. 0.8,1.0,1.2")
@@ -126,7 +128,7 @@ def parse_budget_scales(text: str) -> list[float]:
 
 
 def _safe(name: str) -> str:
-    return re.sub(r"[^\w.@+-]+", "_", name)
+    return safe_name(name)  # never "..", a separator or a hidden name: the run stays inside OUT/runs
 
 
 def make_tasks(
@@ -441,6 +443,7 @@ def write_batch_summary(table: pd.DataFrame, out_dir: Path) -> list[Path]:
     with pd.ExcelWriter(xlsx, engine="openpyxl") as xw:
         shown.to_excel(xw, sheet_name="任务 tasks", index=False)
         counties.rename(columns=COUNTY_COLUMNS).to_excel(xw, sheet_name="县区 counties", index=False)
+        keep_text(xw.book)
     png = out_dir / "prefecture_map.png"
     write_prefecture_map(table, png)
     return [csv, xlsx, png]

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -44,6 +45,25 @@ class _Output:
             print(json.dumps(data, ensure_ascii=False, indent=2, default=str))
 
 
+def _positive_number(text: str) -> float:
+    """A finite number > 0 from the command line (nan, inf, 0 and negatives are refused, exit 2)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: must be a finite number greater than 0")
+    return value
+
+
+def _add_strict(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--strict",
+        action="store_true",
+        help="treat borderline values (plausibility warnings, docs/data.md) as errors (exit 2)",
+    )
+
+
 def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", "-q", action="store_true", help="print nothing but errors")
     p.add_argument("--json", action="store_true", help="print one JSON object with the results (for scripts)")
@@ -69,6 +89,9 @@ def _parser() -> argparse.ArgumentParser:
         "schools by stage, pupils, teachers, settlements, road length, candidate sites.",
     )
     p.add_argument("data", nargs="?", type=Path, default=DEFAULT_DATA, help=f"county folder (default {DEFAULT_DATA})")
+    p.add_argument("--scenario", nargs="+", type=Path, default=[], metavar="FILE",
+                   help="also check these scenarios against the county (ids they name, budgets)")  # fmt: skip
+    _add_strict(p)
     _add_common(p)
 
     p = sub.add_parser(
@@ -80,6 +103,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("data", nargs="?", type=Path, default=DEFAULT_DATA, help=f"county folder (default {DEFAULT_DATA})")
     p.add_argument("--out", type=Path, required=True, help="new folder to write (must not exist)")
     p.add_argument("--standards", type=Path, help="provincial YAML overriding national thresholds")
+    _add_strict(p)
     _add_common(p)
 
     p = sub.add_parser(
@@ -93,7 +117,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--data", type=Path, default=DEFAULT_DATA, help=f"county folder (default {DEFAULT_DATA})")
     p.add_argument("--out", type=Path, help="run directory to create (default runs/<name>-<timestamp>)")
     p.add_argument("--runs", type=Path, default=Path("runs"), help="where run directories go (default runs/)")
-    p.add_argument("--time-limit", type=float, help="solver time limit in seconds (overrides the scenario's)")
+    p.add_argument(
+        "--time-limit", type=_positive_number, help="solver time limit in seconds (overrides the scenario's)"
+    )
     p.add_argument(
         "--start-only",
         action="store_true",
@@ -112,6 +138,7 @@ def _parser() -> argparse.ArgumentParser:
         help="skip the GeoPackage, the static maps, the HTML map and the public-notice pages (report.maps: false); "
         "tables, workbook, justification and catchment read-outs are still written",
     )
+    _add_strict(p)
     _add_common(p)
 
     p = sub.add_parser(
@@ -136,6 +163,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--budget", required=True, help="FROM:TO:STEPS, e.g. 0:300000000:7 or 0万:30000万:7")
     p.add_argument("--data", type=Path, default=DEFAULT_DATA, help=f"county folder (default {DEFAULT_DATA})")
     p.add_argument("--out", type=Path, required=True, help="new folder to write the sweep into")
+    _add_strict(p)
     _add_common(p)
 
     p = sub.add_parser(
@@ -157,7 +185,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--scheduler", help="tcp://HOST:PORT of an existing Dask scheduler (default: a LocalCluster)")
     p.add_argument("--workers", type=int, help="LocalCluster worker processes (default: this machine's cores)")
     p.add_argument("--retries", type=int, default=2, help="re-runs of a task after a crash or a dead worker")
-    p.add_argument("--time-limit", type=float, help="solver time limit per task in seconds (overrides scenarios')")
+    p.add_argument(
+        "--time-limit", type=_positive_number, help="solver time limit per task in seconds (overrides scenarios')"
+    )
     p.add_argument("--out", type=Path, required=True, help="batch folder (re-use it to resume a batch)")
     _add_common(p)
 
@@ -178,7 +208,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--county", default="411725", help="adcode (default 411725, 确山县)")
     p.add_argument("--out", type=Path, default=DEFAULT_DATA, help=f"folder to write (default {DEFAULT_DATA})")
-    p.add_argument("--scale", type=float, default=1.0, help="make a county this many times larger (2, 4, 8)")
+    p.add_argument("--scale", type=_positive_number, default=1.0, help="make a county this many times larger (2, 4, 8)")
     p.add_argument("--seed", type=int, help="random seed (default: the bundled data's seed)")
     p.add_argument(
         "--boundary",
@@ -218,8 +248,16 @@ def _parser() -> argparse.ArgumentParser:
 def _cmd_check(args: argparse.Namespace, out: _Output) -> int:
     from planner.loader import format_summary, load_county, summarise
 
-    county = load_county(args.data)
+    county = load_county(args.data, strict=args.strict)
     summary = summarise(county)
+    if args.scenario:
+        from planner.scenario import load_scenario
+        from planner.scenario_check import budget_warnings, validate_against_county
+
+        for path in args.scenario:
+            scenario = load_scenario(path)
+            validate_against_county(scenario, county)
+            summary["warnings"] += budget_warnings(scenario, county, strict=args.strict)
     out.say(f"✓ {args.data}: 数据检查通过 all data rules pass")
     out.say(format_summary(summary))
     out.result({"ok": True, "summary": summary})
@@ -234,7 +272,12 @@ def _cmd_template(args: argparse.Namespace, out: _Output) -> int:
         from planner.loader import load_county
 
         county = load_county(args.source, check_network=False)
-    paths = write_templates(args.out, county)
+    try:
+        paths = write_templates(args.out, county)
+    except OSError as exc:  # --out under a file, or not writable: an output problem, not a bug
+        from planner.rundir import RunDirError
+
+        raise RunDirError(f"{args.out}: cannot write templates here ({exc.strerror or exc})") from None
     for p in paths:
         out.say(f"  {p}")
     out.say(f"✓ 已写入模板 wrote {len(paths)} templates to {args.out}")
@@ -250,7 +293,12 @@ def _cmd_generate(args: argparse.Namespace, out: _Output) -> int:
         kwargs["seed"] = args.seed
     if args.boundary is not None:
         kwargs["boundary_path"] = args.boundary
-    generate_county(**kwargs)
+    try:
+        generate_county(**kwargs)
+    except FileNotFoundError as exc:  # an adcode with no boundary, or a --boundary file that is missing
+        from planner.errors import DataError
+
+        raise DataError(f"--county {args.county}", str(exc).strip("'\"")) from None
     out.say(f"✓ generated {args.county} (scale {args.scale:g}) into {args.out}")
     out.result({"ok": True, "out": str(args.out)})
     return EXIT_OK
@@ -260,15 +308,18 @@ def _cmd_assess(args: argparse.Namespace, out: _Output) -> int:
     from planner.assess import assess
     from planner.loader import load_county
     from planner.report.selfassessment import write_self_assessment
-    from planner.rundir import atomic_run_dir
+    from planner.rundir import atomic_run_dir, ensure_new
     from planner.standards import load_standards
 
     standards = load_standards(args.standards)  # a bad standards file fails before the county load
-    county = load_county(args.data)
+    ensure_new(args.out)  # an --out that exists or lies under a file fails before the work
+    county = load_county(args.data, strict=args.strict)
     assessment = assess(county, standards)
     with atomic_run_dir(args.out) as tmp:
         write_self_assessment(assessment, tmp)
     out.say(f"✓ 自评表已写入 self-assessment written to {args.out}")
+    for w in county.warnings:  # borderline values (docs/data.md, plausibility), as planner check lists them
+        out.say(f"  ⚠ {w}")
     for line in _summary_lines(assessment):
         out.say("  " + line)
     out.result({"ok": True, "out": str(args.out), "summary": _summary_lines(assessment)})
@@ -299,6 +350,10 @@ def _cmd_run(args: argparse.Namespace, out: _Output) -> int:
     if args.no_maps:
         scenario = with_report(scenario, maps=False)
     target = args.out or new_run_path(args.runs, scenario.name)
+    if args.strict:  # borderline values refused before the run starts (run_plan loads the county itself)
+        from planner.loader import load_county
+
+        load_county(args.data, check_network=False, strict=True)
     with tqdm(total=len(STAGES), disable=out.quiet, desc="planner run", unit="stage", file=sys.stderr) as bar:
         result = run_plan(args.data, scenario, target, scenario_file=scenario_path, bar=bar,
                           marginal=False if args.no_marginal else None)  # fmt: skip
@@ -341,9 +396,13 @@ def _cmd_sweep(args: argparse.Namespace, out: _Output) -> int:
     from planner.travel import plan_travel_times
 
     budgets = parse_budget_range(args.budget)
+    if not all(math.isfinite(b) for b in budgets):  # nan/inf amounts are refused up front, not by the solver
+        from planner.errors import ScenarioError
+
+        raise ScenarioError(f"--budget {args.budget!r}: amounts must be finite numbers of yuan")
     scenario = load_scenario(args.scenario)
     ensure_new(args.out)  # before the slow work, not only at the end
-    county = load_county(args.data)
+    county = load_county(args.data, strict=args.strict)
     travel = plan_travel_times(county, scenario)
     with tqdm(total=len(budgets), disable=out.quiet, desc="planner sweep", unit="budget", file=sys.stderr) as bar:
         table = run_sweep(county, scenario, budgets, travel.long, travel.school_times,
@@ -454,7 +513,10 @@ COMMANDS = {
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``planner`` command; returns the exit code."""
     parser = _parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse: usage error (2), or --help / --version (0)
+        return exc.code if isinstance(exc.code, int) else EXIT_INPUT
     if not args.command:
         parser.print_help()
         return EXIT_INPUT

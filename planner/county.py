@@ -34,6 +34,8 @@ class County:
         Non-spatial tables.
     source : pathlib.Path or None
         Folder the county was loaded from.
+    warnings : tuple of str
+        Borderline values found on load (plausibility warnings, ``docs/data.md``).
     """
 
     parameters: Parameters
@@ -47,6 +49,7 @@ class County:
     expansion_options: pd.DataFrame
     roads: gpd.GeoDataFrame
     source: Path | None = None
+    warnings: tuple[str, ...] = ()
 
     @property
     def name_zh(self) -> str:

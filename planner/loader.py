@@ -8,8 +8,10 @@ same message.
 
 from __future__ import annotations
 
+import io
 import logging
 import re
+import unicodedata
 from pathlib import Path
 from typing import Any
 
@@ -17,14 +19,17 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyogrio
+import pyproj
 import yaml
 from pydantic import ValidationError
 from shapely.geometry import Point
+from shapely.validation import explain_validity
 
 from planner.county import County
 from planner.datum import to_wgs84
 from planner.errors import DataError
 from planner.parameters import Parameters
+from planner.plausibility import Finding, datum_findings, range_findings
 from planner.schema import (
     SCHOOLS,
     SETTLEMENTS,
@@ -46,7 +51,11 @@ BOUNDARY_TOLERANCE_M = 200.0
 
 _TRUE = {"true", "1", "yes", "y", "是", "t"}
 _FALSE = {"false", "0", "no", "n", "否", "f"}
-_HEADER_CODE = re.compile(r"\(([A-Za-z0-9_]+)\)\s*$")
+_HEADER_CODE = re.compile(r"\(\s*([A-Za-z0-9_]+)\s*\)\s*$")
+#: largest count accepted in a whole-number field (beyond it the int64 arithmetic would lose digits)
+MAX_COUNT = 10**12
+#: "Save as CSV UTF-8" in the two languages clerks' Excel speaks
+SAVE_AS_UTF8 = "in Excel use 另存为 Save As → 'CSV UTF-8 (逗号分隔)(*.csv)'"
 
 
 # --------------------------------------------------------------------------- helpers
@@ -69,15 +78,80 @@ def _row(i: int) -> int:
     return i + 2
 
 
+def _clean_header(col: object) -> str:
+    """A header as typed, with full-width brackets, letters and spaces made ASCII (NFKC) and spaces collapsed."""
+    text = unicodedata.normalize("NFKC", str(col)).replace("\u3000", " ")
+    return re.sub(r"\s+", " ", text).strip()
+
+
 def _normalise_header(col: object, spec: TableSpec) -> str:
-    text = str(col).strip()
+    """The field code a header names: ``school_id``, ``学校代码`` or ``学校代码（school_id）``."""
+    text = _clean_header(col)
     m = _HEADER_CODE.search(text)
     if m:
-        return m.group(1)
+        text = m.group(1)
+    names = {f.name.lower(): f.name for f in spec.fields}
+    if text.lower() in names:
+        return names[text.lower()]
+    squeezed = text.replace(" ", "")
     for f in spec.fields:
-        if text == f.zh:
+        if squeezed == f.zh:
             return f.name
     return text
+
+
+def _column_letter(j: int) -> str:
+    """Spreadsheet letter of 0-based column ``j`` (A, B, …, AA)."""
+    letters = ""
+    j += 1
+    while j:
+        j, r = divmod(j - 1, 26)
+        letters = chr(65 + r) + letters
+    return letters
+
+
+def decode_text(path: Path) -> str:
+    """Text of a file saved as UTF-8 (with or without BOM) or GBK / GB18030 (Excel and Notepad on Chinese Windows).
+
+    Raises
+    ------
+    DataError
+        Naming the file and how to re-save it, for UTF-16 or any other encoding.
+    """
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise DataError(path.name, f"cannot be read ({exc.strerror or exc})") from None
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise DataError(path.name, f"is saved as UTF-16 ('Unicode text'); {SAVE_AS_UTF8}")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    try:
+        text = data.decode("gb18030")
+    except UnicodeDecodeError:
+        raise DataError(path.name, f"is neither UTF-8 nor GBK/GB18030 text; {SAVE_AS_UTF8}") from None
+    log.info("%s: read as GBK/GB18030 (not UTF-8)", path.name)
+    return text
+
+
+def _with_header(df: pd.DataFrame) -> pd.DataFrame:
+    """First row of a header-less read as the column names, kept exactly (duplicates too)."""
+    if len(df) == 0:
+        return df
+    header = ["" if pd.isna(v) else str(v) for v in df.iloc[0]]
+    body = df.iloc[1:].reset_index(drop=True)
+    body.columns = header
+    # blank header over a blank column: what Excel leaves after a deleted column's data
+    keep = [j for j, h in enumerate(header) if h.strip() or (body.iloc[:, j].astype(str).str.strip() != "").any()]
+    return body.iloc[:, keep]
+
+
+def _find_table_files(folder: Path, name: str) -> list[Path]:
+    """Files holding table ``name`` (``.csv``, ``.xlsx``, ``.xls``; case-insensitive as on Windows)."""
+    wanted = {f"{name}.csv", f"{name}.xlsx", f"{name}.xls"}
+    return sorted(p for p in folder.iterdir() if p.is_file() and p.name.lower() in wanted)
 
 
 class _Source:
@@ -89,31 +163,46 @@ class _Source:
 
 
 def _read_raw(folder: Path, spec: TableSpec, layers: set[str]) -> tuple[pd.DataFrame | None, _Source | None]:
-    """Read a table as text columns (or a GeoDataFrame for GeoPackage layers)."""
+    """Read a table as text columns (or a GeoDataFrame for GeoPackage layers).
+
+    CSV and Excel tables are read without a header and the first row is taken as the
+    header as typed, so a column given twice is seen (pandas would rename it ``x.1``).
+    """
     gpkg = folder / GPKG_NAME
+    files = [] if spec.gpkg_only else _find_table_files(folder, spec.name)
+    sources = [f"{GPKG_NAME} layer {spec.name}"] * (spec.name in layers) + [p.name for p in files]
+    if len(sources) > 1:
+        raise DataError(
+            " and ".join(sources),
+            f"table {spec.zh} is given {len(sources)} times; keep one (the planner will not guess which is current)",
+        )
     if spec.name in layers:
         try:
             gdf = pyogrio.read_dataframe(gpkg, layer=spec.name)
         except Exception as exc:
             raise DataError(f"{GPKG_NAME} layer {spec.name}", f"cannot be read ({exc})") from None
         return gdf, _Source(f"{GPKG_NAME} layer {spec.name}", True)
-    if spec.gpkg_only:
+    if not files:
         return None, None
-    csv = folder / f"{spec.name}.csv"
-    xlsx = folder / f"{spec.name}.xlsx"
-    if csv.exists():
+    path = files[0]
+    if path.suffix.lower() == ".xls":
+        raise DataError(path.name, "is an old-format Excel file (.xls); save it as .xlsx or as CSV UTF-8")
+    if path.suffix.lower() == ".csv":
+        text = decode_text(path)
+        first = text.split("\n", 1)[0]
+        sep = "\t" if "\t" in first and "," not in first else ","  # Excel's "text (tab delimited)" saved as .csv
         try:
-            df = pd.read_csv(csv, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+            df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, header=None, sep=sep)
+        except pd.errors.EmptyDataError:
+            raise DataError(path.name, "is empty (no header row)") from None
         except Exception as exc:
-            raise DataError(csv.name, f"cannot be read as CSV ({exc})") from None
-        return df, _Source(csv.name, False)
-    if xlsx.exists():
-        try:
-            df = pd.read_excel(xlsx, sheet_name=0, dtype=str, keep_default_na=False)
-        except Exception as exc:
-            raise DataError(xlsx.name, f"cannot be read as an Excel workbook ({exc})") from None
-        return df, _Source(xlsx.name, False)
-    return None, None
+            raise DataError(path.name, f"cannot be read as CSV ({exc})") from None
+        return _with_header(df), _Source(path.name, False)
+    try:
+        df = pd.read_excel(path, sheet_name=0, dtype=str, keep_default_na=False, header=None)
+    except Exception as exc:
+        raise DataError(path.name, f"cannot be read as an Excel workbook ({exc})") from None
+    return _with_header(df), _Source(path.name, False)
 
 
 def _parse_bool(text: str) -> bool | None:
@@ -176,6 +265,10 @@ def _convert_field(df: pd.DataFrame, spec: TableSpec, f: FieldSpec, src: _Source
     if len(nonfinite):
         i = df.index.get_loc(nonfinite.index[0])
         return _raise(_fail(src, df, spec, int(i), f.name, "must be a finite number"))
+    huge = finite[finite.abs() > MAX_COUNT] if f.kind == "int" else finite.iloc[0:0]
+    if len(huge):
+        i = int(df.index.get_loc(huge.index[0]))
+        return _raise(_fail(src, df, spec, i, f.name, f"{text.iloc[i]} is too large for a count (at most 10¹²)"))
     if f.kind == "int":
         frac = finite[(finite - np.round(finite)).abs() > 1e-9]
         if len(frac):
@@ -198,12 +291,18 @@ def _raise(err: DataError) -> pd.Series:
 
 def _parse_table(df: pd.DataFrame, spec: TableSpec, src: _Source) -> pd.DataFrame:
     """Check columns and parse every field of ``spec``; returns a new frame."""
-    renamed = {c: _normalise_header(c, spec) for c in df.columns if c != "geometry"}
-    df = df.rename(columns=renamed)
-    dup = [c for c in df.columns if list(df.columns).count(c) > 1]
-    if dup:
-        raise DataError(src.label, "column appears twice", field=dup[0])
-    df = df.reset_index(drop=True)
+    original = [str(c) for c in df.columns]
+    codes = [c if c == "geometry" else _normalise_header(c, spec) for c in original]
+    for j, code in enumerate(codes):
+        if code and codes.count(code) > 1:
+            k = codes.index(code, j + 1)
+            where = "" if src.geometry_source else f" (columns {_column_letter(j)} and {_column_letter(k)})"
+            raise DataError(
+                src.label,
+                f"column given twice{where}: {original[j]!r} and {original[k]!r}; delete one",
+                field=code,
+            )
+    df = df.set_axis(codes, axis=1).reset_index(drop=True)
     fields = [f for f in spec.fields if not (src.geometry_source and f.name in ("lon", "lat"))]
     for f in fields:
         if f.name not in df.columns:
@@ -281,7 +380,7 @@ def _load_parameters(folder: Path) -> Parameters:
     if not path.exists():
         raise DataError(PARAMETERS_NAME, f"file is missing from {folder}")
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yaml.safe_load(decode_text(path))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""
@@ -304,10 +403,33 @@ def _load_parameters(folder: Path) -> Parameters:
         raise DataError(PARAMETERS_NAME, f"{msg}{extra}", field=loc) from None
 
 
+def _check_metric_crs(params: Parameters) -> None:
+    """``metric_crs``, when given, is a CRS pyproj knows, projected, in metres."""
+    if params.metric_crs is None:
+        return
+    try:
+        crs = pyproj.CRS.from_user_input(params.metric_crs)
+    except pyproj.exceptions.CRSError:
+        raise DataError(
+            PARAMETERS_NAME,
+            f"unknown coordinate reference system {params.metric_crs!r} (pyproj does not know it); give a projected "
+            "CRS in metres such as EPSG:4547, or leave metric_crs out to use the county's Gauss-Krüger zone",
+            field="metric_crs",
+        ) from None
+    units = {ax.unit_name for ax in crs.axis_info}
+    if not crs.is_projected or units - {"metre", "meter"}:
+        raise DataError(
+            PARAMETERS_NAME,
+            f"{params.metric_crs!r} is not a projected CRS in metres ({crs.name}, units {', '.join(sorted(units))}); "
+            "distances need one, e.g. EPSG:4547, or leave metric_crs out",
+            field="metric_crs",
+        )
+
+
 # --------------------------------------------------------------------------- main entry
 
 
-def load_county(folder: str | Path, *, check_network: bool = True) -> County:
+def load_county(folder: str | Path, *, check_network: bool = True, strict: bool = False) -> County:
     """Load a county folder, validating every rule of the data contract.
 
     Parameters
@@ -318,11 +440,14 @@ def load_county(folder: str | Path, *, check_network: bool = True) -> County:
     check_network : bool
         Also check that the road network reaches every school, settlement and candidate
         site (needs :mod:`planner.network`; slower).
+    strict : bool
+        Treat borderline values (plausibility warnings) as errors.
 
     Returns
     -------
     County
-        The validated county, every geometry in a metric CRS.
+        The validated county, every geometry in a metric CRS; its ``warnings`` list the
+        borderline values (``docs/data.md``, plausibility).
 
     Raises
     ------
@@ -333,6 +458,7 @@ def load_county(folder: str | Path, *, check_network: bool = True) -> County:
     if not folder.is_dir():
         raise DataError(str(folder), "county folder does not exist")
     params = _load_parameters(folder)
+    _check_metric_crs(params)
     gpkg = folder / GPKG_NAME
     layers: set[str] = set()
     if gpkg.exists():
@@ -387,8 +513,23 @@ def load_county(folder: str | Path, *, check_network: bool = True) -> County:
     if outline.geom_type not in ("Polygon", "MultiPolygon"):
         raise DataError(boundary_src.label, f"geometry must be a polygon, got {outline.geom_type}", row=1)
     if not outline.is_valid:
-        outline = outline.buffer(0)
-        boundary = boundary.set_geometry([outline], crs=crs)
+        reason = explain_validity(outline)
+        raise DataError(
+            boundary_src.label,
+            f"county outline is not a valid polygon ({reason}); repair it in GIS (QGIS: Vector ▸ Geometry Tools ▸ "
+            "Fix Geometries) and check the result covers the whole county",
+            row=1,
+            field="geometry",
+        )
+    b_adcode = str(parsed["boundary"]["adcode"].iloc[0]).strip()
+    if b_adcode != params.county.adcode:
+        raise DataError(
+            boundary_src.label,
+            f"adcode {b_adcode} differs from county.adcode {params.county.adcode} in {PARAMETERS_NAME} "
+            "(the outline of another county, or a typo)",
+            row=1,
+            field="adcode",
+        )
 
     frames: dict[str, gpd.GeoDataFrame | pd.DataFrame] = {"boundary": boundary}
     for spec in TABLES[1:]:
@@ -423,6 +564,8 @@ def load_county(folder: str | Path, *, check_network: bool = True) -> County:
             _check_lonlat(df, spec, src)
             frames[spec.name] = _to_metric_points(df, params.datum, crs)
 
+    _check_valid_polygons(frames["townships"], sources["townships"])
+    datum_warnings = _check_datum(frames, sources, params, crs, strict=strict)  # before a shifted point falls outside
     _check_inside(frames, sources, outline)
 
     # ---- index by id (keeping the id column)
@@ -433,6 +576,7 @@ def load_county(folder: str | Path, *, check_network: bool = True) -> County:
 
     _check_references(frames, sources)
     _check_cross_rules(frames, sources)
+    warnings = datum_warnings + _check_plausibility(frames, sources, params, strict=strict)
 
     county = County(
         parameters=params,
@@ -446,6 +590,7 @@ def load_county(folder: str | Path, *, check_network: bool = True) -> County:
         expansion_options=frames["expansion_options"],
         roads=frames["roads"],
         source=folder,
+        warnings=tuple(warnings),
     )
     if check_network:
         _check_network(county, sources)
@@ -492,6 +637,21 @@ def _check_inside(frames: dict[str, Any], sources: dict[str, _Source], outline: 
             "township polygon lies outside the county boundary",
             row=i + 1,
             ident=f"township_id {roads['township_id'].iloc[i]}",
+            field="geometry",
+        )
+
+
+def _check_valid_polygons(gdf: gpd.GeoDataFrame, src: _Source) -> None:
+    """Township polygons are valid (a self-intersecting one would misplace settlements silently)."""
+    bad = ~gdf.geometry.is_valid.to_numpy()
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise DataError(
+            src.label,
+            f"polygon is not valid ({explain_validity(gdf.geometry.iloc[i])}); repair it in GIS (QGIS: Vector ▸ "
+            "Geometry Tools ▸ Fix Geometries)",
+            row=i + 1,
+            ident=f"township_id {gdf['township_id'].iloc[i]}",
             field="geometry",
         )
 
@@ -657,6 +817,38 @@ def _check_cross_rules(frames: dict[str, Any], sources: dict[str, _Source]) -> N
             raise _fail(s_src, sch_flat, SCHOOLS, i, f"{kind_}_rooms_area_m2", f"must be 0 when {kind_}_rooms is 0")
 
 
+def _finding_error(f: Finding, sources: dict[str, _Source]) -> DataError:
+    if f.table == "parameters":
+        return DataError(PARAMETERS_NAME, f.rule, field=f.field)
+    return DataError(sources[f.table].label, f.rule, row=_row(f.position or 0), ident=f.ident, field=f.field)
+
+
+def _check_plausibility(
+    frames: dict[str, Any], sources: dict[str, _Source], params: Parameters, *, strict: bool
+) -> list[str]:
+    """Raise the first implausible value (or borderline one, with ``strict``); return the warnings as lines."""
+    findings = range_findings(params, frames["settlements"], frames["schools"], frames["teachers"],
+                              frames["townships"])  # fmt: skip
+    errors = [f for f in findings if f.level == "error" or strict]
+    if errors:
+        raise _finding_error(errors[0], sources)
+    return [str(_finding_error(f, sources)) for f in findings]
+
+
+def _check_datum(
+    frames: dict[str, Any], sources: dict[str, _Source], params: Parameters, crs: str, *, strict: bool
+) -> list[str]:
+    """Raise when the points' offset from the roads is another datum's shift; return a borderline one as a line."""
+    pts = pd.concat([frames["settlements"][["lon", "lat"]], frames["schools"][["lon", "lat"]]])
+    datum = datum_findings(pts["lon"].to_numpy(float), pts["lat"].to_numpy(float), params.datum, frames["roads"], crs)
+    if datum is None:
+        return []
+    err = DataError(f"{sources['settlements'].label} and {sources['schools'].label}", datum.rule, field="lon/lat")
+    if datum.level == "error" or strict:
+        raise err
+    return [str(err)]
+
+
 def _check_network(county: County, sources: dict[str, _Source]) -> None:
     """Every school, settlement and candidate site must be reachable by road."""
     try:
@@ -720,6 +912,7 @@ def summarise(county: County) -> dict[str, Any]:
         "candidate_sites": len(county.candidate_sites),
         "expansion_options": len(county.expansion_options),
         "capital_budget_yuan": county.parameters.budget.capital_yuan,
+        "warnings": list(county.warnings),
     }
 
 
@@ -741,4 +934,8 @@ def format_summary(summary: dict[str, Any]) -> str:
         f"  备选地块 candidate sites      {summary['candidate_sites']:>8,}   改扩建方案 expansion options {summary['expansion_options']}",  # noqa: E501
         f"  资本预算 capital budget (万元) {summary['capital_budget_yuan'] / 1e4:>9,.0f}",
     ]
+    warnings = summary.get("warnings", [])
+    if warnings:
+        lines.append(f"  ⚠ 数据提醒 {len(warnings)} borderline value(s) (warnings; --strict makes them errors):")
+        lines += [f"    - {w}" for w in warnings]
     return "\n".join(lines)

@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
+import re
 import shutil
 import tempfile
+import time
+import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -22,6 +26,13 @@ import pandas as pd
 
 from planner.errors import PlannerError
 
+log = logging.getLogger(__name__)
+
+#: a hidden ``.<name>.partial-*`` folder older than this is left by a killed run and is removed
+STALE_PARTIAL_S = 24 * 3600.0
+#: longest run-directory name taken from a scenario name (characters, before the timestamp)
+MAX_NAME_CHARS = 80
+
 
 class RunDirError(PlannerError):
     """The run directory cannot be created (it exists, or the parent is not writable)."""
@@ -29,15 +40,68 @@ class RunDirError(PlannerError):
     exit_code = 3
 
 
+def safe_name(name: str) -> str:
+    """A scenario name made safe as one folder name: no separators, no ``..``, no hidden or empty name.
+
+    Letters (Chinese included), digits and ``_ . @ + -`` are kept; every other run of
+    characters (``/``, ``\\``, ``:``, spaces, control characters) becomes ``_``; leading dots
+    are dropped, so the result never climbs out of, or hides in, the runs folder.
+
+    Parameters
+    ----------
+    name : str
+        A scenario name as written in its YAML.
+
+    Returns
+    -------
+    str
+        Non-empty, at most :data:`MAX_NAME_CHARS` characters.
+    """
+    text = unicodedata.normalize("NFKC", str(name))
+    text = re.sub(r"[^\w.@+-]+", "_", text).lstrip("._")[:MAX_NAME_CHARS].rstrip(".")
+    return text or "run"
+
+
 def new_run_path(runs_root: Path, name: str, now: datetime | None = None) -> Path:
-    """Return ``runs_root/<name>-<timestamp>``, adding a counter if that exists already."""
+    """Return ``runs_root/<safe name>-<timestamp>``, adding a counter if that exists already.
+
+    The scenario name goes through :func:`safe_name`, so the path is always directly inside
+    ``runs_root`` whatever the name (``../../x`` or an absolute path stays inside).
+    """
     stamp = (now or datetime.now()).strftime("%Y%m%d-%H%M%S")
-    path = runs_root / f"{name}-{stamp}"
+    base = safe_name(name)
+    path = runs_root / f"{base}-{stamp}"
     n = 2
     while path.exists():
-        path = runs_root / f"{name}-{stamp}-{n}"
+        path = runs_root / f"{base}-{stamp}-{n}"
         n += 1
     return path
+
+
+def remove_stale_partials(folder: Path, max_age_s: float = STALE_PARTIAL_S, now: float | None = None) -> list[Path]:
+    """Remove hidden ``.*.partial-*`` folders older than ``max_age_s`` that killed runs left in ``folder``.
+
+    A run being written right now is younger than a day, so it is never touched.
+
+    Returns
+    -------
+    list of Path
+        The folders removed (each also logged).
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    now = time.time() if now is None else now
+    removed = []
+    for p in sorted(folder.glob(".*.partial-*")):
+        try:
+            if p.is_dir() and now - p.stat().st_mtime > max_age_s:
+                shutil.rmtree(p)
+                removed.append(p)
+                log.warning("removed %s, left by a run killed more than a day ago", p)
+        except OSError as exc:  # another process removed it, or no permission: report, carry on
+            log.warning("could not remove stale partial run %s (%s)", p, exc)
+    return removed
 
 
 def ensure_new(target: Path) -> None:
@@ -46,10 +110,16 @@ def ensure_new(target: Path) -> None:
     Raises
     ------
     RunDirError
-        If ``target`` exists.
+        If ``target`` exists, or a folder it would go in is a regular file.
     """
-    if Path(target).exists():
+    target = Path(target)
+    if target.exists():
         raise RunDirError(f"{target}: already exists; runs are never overwritten (choose another --out)")
+    for parent in target.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise RunDirError(f"{target}: cannot be created, {parent} is a file, not a folder")
+            break
 
 
 @contextmanager
@@ -59,12 +129,18 @@ def atomic_run_dir(target: Path) -> Iterator[Path]:
     Raises
     ------
     RunDirError
-        If ``target`` already exists (earlier runs are never overwritten).
+        If ``target`` already exists (earlier runs are never overwritten) or its parent
+        cannot be made a folder (e.g. it is a regular file). Hidden ``.partial-*`` folders
+        killed runs left in the parent more than a day ago are removed first.
     """
     target = Path(target)
     ensure_new(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=target.parent))
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale_partials(target.parent)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=target.parent))
+    except OSError as exc:
+        raise RunDirError(f"{target}: cannot create the output folder here ({exc.strerror or exc})") from None
     try:
         yield tmp
         os.rename(tmp, target)

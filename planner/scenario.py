@@ -21,7 +21,7 @@ from planner.standards import deep_merge
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)  # .inf / .nan are refused
 
 
 class Levers(_Strict):
@@ -289,6 +289,8 @@ def _read(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
         raise ScenarioError(f"{path.name}: 'extends' forms a cycle")
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except UnicodeDecodeError:
+        raise ScenarioError(f"{path.name}: not UTF-8 text; save it as UTF-8 (记事本: 另存为, 编码 UTF-8)") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""

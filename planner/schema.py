@@ -473,3 +473,360 @@ TABLES: tuple[TableSpec, ...] = (
     EXPANSION_OPTIONS,
 )
 TABLES_BY_NAME: dict[str, TableSpec] = {t.name: t for t in TABLES}
+
+
+# --------------------------------------------------------------------------- plausibility
+
+
+@dataclass(frozen=True)
+class PlausibilityRule:
+    """A range a derived quantity of the data must lie in.
+
+    Values outside ``[error_low, error_high]`` are errors (the load stops, exit 2); values
+    inside it but outside ``[warn_low, warn_high]`` are borderline: warnings listed in the
+    summary of ``planner check`` / ``run``, errors under ``--strict``. ``None`` means no
+    bound on that side. The ranges are wide on purpose: a real county never comes near
+    the error bounds, while the slips they catch (万元 typed for yuan, 亩 for m², a digit
+    too many) land orders of magnitude outside.
+
+    Parameters
+    ----------
+    key : str
+        Identifier, used by :mod:`planner.plausibility` to compute the quantity.
+    table : str
+        Table (or ``parameters``) whose rows are checked.
+    field : str
+        Field blamed in the message.
+    what : str
+        The quantity, in English.
+    zh : str
+        The quantity, in Chinese.
+    unit : str
+        Its unit.
+    error_low, warn_low, warn_high, error_high : float or None
+        The bounds (inclusive: a value equal to a bound passes).
+    reason : str
+        Why the range is plausible, and which slip it catches.
+    """
+
+    key: str
+    table: str
+    field: str
+    what: str
+    zh: str
+    unit: str
+    error_low: float | None
+    warn_low: float | None
+    warn_high: float | None
+    error_high: float | None
+    reason: str
+
+
+PLAUSIBILITY: tuple[PlausibilityRule, ...] = (
+    PlausibilityRule(
+        "pupils_per_class_primary",
+        "schools",
+        "pupils_primary",
+        "primary pupils per primary class",
+        "小学班额",
+        "pupils/class",
+        1,
+        2,
+        75,
+        120,
+        "The standard class is 45 (primary) / 50 (junior); 超大班额 (> 66) was eliminated nationally by 2020 and "
+        "multi-grade teaching points have 2-10. A class with no pupil, or more than 120, is a wrong count "
+        "(classes and pupils swapped, a digit too many).",
+    ),
+    PlausibilityRule(
+        "pupils_per_class_junior",
+        "schools",
+        "pupils_junior",
+        "junior pupils per junior class",
+        "初中班额",
+        "pupils/class",
+        1,
+        2,
+        75,
+        120,
+        "As for primary classes.",
+    ),
+    PlausibilityRule(
+        "classes_per_classroom",
+        "schools",
+        "classrooms",
+        "classes per ordinary classroom",
+        "班级数/普通教室数",
+        "classes/room",
+        0.02,
+        0.1,
+        1.2,
+        2,
+        "Every class needs a room: more than 2 classes per classroom (or classes with no classroom) is not a "
+        "school that exists (even two-shift schooling is 2); more than 50 rooms per class is a room count "
+        "entered as an area.",
+    ),
+    PlausibilityRule(
+        "pupils_per_staff",
+        "schools",
+        "staff_total",
+        "pupils per staff member (教职工)",
+        "生师比（按教职工）",
+        "pupils/person",
+        None,
+        0.5,
+        40,
+        100,
+        "The staffing norm is 19 (primary) / 13.5 (junior) pupils per staff member and rural schools have "
+        "fewer; a school with pupils and no staff, or over 100 pupils each, has a wrong count (the 10¹²-pupil "
+        "slip lands here too).",
+    ),
+    PlausibilityRule(
+        "pupils_per_teacher",
+        "schools",
+        "school_id",
+        "pupils per full-time teacher listed in the teachers table",
+        "生师比（按专任教师名单）",
+        "pupils/teacher",
+        None,
+        None,
+        150,
+        1000,
+        "Every school with pupils has teachers in the teachers table; none, or over 1,000 pupils per listed "
+        "teacher, is a teachers table that misses the school (a wrong school_id). The range is wider than "
+        "for staff because a partial teacher list is allowed.",
+    ),
+    PlausibilityRule(
+        "floor_area_per_pupil",
+        "schools",
+        "floor_area_m2",
+        "teaching and auxiliary floor area per pupil",
+        "生均教学及辅助用房面积",
+        "m2/pupil",
+        0.2,
+        1,
+        500,
+        5000,
+        "The standard asks 4.5 (primary) / 5.8 (junior) m² per pupil; small rural schools reach 50, and a "
+        "village school left with 1-3 pupils in a 300-600 m² building a few hundred. Below 0.2 m² is an area "
+        "entered in 亩 (1 亩 = 666.7 m²) or a missing digit; above 5,000 a pupil count entered too small.",
+    ),
+    PlausibilityRule(
+        "sports_area_per_pupil",
+        "schools",
+        "sports_area_m2",
+        "sports ground and hall area per pupil",
+        "生均体育运动场馆面积",
+        "m2/pupil",
+        0.05,
+        0.5,
+        2000,
+        20_000,
+        "The standard asks 7.5 (primary) / 10.2 (junior) m²; a teaching point's yard can give 300 and a "
+        "village school with one pupil left 2,000. Below 0.05 m² is 亩 typed for m², above 20,000 (2 ha a "
+        "pupil) a pupil count entered too small. 0 (no ground at all) is allowed.",
+    ),
+    PlausibilityRule(
+        "equipment_per_pupil",
+        "schools",
+        "equipment_value_yuan",
+        "teaching equipment value per pupil",
+        "生均教学仪器设备值",
+        "yuan/pupil",
+        20,
+        100,
+        50_000,
+        500_000,
+        "The standard asks 2,000 (primary) / 2,500 (junior) yuan; below 20 yuan is a value entered in 万元 "
+        "(10,000 yuan) instead of yuan; above 500,000 a value in 分 or a digit too many. 0 is allowed.",
+    ),
+    PlausibilityRule(
+        "music_room_area",
+        "schools",
+        "music_rooms_area_m2",
+        "floor area per music room",
+        "音乐教室间均面积",
+        "m2/room",
+        10,
+        40,
+        300,
+        2000,
+        "A music room is built to 96 m² (73-112 m² in practice); below 10 m² is 亩 typed for m², above 2,000 a "
+        "whole building's area.",
+    ),
+    PlausibilityRule(
+        "art_room_area",
+        "schools",
+        "art_rooms_area_m2",
+        "floor area per art room",
+        "美术教室间均面积",
+        "m2/room",
+        10,
+        40,
+        300,
+        2000,
+        "An art room is built to 90 m²; as for music rooms.",
+    ),
+    PlausibilityRule(
+        "school_settlement_km",
+        "schools",
+        "settlement_id",
+        "distance from a school to the settlement it stands in",
+        "学校与所在居民点距离",
+        "km",
+        None,
+        None,
+        3,
+        10,
+        "A school stands in (or next to) its settlement; a village spans 1-3 km. Ten km away is a wrong "
+        "settlement_id or wrong coordinates.",
+    ),
+    PlausibilityRule(
+        "school_township_km",
+        "schools",
+        "township_id",
+        "distance from a school to its township's polygon",
+        "学校与所属乡镇距离",
+        "km",
+        None,
+        None,
+        0.3,
+        2,
+        "A school lies inside its township; 300 m covers digitising slack along the border, beyond 2 km it is "
+        "in another township (wrong township_id or wrong coordinates).",
+    ),
+    PlausibilityRule(
+        "settlement_township_km",
+        "settlements",
+        "township_id",
+        "distance from a settlement to its township's polygon",
+        "居民点与所属乡镇距离",
+        "km",
+        None,
+        None,
+        0.3,
+        2,
+        "As for schools.",
+    ),
+    PlausibilityRule(
+        "children_per_resident",
+        "settlements",
+        "population",
+        "children aged 0-14 per resident",
+        "0-14岁儿童占常住人口比例",
+        "share",
+        None,
+        None,
+        0.6,
+        1,
+        "Children aged 0-14 are 10-25% of China's residents (at most about half of a small village): more "
+        "children than residents is a wrong population (or the ages hold pupils of the whole township).",
+    ),
+    PlausibilityRule(
+        "capital_budget",
+        "parameters",
+        "budget.capital_yuan",
+        "capital budget",
+        "资本性预算",
+        "yuan",
+        1e6,
+        1e7,
+        1e10,
+        1e11,
+        "A county's compulsory-school building programme is 10⁷-10⁹ yuan; a positive budget under 1 million "
+        "(100 万) is an amount typed in 万元, above 10¹¹ (1,000 亿) one typed in 分. 0 (no capital money) is allowed.",
+    ),
+    PlausibilityRule(
+        "recurrent_budget",
+        "parameters",
+        "budget.recurrent_yuan_per_year",
+        "recurrent budget",
+        "年度经常性预算",
+        "yuan/year",
+        1e4,
+        1e5,
+        1e9,
+        1e10,
+        "It pays new teachers (about 10⁵ yuan each a year) and rotation allowances: a positive budget under "
+        "10,000 yuan is an amount typed in 万元. 0 is allowed.",
+    ),
+    PlausibilityRule(
+        "building_cost",
+        "parameters",
+        "unit_costs.building_yuan_per_m2",
+        "building cost",
+        "建安单价",
+        "yuan/m2",
+        200,
+        1000,
+        10_000,
+        50_000,
+        "School buildings cost 2,500-5,000 yuan/m² in 2024; under 200 is 万元 typed for yuan.",
+    ),
+    PlausibilityRule(
+        "sports_ground_cost",
+        "parameters",
+        "unit_costs.sports_ground_yuan_per_m2",
+        "sports ground cost",
+        "运动场单价",
+        "yuan/m2",
+        10,
+        50,
+        2000,
+        10_000,
+        "A plastic track and courts cost 200-600 yuan/m², a hall more.",
+    ),
+    PlausibilityRule(
+        "room_fitting_cost",
+        "parameters",
+        "unit_costs.*_room_yuan",
+        "cost of fitting out one room",
+        "专用教室配置单价",
+        "yuan/room",
+        1000,
+        5000,
+        1e6,
+        1e7,
+        "A multimedia set costs about 4 万元, a music or art room 8-15 万元; under 1,000 yuan is 万元 typed for yuan.",
+    ),
+    PlausibilityRule(
+        "teacher_cost",
+        "parameters",
+        "unit_costs.teacher_hire_yuan_per_year",
+        "cost of one new teacher a year",
+        "新增教师年人均成本",
+        "yuan/year",
+        5000,
+        30_000,
+        300_000,
+        2e6,
+        "Salary and on-costs are 6-15 万元 a year; under 5,000 is 万元 typed for yuan.",
+    ),
+    PlausibilityRule(
+        "rotation_allowance",
+        "parameters",
+        "unit_costs.rotation_allowance_yuan_per_year",
+        "rotation allowance per teacher a year",
+        "交流轮岗年补贴",
+        "yuan/year",
+        None,
+        None,
+        1e5,
+        1e6,
+        "Allowances are a few thousand to 2 万元 a year; above 10⁶ is more than ten salaries.",
+    ),
+    PlausibilityRule(
+        "new_school_cost_per_class",
+        "parameters",
+        "new_school_options[].cost_yuan",
+        "new-school cost per class",
+        "新建学校每班投资",
+        "yuan/class",
+        1e5,
+        5e5,
+        1e7,
+        1e8,
+        "A new school costs 150-300 万元 per class (land excluded); under 10 万 is 万元 typed for yuan.",
+    ),
+)
+PLAUSIBILITY_BY_KEY: dict[str, PlausibilityRule] = {r.key: r for r in PLAUSIBILITY}

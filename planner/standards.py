@@ -391,8 +391,9 @@ def load_standards(override_path: str | Path | None = None) -> Standards:
     label = str(path)
     try:
         text = path.read_text(encoding="utf-8-sig")
-    except OSError as exc:
-        raise StandardsError(f"{path}: cannot read standards override ({exc.strerror or exc})") from None
+    except (OSError, UnicodeDecodeError) as exc:  # a GBK file too: one line, not an internal error
+        why = getattr(exc, "strerror", None) or "not UTF-8 text; save it as UTF-8"
+        raise StandardsError(f"{path}: cannot read standards override ({why})") from None
     override = _read_yaml(text, label)
     data = deep_merge(base, override)
     if "source" not in override:

@@ -17,6 +17,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from planner.county import County
+from planner.report.cell_text import keep_text
 from planner.schema import TABLES, FieldSpec, TableSpec
 
 _HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
@@ -92,7 +93,7 @@ def write_template(spec: TableSpec, path: Path, county: County | None = None) ->
         guide.column_dimensions[get_column_letter(j)].width = width
     guide.append([])
     guide.append([f"{spec.zh} ({spec.name}): {spec.description}"])
-    wb.save(path)
+    keep_text(wb).save(path)
 
 
 def write_templates(out_dir: Path, county: County | None = None) -> list[Path]:

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from planner.errors import PlannerError
+from planner.report.cell_text import keep_text
 from planner.report.fonts import use_cjk_font
 from planner.report.geopackage import read_layers
 from planner.report.maps import map_grid
@@ -159,6 +160,7 @@ def write_comparison(table: pd.DataFrame, out_dir: Path, run_dirs: list[Path] | 
     xlsx = out_dir / "comparison.xlsx"
     with pd.ExcelWriter(xlsx, engine="openpyxl") as xw:
         shown.to_excel(xw, sheet_name="方案比较 comparison", index=False)
+        keep_text(xw.book)
     csv = out_dir / "comparison.csv"
     shown.to_csv(csv, index=False, encoding="utf-8-sig", lineterminator="\n")
     png = out_dir / "comparison.png"

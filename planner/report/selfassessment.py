@@ -36,6 +36,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from planner.assess import EXCLUSIONS, Assessment
+from planner.report.cell_text import keep_text
 from planner.schema import SCHOOL_KINDS, STAGE_ZH
 from planner.standards import INDICATORS
 
@@ -336,7 +337,7 @@ def write_self_assessment(assessment: Assessment, out_dir: Path) -> list[Path]:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     xlsx = out_dir / WORKBOOK_NAME
-    build_workbook(assessment).save(xlsx)
+    keep_text(build_workbook(assessment)).save(xlsx)
     paths = [xlsx]
     tables = assessment.tables()
     tables["parts"] = assessment.parts

@@ -14,6 +14,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from planner.plan.variants import smallest_passing_budget
+from planner.report.cell_text import frames_to_xlsx
 
 
 def write_sweep(table: pd.DataFrame, out_dir: Path) -> list[Path]:
@@ -22,7 +23,7 @@ def write_sweep(table: pd.DataFrame, out_dir: Path) -> list[Path]:
     csv = out_dir / "sweep.csv"
     table.to_csv(csv, index=False, encoding="utf-8-sig", lineterminator="\n")
     xlsx = out_dir / "sweep.xlsx"
-    table.to_excel(xlsx, index=False, sheet_name="预算测算 budget sweep")
+    frames_to_xlsx({"预算测算 budget sweep": table}, xlsx)
     png = out_dir / "sweep.png"
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.5), dpi=150)
     x = table["capital_budget_yuan"] / 1e4

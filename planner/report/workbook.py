@@ -44,6 +44,7 @@ from planner.county import County
 from planner.plan import Plan
 from planner.plan.rezoning import COLUMNS as REZONING_COLUMNS
 from planner.plan.rezoning import HEADERS_ZH, rezoning_summary
+from planner.report.cell_text import keep_text
 from planner.report.marginal import cost_to_meet, cost_totals
 from planner.report.selfassessment import F_1, F_2, F_CV, F_INT, F_PCT, _indicator_sheet, _mark, _write_table
 from planner.schema import STAGE_ZH, TEACHERS
@@ -508,7 +509,7 @@ def write_plan_workbook(plan: Plan, county: County, path: Path, *, marginal: pd.
     if path.suffix.lower() != ".xlsx":
         path = path / WORKBOOK_NAME
     path.parent.mkdir(parents=True, exist_ok=True)
-    build_plan_workbook(plan, county, marginal=marginal).save(path)
+    keep_text(build_plan_workbook(plan, county, marginal=marginal)).save(path)
     log.info("plan workbook written to %s", path)
     return path
 

@@ -393,6 +393,10 @@ def _u(rng: np.random.Generator, lo_hi: tuple[float, float]) -> float:
     return float(rng.uniform(*lo_hi))
 
 
+#: largest class the generator gives a teaching point (pupils); the bundled counties' stay far below it
+TP_MAX_CLASS = 60.0
+
+
 def _classes(p: int, size: float, minimum: int = 1) -> int:
     return 0 if p <= 0 else max(minimum, int(np.ceil(p / size)))
 
@@ -420,7 +424,9 @@ def add_resources(sch: pd.DataFrame, rng: np.random.Generator) -> None:
         pp, pj, ctx = int(r.pupils_primary), int(r.pupils_junior), r.ctx
         # classes
         if ctx == "tp":
-            cp = min(4, max(1, int(np.ceil(pp / 12))))
+            # up to 4 multi-grade classes; a teaching point that draws more pupils than 4 classes of 60 hold
+            # (in the larger prefecture counties) gets classes of at most 60, inside docs/data.md's usual range
+            cp = max(min(4, max(1, int(np.ceil(pp / 12)))), _classes(pp, TP_MAX_CLASS))
         elif ctx == "village":
             cp = max(min(6, int(np.ceil(pp / 10))), _classes(pp, rng.uniform(30, 45)))
         elif ctx in ("urban", "urban_nine"):
