@@ -6,7 +6,7 @@ committed page equals the rendering, so the documentation cannot drift from the 
 
 from __future__ import annotations
 
-from planner.parameters import Budget, CountyMeta, NewSchoolOption, Parameters, UnitCosts
+from planner.parameters import Budget, CountyMeta, FundingShare, Issuer, NewSchoolOption, Parameters, UnitCosts
 from planner.schema import TABLES, FieldSpec, TableSpec
 from planner.templates import _rule
 
@@ -23,7 +23,8 @@ A county folder holds:
   `county.gpkg`, a `<name>.csv` (UTF-8, BOM allowed) or a `<name>.xlsx` (first sheet; `planner template`
   writes blank ones). Point tables outside the GeoPackage carry `lon` and `lat` columns.
   `candidate_sites` and `expansion_options` may be absent or empty.
-- `parameters.yaml`: county metadata, datum, budgets and unit costs (below).
+- `parameters.yaml`: county metadata, datum, budgets and unit costs, the issuing unit and date of the
+  budget justification (落款) and the funding shares (资金来源) (below).
 
 Headers may be the code (`school_id`), the Chinese name (`学校代码`) or both (`学校代码 (school_id)`).
 Categorical values may be the code or the Chinese label (`primary` or `小学`). Booleans: true/false,
@@ -112,6 +113,8 @@ def render() -> str:
     lines += _model("budget", Budget, "budget.")
     lines += _model("unit_costs", UnitCosts, "unit_costs.")
     lines += _model("new_school_options (list)", NewSchoolOption, "new_school_options[].")
+    lines += _model("issuer", Issuer, "issuer.")
+    lines += _model("funding (list)", FundingShare, "funding[].")
     return "\n".join(lines).rstrip() + "\n"
 
 

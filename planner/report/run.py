@@ -127,8 +127,10 @@ def _write_documents(plan: Plan, out_dir: Path, inputs: RunInputs) -> list[Path]
     files = [write_csv(to_meet, out_dir / "plan" / "cost_to_meet.csv")]
     if inputs.marginal is not None:
         files.append(write_csv(inputs.marginal, out_dir / "plan" / "marginal_budget.csv"))
-    files.append(write_plan_workbook(plan, county, out_dir / "plan_workbook.xlsx", marginal=inputs.marginal))
-    files += write_budget_justification(plan, county, out_dir, marginal=inputs.marginal, cost_to_meet=to_meet)
+    files.append(write_plan_workbook(plan, county, out_dir / "plan_workbook.xlsx", marginal=inputs.marginal,
+                                     scenario=inputs.scenario))  # fmt: skip
+    files += write_budget_justification(plan, county, out_dir, marginal=inputs.marginal, cost_to_meet=to_meet,
+                                        scenario=inputs.scenario)  # fmt: skip
     return files
 
 
