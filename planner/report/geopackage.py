@@ -100,7 +100,8 @@ def field_aliases(columns: list[str], layer: str = "") -> dict[str, str]:
     used: set[str] = set()
     own = LAYER_ALIASES_ZH.get(layer, {})
     for col in columns:
-        alias = own.get(col) or FIELD_ALIASES_ZH.get(col) or (_zh_part(FIELD_LABELS[col]) if col in FIELD_LABELS else "")
+        shared = _zh_part(FIELD_LABELS[col]) if col in FIELD_LABELS else ""
+        alias = own.get(col) or FIELD_ALIASES_ZH.get(col) or shared
         if not alias:
             continue
         if alias in used:

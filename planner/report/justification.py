@@ -137,8 +137,9 @@ def phasing(lines: pd.DataFrame, recurrent_yuan_per_year: float, years: list[int
         ex = exp if i == 0 else 0.0
         pu = other if i == 0 else 0.0
         cap = ns + ex + pu
+        rec = recurrent_yuan_per_year
         rows.append({"year": y, "new_school_yuan": ns, "expansion_yuan": ex, "purchase_yuan": pu, "capital_yuan": cap,
-                     "recurrent_yuan": recurrent_yuan_per_year, "total_yuan": cap + recurrent_yuan_per_year})  # fmt: skip
+                     "recurrent_yuan": rec, "total_yuan": cap + rec})  # fmt: skip
     return pd.DataFrame(rows)
 
 
@@ -172,9 +173,7 @@ def _rezoning_zh(text: str) -> str:
     return re.sub(r"明细见[^。]*。", "明细见规划方案工作簿“学区划分”“就近入学”表。", text)
 
 
-def _summary(
-    d: _Doc, plan: Plan, county: County, scenario: Scenario | None, lines: pd.DataFrame, n_items: int
-) -> None:
+def _summary(d: _Doc, plan: Plan, county: County, scenario: Scenario | None, lines: pd.DataFrame, n_items: int) -> None:
     """一、总体情况 with 表1-4; ``lines`` are the bundled project lines, ``n_items`` the plan's projects."""
     c = plan.costs
     name_zh = scenario_zh(scenario, plan.scenario_name)
@@ -184,7 +183,8 @@ def _summary(
     d.p(
         f"本说明依据{name_zh}编制。资本性预算{wan(c['capital_budget_yuan'])}，安排资本性项目{len(lines)}项（新建学校"
         f"{int((lines['kind'] == 'new_school').sum())}所、改扩建{int((lines['kind'] == 'expansion').sum())}项、"
-        f"{int((lines['kind'] == 'purchase').sum())}所学校的教学装备采购，逐项明细{n_items}项见附件1），合计{wan(c['capital_yuan'])}，占预算"
+        f"{int((lines['kind'] == 'purchase').sum())}所学校的教学装备采购，逐项明细{n_items}项见附件1），"
+        f"合计{wan(c['capital_yuan'])}，占预算"
         f"{pct(c['capital_yuan'] / c['capital_budget_yuan']) if c['capital_budget_yuan'] else '—'}；"
         f"经常性预算每年{wan(c['recurrent_budget_yuan_per_year'])}，安排每年{wan(c['recurrent_yuan_per_year'])}"
         f"（新招聘教师{hired}人及交流轮岗补贴）。"
@@ -239,25 +239,30 @@ def _summary(
         g = lines[lines["township_zh"] == t]
         h = names_t[names_t["township"] == t]
         amt = float(g["cost_yuan"].sum())
-        rows2.append([t or "（未定）", f"{g['school_id'].nunique()}", f"{len(g)}", yuan(amt), pct(amt / cap if cap else math.nan),
+        rows2.append([t or "（未定）", f"{g['school_id'].nunique()}", f"{len(g)}", yuan(amt),
+                      pct(amt / cap if cap else math.nan),
                       f"{int(h['count'].sum())}", yuan(float(h["cost_yuan_per_year"].sum()))])  # fmt: skip
     rows2.append([TOTAL_ZH, f"{lines['school_id'].nunique()}", f"{len(lines)}", yuan(float(lines["cost_yuan"].sum())),
                   pct(1.0) if cap else "", f"{hired}", yuan(hires_yuan)])  # fmt: skip
-    d.table(["乡镇", "学校数", "资本性项目数", "资本性金额(元)", "占资本性支出", "招聘教师(人)", "招聘经费(元/年)"], rows2,
+    d.table(["乡镇", "学校数", "资本性项目数", "资本性金额(元)", "占资本性支出", "招聘教师(人)",
+             "招聘经费(元/年)"], rows2,
             caption="表2 资金安排汇总（按乡镇）")  # fmt: skip
 
     # 表3 by year
     years = plan_years(scenario, county)
     ph = phasing(lines, rec, years)
     rows3 = [[f"{r.year}年", yuan(r.new_school_yuan), yuan(r.expansion_yuan), yuan(r.purchase_yuan),
-              yuan(r.capital_yuan), yuan(r.recurrent_yuan), yuan(r.total_yuan)] for r in ph.itertuples(index=False)]  # fmt: skip
+              yuan(r.capital_yuan), yuan(r.recurrent_yuan), yuan(r.total_yuan)]
+             for r in ph.itertuples(index=False)]  # fmt: skip
     rows3.append([TOTAL_ZH, yuan(ph["new_school_yuan"].sum()), yuan(ph["expansion_yuan"].sum()),
                   yuan(ph["purchase_yuan"].sum()), yuan(ph["capital_yuan"].sum()), yuan(ph["recurrent_yuan"].sum()),
                   yuan(ph["total_yuan"].sum())])  # fmt: skip
-    d.table(["年度", "新建学校(元)", "改扩建(元)", "教学装备采购(元)", "资本性小计(元)", "经常性(元)", "合计(元)"], rows3,
+    d.table(["年度", "新建学校(元)", "改扩建(元)", "教学装备采购(元)", "资本性小计(元)", "经常性(元)",
+             "合计(元)"], rows3,
             caption="表3 分年度资金安排")  # fmt: skip
     d.p(f"分年度安排规则：规划期{years[0]}—{years[-1]}年；新建学校建设期{NEW_SCHOOL_YEARS}年，每年安排一半；改扩建和教学装备采购"
-        f"在第一年安排；新招聘教师和交流轮岗补贴每年安排。资本性预算{wan(cap_b)}为规划期合计，经常性预算{wan(rec_b)}为每年额度。")  # fmt: skip
+        f"在第一年安排；新招聘教师和交流轮岗补贴每年安排。资本性预算{wan(cap_b)}为规划期合计，"
+        f"经常性预算{wan(rec_b)}为每年额度。")  # fmt: skip
 
     # 表4 funding sources
     rows4 = []
@@ -384,9 +389,11 @@ def _unmet(d: _Doc, plan: Plan, county: County, scenario: Scenario | None, costs
         g["binds_zh"] = ["；".join(REASONS_ZH.get(b, b) for b in str(x).split(";")) for x in g["binds"]]
         kind = {"capital": "资本性", "recurrent": "经常性(每年)", "not_priced": "未估价"}
         summary = (g.groupby(["item_zh", "binds_zh", "cost_kind"], sort=False)
-                   .agg(n=("item", "size"), schools=("school_id", "nunique"), cost=("cost", "sum")).reset_index())  # fmt: skip
+                   .agg(n=("item", "size"), schools=("school_id", "nunique"), cost=("cost", "sum"))
+                   .reset_index())  # fmt: skip
         rows = [[r.item_zh, r.binds_zh, f"{r.n}", f"{r.schools}", kind.get(r.cost_kind, r.cost_kind),
-                 yuan(r.cost) if r.cost_kind != "not_priced" else "—"] for r in summary.itertuples(index=False)]  # fmt: skip
+                 yuan(r.cost) if r.cost_kind != "not_priced" else "—"]
+                for r in summary.itertuples(index=False)]  # fmt: skip
         d.table(["未达标事项", "制约因素", "项数", "学校数", "性质", "达标所需资金(元)"], rows,
                 caption="表7 仍未达标事项汇总（按事项和制约因素）")  # fmt: skip
     caps = _caps(plan, county, scenario, unmet)
@@ -413,7 +420,8 @@ def _marginal(d: _Doc, marginal: pd.DataFrame | None) -> None:
     rows = [[r.label, yuan(r.capital_budget_yuan), yuan(r.recurrent_budget_yuan_per_year), yuan(r.capital_yuan),
              yuan(r.recurrent_yuan_per_year), f"{int(r.unmet_indicators)}", f"{r.shortfall_index:.3f}",
              f"{int(r.schools_passing)}", f"{int(r.cv_over)}", f"{int(r.guarantee_unmet)}",
-             status_zh.get(str(r.status), str(r.status)) + ("" if r.gap != r.gap or r.gap is None else f"，间隙{r.gap:.2%}")]
+             status_zh.get(str(r.status), str(r.status))
+             + ("" if r.gap is None or r.gap != r.gap else f"，间隙{r.gap:.2%}")]
             for r in m.itertuples(index=False)]  # fmt: skip
     head = ["预算变动", "资本性预算(元)", "经常性预算(元/年)", "资本性支出(元)", "经常性支出(元/年)", "未达标校-指标数",
             "缺口指数", "达标学校数", "差异系数超标项", "保障项未达标", "求解结果"]  # fmt: skip
@@ -431,9 +439,11 @@ def _marginal(d: _Doc, marginal: pd.DataFrame | None) -> None:
             d.p(f"预算{'增加' if more else '减少'}{abs(r.scale / b0['scale'] - 1):.0%}"
                 f"（资本性{wan(r.capital_budget_yuan)}、经常性每年{wan(r.recurrent_budget_yuan_per_year)}）："
                 f"未达标校-指标数{change}，缺口指数{float(b0['shortfall_index']):.3f}→{r.shortfall_index:.3f}"
-                f"（{di:+.3f}），达标学校{int(r.schools_passing)}所（基准{int(b0['schools_passing'])}所）。")  # fmt: skip
+                f"（{di:+.3f}），达标学校{int(r.schools_passing)}所"
+                f"（基准{int(b0['schools_passing'])}所）。")  # fmt: skip
     if (m["status"] != "optimal").any():
-        d.p("注：" + "、".join(m.loc[m["status"] != "optimal", "label"]) + "的测算为限时求解，未证明最优，各预算之间的差异"
+        labels = "、".join(m.loc[m["status"] != "optimal", "label"])
+        d.p("注：" + labels + "的测算为限时求解，未证明最优，各预算之间的差异"
             "是所得方案之间的差异，可能不单调。")  # fmt: skip
     d.p("未达标校-指标数：规划后评估中低于标准的“学校学段×指标”个数；缺口指数：这些学校-指标的Σ(1−实际值/标准)，"
         "每项在0（刚好不达标）到1（完全没有该项资源）之间。两者均由评估程序对各次求解结果重新评估得出。")  # fmt: skip
@@ -445,7 +455,8 @@ def _notes(d: _Doc, plan: Plan, county: County) -> None:
     d.p("评估标准：《县域义务教育优质均衡发展督导评估办法》（教督〔2017〕6号）。单价取自县级参数："
         f"校舍每平方米{yuan(uc.building_yuan_per_m2)}元，运动场馆每平方米{yuan(uc.sports_ground_yuan_per_m2)}元，"
         f"多媒体教室每间{yuan(uc.multimedia_room_yuan)}元，音乐教室每间{yuan(uc.music_room_yuan)}元，"
-        f"美术教室每间{yuan(uc.art_room_yuan)}元，新招聘教师每人每年{yuan(uc.teacher_hire_yuan_per_year)}元。")  # fmt: skip
+        f"美术教室每间{yuan(uc.art_room_yuan)}元，"
+        f"新招聘教师每人每年{yuan(uc.teacher_hire_yuan_per_year)}元。")  # fmt: skip
     if county.synthetic:
         d.p("数据来源：本县数据为程序生成的合成数据，仅用于演示规划方法，数字不代表任何真实学校和村庄。")
     elif county.parameters.data_source:
@@ -495,7 +506,8 @@ def _annexes(d: _Doc, lines: pd.DataFrame, plan: Plan, county: County, costs: pd
     b = budget_table(plan, county)
     zh = {"capital": "资本性", "recurrent": "经常性(每年)"}
     rows6 = [[zh[r.section], r.item_zh, "" if pd.isna(r.count) else f"{int(r.count)}", yuan(r.amount_yuan),
-              "" if pd.isna(r.share_of_budget) else pct(r.share_of_budget)] for r in b.itertuples(index=False)]  # fmt: skip
+              "" if pd.isna(r.share_of_budget) else pct(r.share_of_budget)]
+             for r in b.itertuples(index=False)]  # fmt: skip
     d.table(["类别", "项目", "数量", "金额(元)", "占预算"], rows6)
 
 
