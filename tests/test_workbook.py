@@ -120,7 +120,7 @@ def test_project_sheet_speaks_chinese(tiny) -> None:
     codes = set(plan.projects["kind"]) | set(plan.projects["unit"]) | {"yuan", "classes", "rooms", "classrooms"}
     for r in rows:
         assert r[kind] not in codes and r[unit] not in codes, r
-        assert r[unit] in {"班", "间", "元", "所"}
+        assert r[unit] in {"班", "间", "元", "所", "项"}
     expansion = next(r for r in rows if r[kind] == "改扩建")
     assert expansion[design] == "扩建方案E1"
     assert all("✗" not in str(v) and "✓" not in str(v) for r in _rows(load_workbook(path)["学区划分 Catchments"])

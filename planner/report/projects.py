@@ -219,10 +219,13 @@ def project_lines(plan: Plan, county: County) -> pd.DataFrame:
         keys = _serves(kind, r)
         new = int(assigned.get(sid, 0))
         served = new if kind == "new_school" else int(pupils_after.get(sid, 0))
+        quantity, unit_zh = float(r["quantity"]), UNIT_ZH.get(str(r["unit"]), str(r["unit"]))
+        if kind == "expansion" and quantity <= 0:  # no classrooms added: one scheme of floor or sports area
+            quantity, unit_zh = 1.0, "项"
         rows.append({
             "kind": kind, "kind_zh": PROJECT_KIND_ZH.get(kind, kind), "school_id": sid, "name_zh": names.get(sid, ""),
             "township_zh": towns.get(sid, ""), "item": str(r["item"]), "item_zh": item_zh,
-            "quantity": float(r["quantity"]), "unit_zh": UNIT_ZH.get(str(r["unit"]), str(r["unit"])),
+            "quantity": quantity, "unit_zh": unit_zh,
             "content_zh": _content(kind, r, item_zh), "serves_zh": "、".join(SERVES_ZH[k] for k in keys),
             "effect_zh": _effect(plan, county, kind, sid, keys, new), "pupils_served": served,
             "cost_yuan": float(r["cost_yuan"]),
