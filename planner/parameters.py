@@ -7,6 +7,7 @@ turns into one-line messages). Every money figure is in yuan.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -52,6 +53,28 @@ class UnitCosts(_Strict):
     )
 
 
+class Issuer(_Strict):
+    """Who signs the hand-in documents (落款 of the budget justification)."""
+
+    unit_zh: str = Field(
+        default="", description="Issuing unit, e.g. 确山县教育体育局; default: the county's name + 教育局."
+    )
+    date: dt.date | None = Field(
+        default=None, description="Date of issue (YYYY-MM-DD); default: the day the documents are written."
+    )
+
+
+class FundingShare(_Strict):
+    """One source of the plan's money and its share (资金来源)."""
+
+    source_zh: str = Field(min_length=1, description="Source, e.g. 中央财政 / 省级财政 / 县级财政.")
+    share: float = Field(gt=0, le=1, description="Share of both budgets this source pays (0-1).")
+
+
+#: funding when parameters.yaml names none: the county pays all
+DEFAULT_FUNDING: tuple[FundingShare, ...] = (FundingShare(source_zh="县级财政", share=1.0),)
+
+
 class NewSchoolOption(_Strict):
     """A standard design for a new school at a candidate site."""
 
@@ -84,6 +107,12 @@ class Parameters(_Strict):
     budget: Budget
     unit_costs: UnitCosts
     new_school_options: tuple[NewSchoolOption, ...] = ()
+    issuer: Issuer = Field(default_factory=Issuer, description="落款 of the budget justification (unit, date).")
+    funding: tuple[FundingShare, ...] = Field(
+        default=DEFAULT_FUNDING,
+        description="Funding sources and their shares (资金来源, e.g. central / provincial / county); shares sum "
+        "to 1; default: 县级财政 1.0.",
+    )
 
     @model_validator(mode="after")
     def _unique_options(self) -> Parameters:
@@ -92,3 +121,21 @@ class Parameters(_Strict):
         if dup:
             raise ValueError(f"new_school_options: option_id {dup[0]} is used more than once")
         return self
+
+    @model_validator(mode="after")
+    def _funding_sums_to_one(self) -> Parameters:
+        if not self.funding:
+            raise ValueError("funding: name at least one source")
+        names = [f.source_zh for f in self.funding]
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            raise ValueError(f"funding: source {dup[0]} is listed more than once")
+        total = sum(f.share for f in self.funding)
+        if abs(total - 1.0) > 1e-6:
+            raise ValueError(f"funding: shares must sum to 1 (they sum to {total:g})")
+        return self
+
+    @property
+    def issuing_unit_zh(self) -> str:
+        """The 落款's issuing unit: ``issuer.unit_zh``, else the county's education bureau."""
+        return self.issuer.unit_zh or f"{self.county.name_zh}教育局"

@@ -118,6 +118,17 @@ class HireSettings(_Strict):
     max_total: int = Field(60, ge=0, description="Most teachers recruited by the plan.")
 
 
+class PurchaseSettings(_Strict):
+    """Purchases of the resources lever (equipment)."""
+
+    min_lot_yuan: float = Field(
+        10000,
+        ge=0,
+        description="Smallest equipment purchase a school gets (one procurement lot, yuan): a school's equipment "
+        "purchase is 0 or at least this much (0: any amount).",
+    )
+
+
 class ObjectiveWeights(_Strict):
     """Weights of the objective, in the inspectors' order (docs/model.md, "The objective").
 
@@ -264,6 +275,7 @@ class Scenario(_Strict):
     travel: TravelModes = Field(default_factory=TravelModes, description="Travel modes and speeds (docs/network.md).")
     rotation: RotationSettings = RotationSettings()
     hires: HireSettings = HireSettings()
+    purchases: PurchaseSettings = PurchaseSettings()
     closures: ClosureSettings = ClosureSettings()
     weights: ObjectiveWeights = ObjectiveWeights()
     solver: SolverSettings = SolverSettings()

@@ -6,7 +6,7 @@ committed page equals the rendering, so the documentation cannot drift from the 
 
 from __future__ import annotations
 
-from planner.parameters import Budget, CountyMeta, NewSchoolOption, Parameters, UnitCosts
+from planner.parameters import Budget, CountyMeta, FundingShare, Issuer, NewSchoolOption, Parameters, UnitCosts
 from planner.schema import PLAUSIBILITY, TABLES, FieldSpec, PlausibilityRule, TableSpec
 from planner.templates import _rule
 
@@ -20,12 +20,13 @@ A county folder holds:
 - `county.gpkg`: GeoPackage with the layers `boundary`, `townships` and `roads` (any CRS; lon/lat
   layers are read in the folder's datum). It may also hold the point tables as point layers.
 - `settlements`, `schools`, `teachers`, `candidate_sites`, `expansion_options`: each a layer of
-  `county.gpkg`, a `<name>.csv` or a `<name>.xlsx` (first sheet; `planner template` writes blank ones),
-  exactly one of these (a table given twice, e.g. `schools.csv` beside `schools.xlsx`, is an error naming
-  both). Point tables outside the GeoPackage carry `lon` and `lat` columns. `candidate_sites` and
-  `expansion_options` may be absent or empty. Old `.xls` workbooks and UTF-16 text are refused with how to
-  re-save them.
-- `parameters.yaml`: county metadata, datum, budgets and unit costs (below).
+  `county.gpkg`, a `<name>.csv` (UTF-8 with or without BOM, or GBK/GB18030) or a `<name>.xlsx` (first sheet;
+  `planner template` writes blank ones), exactly one of these (a table given twice, e.g. `schools.csv` beside
+  `schools.xlsx`, is an error naming both). Point tables outside the GeoPackage carry `lon` and `lat` columns.
+  `candidate_sites` and `expansion_options` may be absent or empty. Old `.xls` workbooks and UTF-16 text are
+  refused with how to re-save them.
+- `parameters.yaml`: county metadata, datum, budgets and unit costs, the issuing unit and date of the
+  budget justification (落款) and the funding shares (资金来源) (below).
 
 CSV files and `parameters.yaml` may be UTF-8 (with or without BOM) or GBK / GB18030, what Excel and Notepad
 on Chinese Windows save; anything else is refused with "save as CSV UTF-8" in the message.
@@ -162,6 +163,8 @@ def render() -> str:
     lines += _model("budget", Budget, "budget.")
     lines += _model("unit_costs", UnitCosts, "unit_costs.")
     lines += _model("new_school_options (list)", NewSchoolOption, "new_school_options[].")
+    lines += _model("issuer", Issuer, "issuer.")
+    lines += _model("funding (list)", FundingShare, "funding[].")
     return "\n".join(lines).rstrip() + "\n"
 
 

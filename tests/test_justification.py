@@ -1,16 +1,21 @@
 """Budget justification, marginal value of money and cost to meet, on the tiny county.
 
 The marginal rows are re-solves of the real model; each row's numbers are checked against
-a direct assessment of that re-solve's county, and cost_to_meet against hand arithmetic.
+a direct assessment of that re-solve's county, and cost_to_meet against hand arithmetic. The
+.docx is opened and read as a finance bureau reads it: sections in order, summary tables that
+add up to the plan, projects grouped by school with each school's purchases in one line, page
+numbers, the 落款 from parameters.yaml, Chinese only; and the model keeps to the minimum lot.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 from docx import Document
 from tiny_county import straight_line_travel, write_tiny_county
 
@@ -27,23 +32,41 @@ from planner.plan.variants import (
     with_budget,
     with_time_limit,
 )
-from planner.report.justification import PROJECT_HEADER, TOTAL_ZH, write_budget_justification, yuan
+from planner.report.justification import (
+    ANNEX_PROJECT_HEADER,
+    ANNEXES,
+    PROJECT_HEADER,
+    SECTIONS,
+    TOTAL_ZH,
+    scenario_zh,
+    write_budget_justification,
+    yuan,
+)
 from planner.report.marginal import cost_to_meet, cost_totals
+from planner.report.projects import PURCHASE_KINDS
 from planner.scenario import load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
+ISSUER = "测试县教育体育局"
+FUNDING = (("中央财政", 0.5), ("省级财政", 0.2), ("县级财政", 0.3))
 
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory: pytest.TempPathFactory):
     tmp = tmp_path_factory.mktemp("just")
-    county = load_county(write_tiny_county(tmp / "c"), check_network=False)
+    folder = write_tiny_county(tmp / "c")
+    params = yaml.safe_load((folder / "parameters.yaml").read_text("utf-8"))
+    params["issuer"] = {"unit_zh": ISSUER, "date": "2026-03-31"}
+    params["funding"] = [{"source_zh": k, "share": v} for k, v in FUNDING]
+    (folder / "parameters.yaml").write_text(yaml.safe_dump(params, allow_unicode=True), "utf-8")
+    county = load_county(folder, check_network=False)
     travel, school_times = straight_line_travel(county)
     scenario = load_scenario(ROOT / "scenarios" / "combined.yaml")
     plan, marginal = marginal_budget(county, scenario, travel, school_times, distance_method="straight_line",
                                      time_limit_s=30)  # fmt: skip
     costs = cost_to_meet(plan, county)
-    paths = write_budget_justification(plan, county, tmp / "out", marginal=marginal, cost_to_meet=costs)
+    paths = write_budget_justification(plan, county, tmp / "out", marginal=marginal, cost_to_meet=costs,
+                                       scenario=scenario)  # fmt: skip
     return county, scenario, travel, school_times, plan, marginal, costs, paths
 
 
@@ -83,49 +106,199 @@ def _amount(s: str) -> float:
     return float(s.replace(",", ""))
 
 
-def test_docx_project_table_and_total_equal_the_plan(tiny) -> None:
+def _table(doc, caption: str) -> list[list[str]]:
+    """The rows (header first) of the table right after the caption paragraph ``caption``."""
+    body = doc.element.body
+    seen = False
+    for child in body.iterchildren():
+        tag = child.tag.rsplit("}", 1)[1]
+        if tag == "p" and "".join(t.text or "" for t in child.iter() if t.tag.endswith("}t")) == caption:
+            seen = True
+        elif tag == "tbl" and seen:
+            t = next(t for t in doc.tables if t._tbl is child)
+            return [[c.text for c in r.cells] for r in t.rows]
+    raise AssertionError(f"no table after {caption!r}")
+
+
+def _docx_text(doc) -> str:
+    parts = [p.text for p in doc.paragraphs]
+    for t in doc.tables:
+        for r in t.rows:
+            parts += [c.text for c in r.cells]
+    return "\n".join(parts)
+
+
+def test_docx_sections_in_order_with_page_numbers_and_sign_off(tiny) -> None:
+    *_, paths = tiny
+    doc = Document(str(paths[0]))
+    heads = [p.text for p in doc.paragraphs if p.style.name.startswith("Heading")]
+    assert heads[0] == "测试县统筹方案义务教育优质均衡发展项目预算编制说明"
+    assert heads[1:] == [*SECTIONS, *ANNEXES]
+    # summary first: the tables by type, township, year and funding come before the project table
+    texts = [p.text for p in doc.paragraphs]
+    order = [next(i for i, t in enumerate(texts) if t.startswith(c)) for c in ("表1", "表2", "表3", "表4", "表5")]
+    assert order == sorted(order) and order[-1] > texts.index(SECTIONS[1])
+    # page numbers: PAGE and NUMPAGES fields in the footer
+    footer = doc.sections[0].footer._element.xml
+    assert re.search(r"<w:instrText[^>]*> PAGE </w:instrText>", footer)
+    assert re.search(r"<w:instrText[^>]*> NUMPAGES </w:instrText>", footer)
+    assert "第 " in doc.sections[0].footer.paragraphs[0].text
+    # 落款: issuing unit and date from parameters.yaml, right-aligned, after 六、说明 and before the annexes
+    right = [(i, p.text) for i, p in enumerate(doc.paragraphs) if p.alignment is not None and p.alignment == 2]
+    assert [t for _, t in right] == [ISSUER, "2026年3月31日"]
+    assert texts.index(SECTIONS[-1]) < right[0][0] < texts.index(ANNEXES[0])
+
+
+def test_docx_is_chinese_only(tiny) -> None:
+    *_, paths = tiny
+    text = _docx_text(Document(str(paths[0])))
+    # Latin words: letters not part of a code (P1, TP1, E1, J36) and not the single-letter unit m²
+    words = {w for w in re.findall(r"[A-Za-z]+(?![A-Za-z0-9])", text) if len(w) > 1}
+    assert words == set(), words
+
+
+def test_summary_tables_add_up_to_the_plan(tiny) -> None:
+    *_, plan, _, _, paths = tiny
+    doc = Document(str(paths[0]))
+    cap, rec = plan.costs["capital_yuan"], plan.costs["recurrent_yuan_per_year"]
+    t1 = _table(doc, "表1 资金安排汇总（按项目类型）")
+    sub = [r for r in t1[1:] if r[1] == "小计"]
+    assert _amount(sub[0][3]) == pytest.approx(cap, abs=0.01) and _amount(sub[1][3]) == pytest.approx(rec, abs=0.01)
+    kinds = [r for r in t1[1:] if r[0] == "资本性" and r[1] not in ("小计", "预算", "结余")]
+    assert sum(_amount(r[3]) for r in kinds) == pytest.approx(cap, abs=0.05)
+    bought = plan.projects[plan.projects["kind"].isin(PURCHASE_KINDS)]
+    purchase = next(r for r in kinds if r[1] == "教学装备采购")
+    assert int(purchase[2]) == bought["school_id"].nunique()  # one procurement line per school
+    assert _amount(purchase[3]) == pytest.approx(bought["cost_yuan"].sum(), abs=0.01)
+    t2 = _table(doc, "表2 资金安排汇总（按乡镇）")
+    assert sum(_amount(r[3]) for r in t2[1:-1]) == pytest.approx(cap, abs=0.05)
+    assert t2[-1][0] == TOTAL_ZH and _amount(t2[-1][3]) == pytest.approx(cap, abs=0.01)
+    t3 = _table(doc, "表3 分年度资金安排")
+    assert [r[0] for r in t3[1:-1]] == ["2027年", "2028年", "2029年"]  # three years after the issue year
+    assert sum(_amount(r[4]) for r in t3[1:-1]) == pytest.approx(cap, abs=0.05)
+    assert all(_amount(r[5]) == pytest.approx(rec, abs=0.01) for r in t3[1:-1])
+    t4 = _table(doc, "表4 资金来源")
+    assert [r[0] for r in t4[1:-1]] == [k for k, _ in FUNDING]
+    for r, (_, share) in zip(t4[1:-1], FUNDING, strict=True):
+        assert r[1] == f"{share:.1%}"
+        assert _amount(r[2]) == pytest.approx(cap * share, abs=0.01)
+        assert _amount(r[3]) == pytest.approx(rec * share, abs=0.01)
+
+
+def test_projects_grouped_by_school_with_purchases_bundled(tiny) -> None:
     county, *_, plan, _, _, paths = tiny
-    docx_path, md_path = paths
-    assert docx_path.suffix == ".docx" and md_path.suffix == ".md"
-    doc = Document(str(docx_path))
-    table = doc.tables[0]
-    header = [c.text for c in table.rows[0].cells]
-    assert header == list(PROJECT_HEADER)
-    rows = [[c.text for c in r.cells] for r in table.rows[1:]]
-    body, total = rows[:-1], rows[-1]
-    assert total[0] == TOTAL_ZH
-    assert len(body) == len(plan.projects)
-    money = header.index("金额(元)")
-    got = [_amount(r[money]) for r in body]
-    assert got == pytest.approx([round(v, 2) for v in plan.projects["cost_yuan"]])
-    assert _amount(total[money]) == pytest.approx(plan.projects["cost_yuan"].sum())
-    # cost per pupil = cost / pupils served
-    pupils, per = header.index("受益学生(人)"), header.index("生均(元)")
-    for r in body:
-        assert _amount(r[per]) == pytest.approx(_amount(r[money]) / _amount(r[pupils]), abs=0.01)
-    text = "\n".join(p.text for p in doc.paragraphs)
-    assert "合成数据" in text  # tiny county is synthetic
-    assert "预算编制说明" in text
-    # every project's school is named with its id
+    doc = Document(str(paths[0]))
+    rows = _table(doc, "表5 资本性项目安排（按乡镇、学校）")
+    assert rows[0] == list(PROJECT_HEADER)
+    body, total = rows[1:-1], rows[-1]
+    assert total[0] == TOTAL_ZH and _amount(total[-1]) == pytest.approx(plan.projects["cost_yuan"].sum(), abs=0.01)
     names = county.schools["name_zh"].to_dict()
-    for r, p in zip(body, plan.projects.itertuples(index=False), strict=True):
-        assert r[1] == f"{names[p.school_id]}（{p.school_id}）"
+    p = plan.projects
+    for sid, g in p.groupby("school_id"):
+        mine = [r for r in body if r[2] == f"{names[sid]}（{sid}）"]
+        buys = g[g["kind"].isin(PURCHASE_KINDS)]
+        lines = [r for r in mine if r[3] == "教学装备采购"]
+        assert len(lines) == (1 if len(buys) else 0), sid
+        if len(buys):
+            assert _amount(lines[0][-1]) == pytest.approx(buys["cost_yuan"].sum(), abs=0.01)
+        assert len(mine) == len(g) - len(buys) + len(lines)
+    # grouped: a school's lines are next to each other
+    schools = [r[2] for r in body]
+    assert all(schools.index(s) + schools.count(s) - 1 == len(schools) - 1 - schools[::-1].index(s) for s in schools)
+    # before -> after with the standard each serves
+    assert all("→" in r[5] for r in body)
+    # 附件1: every project, one by one, with cost per pupil
+    annex = next(t for t in doc.tables if [c.text for c in t.rows[0].cells] == list(ANNEX_PROJECT_HEADER))
+    arows = [[c.text for c in r.cells] for r in annex.rows[1:-1]]
+    assert [_amount(r[6]) for r in arows] == pytest.approx([round(v, 2) for v in p["cost_yuan"]])
+    for r in arows:
+        assert _amount(r[7]) == pytest.approx(_amount(r[6]) / _amount(r[5]), abs=0.01)
+
+
+def test_caps_that_bind_are_stated(tiny) -> None:
+    _, sc, _, _, plan, _, _, paths = tiny
+    text = _docx_text(Document(str(paths[0])))
+    unmet = plan.extra_tables["unmet"]
+    codes = set(";".join(unmet["binds"].astype(str)).split(";"))
+    if "land" in codes:
+        assert "用地：" in text
+    if codes & {"distance_cap", "capacity"}:
+        p = sc.distance.primary_max_min
+        assert f"小学城区{p.urban:g}、镇区{p.town:g}、农村{p.rural:g}分钟" in text
+    if "recurrent_budget" in codes:
+        assert "经常性预算：每年" in text
+    assert codes & {"land", "distance_cap", "recurrent_budget"}  # the tiny plan has caps that bind
+
+
+def test_recruit_cap_is_stated_where_it_binds(tmp_path: Path) -> None:
+    """A recruit cap of 2 leaves teacher items unmet for staffing; the justification says so, with the cap."""
+    from planner.plan.pipeline import plan_county
+    from planner.scenario import scenario_from_dict
+
+    county = load_county(write_tiny_county(tmp_path / "c"), check_network=False)
+    travel, school_times = straight_line_travel(county)
+    raw = load_scenario(ROOT / "scenarios" / "combined.yaml").model_dump()
+    raw["hires"] = {"max_total": 2}
+    sc = scenario_from_dict(raw)
+    plan = plan_county(county, sc, travel, school_times, distance_method="straight_line")
+    assert int(plan.hires["count"].sum()) == 2
+    assert (plan.extra_tables["unmet"]["binds"].astype(str).str.contains("staffing")).any()
+    paths = write_budget_justification(plan, county, tmp_path / "out", marginal=None,
+                                       cost_to_meet=cost_to_meet(plan, county), scenario=sc)  # fmt: skip
+    text = _docx_text(Document(str(paths[0])))
+    assert "招聘名额：本方案新招聘教师上限2人，已招聘2人" in text
+
+
+def test_equipment_purchases_keep_to_the_minimum_lot(tmp_path: Path) -> None:
+    """The scenario's minimum lot: no school gets an equipment purchase smaller than it. At the default 10,000 yuan
+    the tiny plan buys 李庄九年一贯制学校 N1 25,000 yuan of equipment; with a 30,000 yuan lot it buys 0 or ≥ 30,000."""
+    from planner.plan.pipeline import plan_county
+    from planner.scenario import scenario_from_dict
+
+    county = load_county(write_tiny_county(tmp_path / "c"), check_network=False)
+    travel, school_times = straight_line_travel(county)
+    raw = load_scenario(ROOT / "scenarios" / "combined.yaml").model_dump()
+    assert raw["purchases"]["min_lot_yuan"] == 10_000
+    plans = {}
+    for lot in (10_000, 30_000):
+        raw["purchases"] = {"min_lot_yuan": lot}
+        plan = plan_county(county, scenario_from_dict(raw), travel, school_times, distance_method="straight_line")
+        eq = plan.projects[plan.projects["kind"] == "equipment"]
+        assert len(eq) and (eq["quantity"] >= lot - 1e-6).all(), (lot, eq[["school_id", "quantity"]])
+        plans[lot] = eq.set_index("school_id")["quantity"]
+    assert (plans[10_000] < 30_000).any()  # the larger lot changes the plan: the check above can fail
+
+
+def test_scenario_name_and_funding_rules() -> None:
+    from planner.parameters import Parameters
+
+    sc = load_scenario(ROOT / "scenarios" / "combined.yaml")
+    assert scenario_zh(sc, "combined") == "统筹方案"
+    assert scenario_zh(None, "combined") == "combined"
+    raw = yaml.safe_load((ROOT / "geodata" / "queshan" / "parameters.yaml").read_text("utf-8"))
+    p = Parameters.model_validate(raw)
+    assert abs(sum(f.share for f in p.funding) - 1) < 1e-9 and p.issuing_unit_zh == "确山县教育体育局"
+    raw["funding"][0]["share"] = 0.9
+    with pytest.raises(ValueError, match="shares must sum to 1"):
+        Parameters.model_validate(raw)
+    raw["funding"] = [{"source_zh": "县级财政", "share": 0.5}, {"source_zh": "县级财政", "share": 0.5}]
+    with pytest.raises(ValueError, match="listed more than once"):
+        Parameters.model_validate(raw)
 
 
 def test_markdown_has_the_same_total_and_sections(tiny) -> None:
     *_, plan, marginal, costs, paths = tiny
     md = paths[1].read_text(encoding="utf-8")
     total = yuan(plan.projects["cost_yuan"].sum())
-    assert f"| {TOTAL_ZH} |  |  |  |  |  | {total} |  |" in md
+    assert f"| {TOTAL_ZH} |  |  |  |  |  |  | {total} |" in md
     assert yuan(plan.costs["recurrent_yuan_per_year"]) in md
-    for h in ("二、资本性项目明细", "五、仍未达标事项及达标所需资金", "六、资金边际效益"):
+    for h in (*SECTIONS, *ANNEXES):
         assert f"## {h}" in md
     t = cost_totals(costs)
-    assert yuan(t["capital_yuan"]) in md
-    # marginal rows: the re-solves' status is printed next to the numbers
+    assert f"{t['capital_yuan'] / 1e4:,.2f}万元" in md
+    # marginal rows: the re-solves' budgets are printed with their labels
     for r in marginal.itertuples(index=False):
         assert f"| {r.label} | {yuan(r.capital_budget_yuan)} |" in md
-        assert r.solver_description in md
 
 
 def test_marginal_budgets_and_rows_equal_direct_assessment(tiny) -> None:

@@ -16,8 +16,9 @@ from tiny_county import tiny_plan
 from planner.adjacency import settlement_cells
 from planner.errors import DataError
 from planner.report.geometry import STAGES, catchment_polygons, county_area, current_assignments
-from planner.report.geopackage import read_layers, write_geopackage
+from planner.report.geopackage import field_aliases, read_layers, style_for, write_geopackage
 from planner.report.layers import LAYER_NAMES, plan_layers
+from planner.report.marginal import cost_to_meet
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -159,7 +160,8 @@ def test_geopackage_reads_back_with_styles(tiny, tmp_path: Path) -> None:
     # QGIS default styles: one per layer in layer_styles, valid QML, also written beside the file
     with closing(sqlite3.connect(path)) as con:
         rows = con.execute('SELECT f_table_name, "styleQML", "useAsDefault" FROM layer_styles').fetchall()
-    assert sorted(r[0] for r in rows) == sorted(LAYER_NAMES)
+    assert sorted(r[0] for r in rows) == sorted(n for n in LAYER_NAMES if style_for(n) is not None)
+    assert {n for n in LAYER_NAMES if style_for(n) is None} == {"projects", "unmet"}  # QGIS's default symbols
     for name, qml, default in rows:
         assert default == 1
         root = ET.fromstring(qml)
@@ -170,3 +172,78 @@ def test_geopackage_reads_back_with_styles(tiny, tmp_path: Path) -> None:
 def test_read_layers_names_a_missing_file(tmp_path: Path) -> None:
     with pytest.raises(DataError, match=r"plan\.gpkg"):
         read_layers(tmp_path / "plan.gpkg")
+
+
+def test_geopackage_fields_carry_chinese_aliases(tiny, tmp_path: Path) -> None:
+    """Aliases in the GeoPackage schema extension's gpkg_data_columns (``name``), which GDAL reads as each field's
+    alternative name and QGIS shows as its alias; registered in gpkg_extensions as GDAL registers it."""
+    _, _, layers = tiny
+    path = write_geopackage(layers, tmp_path / "plan.gpkg")
+    with closing(sqlite3.connect(path)) as con:
+        rows = con.execute("SELECT table_name, column_name, name, description FROM gpkg_data_columns").fetchall()
+        ext = con.execute("SELECT table_name, column_name, extension_name, scope FROM gpkg_extensions "
+                          "WHERE extension_name = 'gpkg_schema'").fetchall()  # fmt: skip
+    assert ext == [("gpkg_data_columns", None, "gpkg_schema", "read-write")]
+    by_layer: dict[str, dict[str, str]] = {}
+    for table, col, alias, desc in rows:
+        assert desc == col
+        by_layer.setdefault(table, {})[col] = alias
+    assert set(by_layer) == set(LAYER_NAMES)
+    for name, gdf in layers.items():
+        cols = [c for c in gdf.columns if c != gdf.geometry.name]
+        got = by_layer[name]
+        assert set(got) <= set(cols), name
+        assert len(set(got.values())) == len(got), name  # unique within a layer (the table's constraint)
+        assert all(any("\u4e00" <= ch <= "\u9fff" for ch in a) for a in got.values()), name
+        assert got == field_aliases(cols, name)
+    assert by_layer["schools"]["name_zh"] == "名称"
+    assert by_layer["settlements"]["changed"] == "学区调整"
+    assert by_layer["projects"]["cost_yuan"] == "费用（元）" and by_layer["projects"]["kind_zh"] == "项目类型"
+    assert by_layer["unmet"]["binds_zh"] == "制约因素" and by_layer["unmet"]["item_zh"] == "未达标事项"
+    # the metadata table is not read back as a layer, and every layer still reads
+    assert list(read_layers(path)) == list(LAYER_NAMES)
+
+
+def test_projects_and_unmet_layers_match_the_plan(tiny) -> None:
+    county, plan, layers = tiny
+    proj = layers["projects"]
+    assert len(proj) == len(plan.projects)
+    assert proj["cost_yuan"].sum() == pytest.approx(plan.projects["cost_yuan"].sum())
+    assert list(proj["school_id"]) == list(plan.projects["school_id"])
+    pts = plan.after_county.schools.geometry
+    for r in proj.itertuples(index=False):
+        assert r.geometry.equals(pts[r.school_id])
+    # an expansion serves what it adds: classrooms (班额) and floor area here, no sports ground
+    e = plan.projects[plan.projects["kind"] == "expansion"].iloc[0]
+    serves = proj.loc[proj["kind"] == "expansion", "serves_zh"].iloc[0]
+    assert ("生均体育运动场馆面积" in serves) == (e["added_sports_area_m2"] > 0)
+    assert ("班额" in serves) == (e["added_classrooms"] > 0)
+    unmet = layers["unmet"]
+    u = plan.extra_tables["unmet"]
+    assert len(unmet) == len(u) and list(unmet["item"]) == list(u["item"])
+    costs = cost_to_meet(plan, county)
+    priced = unmet[unmet["cost_kind"] != "not_priced"]
+    assert priced["cost_yuan"].sum() == pytest.approx(costs.loc[costs["cost_kind"] != "not_priced", "cost_yuan"].sum())
+    for r in unmet.itertuples(index=False):
+        where = r.settlement_id or r.school_id
+        if where:
+            geo = county.settlements.geometry if r.settlement_id else plan.after_county.schools.geometry
+            assert r.geometry.equals(geo[where]), where
+        else:  # a county-wide item (the rotation shares) has no place
+            assert r.geometry is None or r.geometry.is_empty
+
+
+def test_an_expansion_of_sports_ground_only_serves_sports_area(tiny) -> None:
+    """The standard a project serves is read from what it adds (J009 of the bundled county added only sports ground
+    but was labelled as serving floor area)."""
+    from dataclasses import replace
+
+    from planner.report.projects import project_lines
+
+    county, plan, _ = tiny
+    e = plan.projects[plan.projects["kind"] == "expansion"].iloc[[0]].copy()
+    e["added_classrooms"], e["added_floor_area_m2"], e["added_sports_area_m2"] = 0, 0.0, 3710.0
+    e["serves"] = "生均教学及辅助用房面积 floor area per pupil"  # the model's label
+    lines = project_lines(replace(plan, projects=e.reset_index(drop=True)), county)
+    assert lines["serves_zh"].tolist() == ["生均体育运动场馆面积"]
+    assert lines["content_zh"].iloc[0].endswith("运动场馆3,710㎡") and "校舍" not in lines["content_zh"].iloc[0]

@@ -148,13 +148,16 @@ def test_combined_run_hands_in_every_document(all_runs: tuple[Path, list[Path]])
     # workbook: the project list's total is the plan's capital cost
     ws = load_workbook(run / "plan_workbook.xlsx", read_only=True)["项目清单 Projects"]
     rows = list(ws.iter_rows(values_only=True))
-    cost_col = next(i for i, h in enumerate(rows[0]) if h and "cost_yuan" in str(h))
+    cost_col = next(i for i, h in enumerate(rows[0]) if h and "金额" in str(h))
     body = [r for r in rows[1:] if r[0] != "合计 Total"]
     assert len(body) == len(projects)
     assert sum(float(r[cost_col]) for r in body) == pytest.approx(projects["cost_yuan"].sum())
 
-    # budget justification: the docx project table has every project and the plan's total
-    table = Document(str(run / "budget_justification.docx")).tables[0]
+    # budget justification: the docx's project annex (附件1) has every project and the plan's total
+    from planner.report.justification import ANNEX_PROJECT_HEADER
+
+    doc = Document(str(run / "budget_justification.docx"))
+    table = next(t for t in doc.tables if [c.text for c in t.rows[0].cells] == list(ANNEX_PROJECT_HEADER))
     header = [c.text for c in table.rows[0].cells]
     money = header.index("金额(元)")
     assert len(table.rows) - 2 == len(projects)

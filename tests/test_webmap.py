@@ -445,3 +445,75 @@ def test_chinese_renders_with_the_embedded_font(browser, tiny) -> None:
         assert all(f["isCustomFont"] for f in used), (selector, used)  # the @font-face in the page, not a system font
     cdp.detach()
     pg.close()
+
+
+# --------------------------------------------------------------------------- the plan's own layers
+
+
+@pytest.fixture(scope="module")
+def plan_page(browser, tiny, tmp_path_factory: pytest.TempPathFactory):
+    """The map of the tiny plan's own layers (planner.report.layers), with its candidate site marked built, so both
+    kinds of site are drawn; yields (page, errors, layers)."""
+    from planner.report.layers import plan_layers
+
+    county, plan, *_ = tiny
+    layers = plan_layers(plan, county)
+    sites = layers["new_sites"].copy()
+    assert len(sites) >= 1
+    sites = pd.concat([sites, sites.iloc[[0]].assign(site_id="C9", name_zh="第二校址")], ignore_index=True)
+    sites["built"] = [True] + [False] * (len(sites) - 1)
+    layers = {**layers, "new_sites": gpd.GeoDataFrame(sites, geometry="geometry", crs=county.crs)}
+    path = write_web_map(layers, tmp_path_factory.mktemp("planmap") / "map.html", title="测试县统筹方案")
+    pg, errors, _ = _open(browser, path)
+    yield pg, errors, layers
+    pg.close()
+
+
+def test_flows_start_off_sites_built_or_not_and_rezoned_villages_marked(plan_page) -> None:
+    pg, errors, layers = plan_page
+    assert not pg.locator("#layer-list input[data-layer='teacher_flows']").is_checked()
+    assert pg.locator("#viewport > g.layer[data-layer='teacher_flows']").evaluate(
+        "g => getComputedStyle(g).display") == "none"  # fmt: skip
+    for name in ("projects", "unmet"):  # listed, off at first
+        assert not pg.locator(f"#layer-list input[data-layer='{name}']").is_checked()
+    sites = layers["new_sites"]
+    assert pg.locator("g.layer[data-layer='new_sites'] g.site.built").count() == int(sites["built"].sum())
+    assert pg.locator("g.layer[data-layer='new_sites'] g.site.unbuilt").count() == int((~sites["built"]).sum())
+    n = int(layers["settlements"]["changed"].sum())
+    assert n > 0
+    assert pg.locator("g.layer[data-layer='settlements'] circle.rezoned").count() == n
+    legend = pg.inner_text("#legend")
+    assert "规划新建学校校址 site built (1)" in legend
+    assert f"备选校址（未使用） candidate site not used ({len(sites) - 1})" in legend
+    assert f"调整学区的居民点 re-zoned ({n})" in legend
+    assert "教师交流" not in legend  # flows are off
+    assert errors == []
+
+
+def test_legend_screenshot_shows_the_site_and_rezoning_symbols(plan_page, tmp_path: Path) -> None:
+    """The legend as drawn: its pixels hold the built-site purple and the re-zoned ring's purple, and the grey outline
+    of an unused site; the same legend without those layers holds none of the purple."""
+    import io
+
+    from PIL import Image
+
+    pg, errors, _ = plan_page
+
+    def colours() -> dict[str, int]:
+        px = np.asarray(Image.open(io.BytesIO(pg.locator("#legend").screenshot())).convert("RGB"), dtype=int)
+
+        def near(rgb: tuple[int, int, int], tol: int = 24) -> int:
+            return int((np.abs(px - np.array(rgb)) <= tol).all(axis=2).sum())
+
+        return {"built": near((0x6A, 0x1B, 0x9A)), "ring": near((0x6A, 0x3D, 0x9A), 16),
+                "grey": near((0x8E, 0x8E, 0x8E))}  # fmt: skip
+
+    shown = colours()
+    assert shown["built"] >= 20 and shown["ring"] >= 10 and shown["grey"] >= 10, shown
+    for name in ("new_sites", "settlements"):
+        pg.locator(f"#layer-list input[data-layer='{name}']").click()
+    hidden = colours()
+    assert hidden["built"] == 0 and hidden["ring"] == 0, hidden
+    for name in ("new_sites", "settlements"):
+        pg.locator(f"#layer-list input[data-layer='{name}']").click()
+    assert errors == []

@@ -31,12 +31,14 @@ from planner.scenario import SolverSettings
 log = logging.getLogger(__name__)
 
 #: the neighbourhoods, smallest first: integer variable groups each leaves free (all others fixed)
+_PURCHASES: tuple[str, ...] = ("equipment_buy", "multimedia", "music_room", "art_room", "expand", "fail", "miss",
+                               "unmet")
 NEIGHBOURHOODS: dict[str, tuple[str, ...]] = {
-    # the knapsack: purchases and expansions for the plan's pupils and teachers
-    "purchases": ("multimedia", "music_room", "art_room", "expand", "fail", "miss", "unmet"),
+    # the knapsack: purchases (equipment_buy: a school's equipment lot, bought or not) and expansions for the
+    # plan's pupils and teachers
+    "purchases": _PURCHASES,
     # and who teaches where: rotation, redeployment and recruits too (pupils are still fixed)
-    "teachers": ("multimedia", "music_room", "art_room", "expand", "fail", "miss", "unmet", "out", "redeploy", "in",
-                 "hire"),
+    "teachers": (*_PURCHASES, "out", "redeploy", "in", "hire"),
 }
 
 

@@ -1,6 +1,7 @@
 """Resources lever: equipment, networked multimedia classrooms, music and art rooms.
 
-Public schools (existing or new) may receive equipment value (continuous, yuan),
+Public schools (existing or new) may receive equipment value (continuous, yuan, either 0
+or at least the scenario's ``purchases.min_lot_yuan``),
 multimedia sets (whole rooms, at most one per classroom) and music / art rooms (whole
 rooms, fitted in existing space), each at its unit cost from ``parameters.yaml``.
 """
@@ -18,10 +19,25 @@ def add_resources(ctx: ModelContext) -> None:
     if not sc.levers.resources:
         return
     cost = inp.unit_costs
+    lot = sc.purchases.min_lot_yuan
+    # most: what the budget buys, at most twice the full standard at the largest school size (a tight big-M,
+    # so the solver's integrality tolerance cannot let a "not bought" school buy a few hundred yuan)
+    eq_std = max(inp.std(s, "equipment") for s in inp.class_limit)
+    most = min(inp.capital_budget_yuan / cost["equipment_yuan_per_yuan"], 2 * max(inp.size_limit.values()) * eq_std)
     for unit in inp.units.index[inp.units["public"]]:
         eq = ctx.var("equipment", unit)
         ctx.resource[(unit, "", "equipment")].add(eq)
         ctx.capital_yuan.add(eq, cost["equipment_yuan_per_yuan"])
+        # one procurement lot at least: eq = 0 or lot <= eq <= most (binary buy)
+        if lot > 0:
+            buy = ctx.var("equipment_buy", unit, up=1, cat=pulp.LpInteger)
+            low, high = Lin(), Lin()
+            low.add(eq)
+            low.add(buy, -lot)
+            high.add(eq)
+            high.add(buy, -most)
+            ctx.constrain(low, ">=", 0, f"eq_lot_{unit}")
+            ctx.constrain(high, "<=", 0, f"eq_buy_{unit}")
 
         mm = ctx.var("multimedia", unit, cat=pulp.LpInteger)
         ctx.resource[(unit, "", "multimedia")].add(mm)

@@ -5,11 +5,18 @@ next to the GeoPackage (``<stem>_styles/<layer>.qml``, for "Load Style…" by ha
 in the GeoPackage's ``layer_styles`` table as each layer's default style — the table QGIS
 itself uses ("Save as default" → "Datasource database"), so QGIS applies the symbology as
 soon as a layer is added.
+
+Field aliases: every field with a Chinese name (:data:`FIELD_ALIASES_ZH`, plus the Chinese part of the
+HTML map's bilingual labels) gets it as its alias in the GeoPackage schema extension's
+``gpkg_data_columns`` table (column ``name``, the English column name in ``description``). GDAL
+(≥ 3.3) reads that ``name`` as the field's alternative name, which QGIS shows as the field's alias in
+the attribute table and forms.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import sqlite3
 from contextlib import closing
 from pathlib import Path
@@ -35,6 +42,73 @@ CREATE TABLE IF NOT EXISTS "layer_styles" (
     "useAsDefault" BOOLEAN, "description" TEXT, "owner" TEXT(30), "ui" TEXT(30),
     "update_time" DATETIME DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now'))
 )"""
+
+
+#: the GeoPackage schema extension's table of column descriptions (GeoPackage 1.3, §2.3 / Annex F.2)
+DATA_COLUMNS_TABLE = "gpkg_data_columns"
+_CREATE_DATA_COLUMNS = """
+CREATE TABLE IF NOT EXISTS "gpkg_data_columns" (
+    table_name TEXT NOT NULL, column_name TEXT NOT NULL, name TEXT, title TEXT, description TEXT,
+    mime_type TEXT, constraint_name TEXT,
+    CONSTRAINT pk_gdc PRIMARY KEY (table_name, column_name),
+    CONSTRAINT gdc_tn UNIQUE (table_name, name)
+)"""
+
+#: Chinese aliases of the fields the HTML map's labels do not cover
+FIELD_ALIASES_ZH: dict[str, str] = {
+    "kind": "类型",
+    "item": "项目代码",
+    "item_zh": "项目",
+    "quantity": "数量",
+    "unit_zh": "单位",
+    "unit": "单位",
+    "content_zh": "建设或采购内容",
+    "serves_zh": "所补标准",
+    "effect_zh": "规划前→规划后",
+    "pupils_served": "受益学生（人）",
+    "township_zh": "乡镇",
+    "source": "来源",
+    "shortfall": "差额",
+    "pupils_affected": "涉及学生（人）",
+    "binds": "制约因素代码",
+    "binds_zh": "制约因素",
+    "detail_zh": "说明",
+    "cost_kind": "资金性质",
+    "color": "填充色",
+}
+
+
+#: aliases of one layer that differ from the shared ones
+LAYER_ALIASES_ZH: dict[str, dict[str, str]] = {
+    "projects": {"kind": "项目类型代码", "kind_zh": "项目类型", "item": "方案代码", "item_zh": "方案"},
+    "unmet": {"item": "事项代码", "item_zh": "未达标事项"},
+}
+
+
+def _zh_part(label: str) -> str:
+    """The Chinese part of a bilingual label: up to the first space before a Latin letter."""
+    m = re.match(r"^(.*?)\s+[A-Za-z]", label)
+    return (m.group(1) if m else label).strip()
+
+
+def field_aliases(columns: list[str], layer: str = "") -> dict[str, str]:
+    """Column -> Chinese alias for a layer's columns, unique within the layer (a repeated alias gets the
+    column name appended); columns without a Chinese name are left out."""
+    from planner.report.webmap import FIELD_LABELS
+
+    out: dict[str, str] = {}
+    used: set[str] = set()
+    own = LAYER_ALIASES_ZH.get(layer, {})
+    for col in columns:
+        shared = _zh_part(FIELD_LABELS[col]) if col in FIELD_LABELS else ""
+        alias = own.get(col) or FIELD_ALIASES_ZH.get(col) or shared
+        if not alias:
+            continue
+        if alias in used:
+            alias = f"{alias}（{col}）"
+        used.add(alias)
+        out[col] = alias
+    return out
 
 
 def style_for(layer: str) -> Path | None:
@@ -78,7 +152,33 @@ def write_geopackage(layers: dict[str, gpd.GeoDataFrame], path: Path) -> Path:
         for name, qml in styles.items():
             (sidecar / f"{name}.qml").write_text(qml.read_text("utf-8"), "utf-8")
         _embed_styles(path, {name: qml.read_text("utf-8") for name, qml in styles.items()})
+    _write_aliases(path, {name: field_aliases([c for c in gdf.columns if c != gdf.geometry.name], name)
+                          for name, gdf in layers.items()})  # fmt: skip
     return path
+
+
+def _write_aliases(path: Path, aliases: dict[str, dict[str, str]]) -> None:
+    """Store each layer's field aliases in ``gpkg_data_columns`` and register the schema extension."""
+    with closing(sqlite3.connect(path)) as con, con:
+        con.execute(_CREATE_DATA_COLUMNS)
+        con.execute(
+            "CREATE TABLE IF NOT EXISTS gpkg_extensions (table_name TEXT, column_name TEXT, extension_name TEXT NOT "
+            "NULL, definition TEXT NOT NULL, scope TEXT NOT NULL, CONSTRAINT ge_tce UNIQUE (table_name, column_name, "
+            "extension_name))"
+        )
+        # registered as GDAL registers it: one row for the table, no column
+        con.execute(
+            "INSERT OR IGNORE INTO gpkg_extensions (table_name, column_name, extension_name, definition, scope) "
+            "VALUES ('gpkg_data_columns', NULL, 'gpkg_schema', 'http://www.geopackage.org/spec/#extension_schema', "
+            "'read-write')"
+        )
+        for table, cols in aliases.items():
+            for col, alias in cols.items():
+                con.execute(
+                    "INSERT OR REPLACE INTO gpkg_data_columns (table_name, column_name, name, title, description) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    (table, col, alias, alias, col),
+                )
 
 
 def read_layers(gpkg_path: Path) -> dict[str, gpd.GeoDataFrame]:
@@ -110,7 +210,7 @@ def read_layers(gpkg_path: Path) -> dict[str, gpd.GeoDataFrame]:
         raise DataError(str(gpkg_path), f"not a readable GeoPackage ({exc})") from None
     out: dict[str, gpd.GeoDataFrame] = {}
     for name, geom_type in listed:
-        if geom_type is None or name == STYLE_TABLE:
+        if geom_type is None or name in (STYLE_TABLE, DATA_COLUMNS_TABLE):
             continue
         out[str(name)] = gpd.read_file(gpkg_path, layer=name, engine="pyogrio")
     return out

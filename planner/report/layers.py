@@ -26,6 +26,16 @@ Every layer is in ``county.crs`` (metres). Layers, in order:
     One line per from-school, to-school, stage, category and kind: from_school_id,
     from_name_zh, to_school_id, to_name_zh, stage, category, category_zh, kind (rotation or
     redeployment), kind_zh, count, time_min, within_cap.
+``projects``
+    One point per priced capital project at its school or site
+    (:func:`planner.report.projects.project_lines`): kind, kind_zh, school_id, name_zh,
+    township_zh, item, item_zh, quantity, unit_zh, content_zh, serves_zh, effect_zh,
+    pupils_served, cost_yuan.
+``unmet``
+    One point per standard still unmet after the plan (``plan/unmet.csv``), at its school (or its
+    settlement for a trip beyond the cap): source, item, item_zh, school_id, name_zh, stage,
+    settlement_id, shortfall, unit, pupils_affected, binds, binds_zh, detail_zh, and the cost to meet
+    it (:func:`planner.report.marginal.cost_to_meet`): cost_kind, cost_yuan (NaN when not priced).
 """
 
 from __future__ import annotations
@@ -56,6 +66,8 @@ LAYER_NAMES = (
     "catchments_before_junior",
     "catchments_after_junior",
     "teacher_flows",
+    "projects",
+    "unmet",
 )
 
 STATUS_ZH = {"existing": "现有", "new": "新建", "expanded": "改扩建", "closed": "撤并"}
@@ -105,7 +117,58 @@ def plan_layers(plan: Plan, county: County) -> dict[str, gpd.GeoDataFrame]:
         for when in ("before", "after"):
             layers[f"catchments_{when}_{stage}"] = catch[f"{when}_{stage}"]
     layers["teacher_flows"] = _teacher_flows(county, plan)
+    points = _points(county, plan)
+    layers["projects"] = _projects(county, plan, points)
+    layers["unmet"] = _unmet(county, plan, points)
     return {k: layers[k] for k in LAYER_NAMES}
+
+
+def _points(county: County, plan: Plan) -> dict[str, object]:
+    """Point of every school, opened site and settlement, by id (schools before sites before settlements)."""
+    pts: dict[str, object] = {}
+    for frame in (county.settlements, county.candidate_sites, county.schools, plan.after_county.schools):
+        if len(frame):
+            pts.update(zip(frame.index.astype(str), frame.geometry, strict=True))
+    return pts
+
+
+def _projects(county: County, plan: Plan, points: dict[str, object]) -> gpd.GeoDataFrame:
+    from planner.report.projects import LINE_COLUMNS, project_lines
+
+    lines = project_lines(plan, county)
+    geoms = [points.get(str(s)) for s in lines["school_id"]]
+    out = lines[list(LINE_COLUMNS)].copy()
+    out["pupils_served"] = out["pupils_served"].astype(int)
+    return gpd.GeoDataFrame(out, geometry=gpd.GeoSeries(geoms, crs=county.crs), crs=county.crs)
+
+
+UNMET_COLUMNS = ["source", "item", "item_zh", "school_id", "name_zh", "stage", "settlement_id", "shortfall", "unit",
+                 "pupils_affected", "binds", "binds_zh", "detail_zh", "cost_kind", "cost_yuan"]  # fmt: skip
+
+
+def _unmet(county: County, plan: Plan, points: dict[str, object]) -> gpd.GeoDataFrame:
+    from planner.report.marginal import cost_to_meet
+
+    u = plan.extra_tables.get("unmet")
+    if u is None or not len(u):
+        return gpd.GeoDataFrame(pd.DataFrame(columns=UNMET_COLUMNS), geometry=gpd.GeoSeries([], crs=county.crs))
+    u = u.copy()
+    for col in ("school_id", "stage", "settlement_id"):
+        u[col] = u[col].fillna("").astype(str) if col in u.columns else ""
+    costs = cost_to_meet(plan, county)
+    key = ["item", "school_id", "stage"]
+    if len(costs):
+        c = costs.assign(school_id=costs["school_id"].fillna("").astype(str),
+                         stage=costs["stage"].fillna("").astype(str))  # fmt: skip
+        c = c.drop_duplicates(key)[[*key, "cost_kind", "cost_yuan"]]
+        u = u.merge(c, on=key, how="left")
+    else:
+        u["cost_kind"], u["cost_yuan"] = pd.NA, np.nan
+    u["cost_kind"] = u["cost_kind"].where(u["source"] != "distance", "not_priced").fillna("not_priced")
+    u["cost_yuan"] = u["cost_yuan"].astype(float)
+    where = [sett if sett else sid for sid, sett in zip(u["school_id"], u["settlement_id"], strict=True)]
+    geoms = [points.get(w) for w in where]
+    return gpd.GeoDataFrame(u[UNMET_COLUMNS], geometry=gpd.GeoSeries(geoms, crs=county.crs), crs=county.crs)
 
 
 def catchment_colors(layers: list[gpd.GeoDataFrame]) -> dict[str, str]:

@@ -29,7 +29,7 @@ from planner.county import County
 from planner.plan import Plan
 from planner.plan.rezoning import format_rezoning
 from planner.report.geopackage import write_geopackage
-from planner.report.justification import write_budget_justification
+from planner.report.justification import scenario_zh, write_budget_justification
 from planner.report.layers import plan_layers
 from planner.report.maps import write_maps
 from planner.report.marginal import cost_to_meet
@@ -127,8 +127,10 @@ def _write_documents(plan: Plan, out_dir: Path, inputs: RunInputs) -> list[Path]
     files = [write_csv(to_meet, out_dir / "plan" / "cost_to_meet.csv")]
     if inputs.marginal is not None:
         files.append(write_csv(inputs.marginal, out_dir / "plan" / "marginal_budget.csv"))
-    files.append(write_plan_workbook(plan, county, out_dir / "plan_workbook.xlsx", marginal=inputs.marginal))
-    files += write_budget_justification(plan, county, out_dir, marginal=inputs.marginal, cost_to_meet=to_meet)
+    files.append(write_plan_workbook(plan, county, out_dir / "plan_workbook.xlsx", marginal=inputs.marginal,
+                                     scenario=inputs.scenario))  # fmt: skip
+    files += write_budget_justification(plan, county, out_dir, marginal=inputs.marginal, cost_to_meet=to_meet,
+                                        scenario=inputs.scenario)  # fmt: skip
     return files
 
 
@@ -140,7 +142,7 @@ def _write_maps(plan: Plan, out_dir: Path, inputs: RunInputs) -> list[Path]:
     gis.mkdir(parents=True, exist_ok=True)
     files = [write_geopackage(layers, gis / "plan.gpkg")]
     files += sorted(p for p in gis.rglob("*") if p.is_file() and p not in files)
-    title = f"{county.name_zh} · {plan.scenario_name} 规划方案"
+    title = f"{county.name_zh}{scenario_zh(inputs.scenario, plan.scenario_name)}"
     note = "合成数据 synthetic data — not a real county's schools" if county.synthetic else ""
     files += write_maps(layers, out_dir / "maps", title_zh=title, synthetic=county.synthetic,
                         data_source=county.parameters.data_source)  # fmt: skip

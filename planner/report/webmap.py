@@ -77,10 +77,12 @@ LAYER_STYLES: dict[str, LayerStyle] = {
     "catchments_before_junior": LayerStyle("现状初中学区", "junior catchments, before", 12, False),
     "catchments_after_junior": LayerStyle("规划初中学区", "junior catchments, after", 13, False),
     "townships": LayerStyle("乡镇界", "township boundaries", 20, True),
-    "teacher_flows": LayerStyle("教师交流", "teacher flows", 40, True),
+    "teacher_flows": LayerStyle("教师交流", "teacher flows", 40, False),
     "settlements": LayerStyle("居民点", "settlements", 50, True),
     "new_sites": LayerStyle("新建校址", "new school sites", 60, True),
     "schools": LayerStyle("学校", "schools", 70, True),
+    "projects": LayerStyle("建设项目", "priced projects", 65, False),
+    "unmet": LayerStyle("未达标事项", "unmet items", 66, False),
 }
 
 #: Default drawing order of unknown layers by geometry kind.
@@ -634,6 +636,7 @@ _JS = r"""
   const panelBody = document.getElementById("panel-body");
 
   const COMPLIANCE = { "true": "#2e7d32", "false": "#c62828", "null": "#9e9e9e" };
+  const BUILT = "#6a1b9a", UNBUILT = "#8e8e8e", REZONED = "#6a3d9a";
   const FLOW_COLORS = { backbone: "#d62728", pe_art: "#2ca02c", above_required: "#1f77b4", other: "#7f7f7f" };
   const EXTRA_COLORS = ["#9467bd", "#8c564b", "#e377c2", "#bcbd22", "#17becf", "#ff7f0e"];
   const STATUS = ["existing", "new", "expanded", "closed"];
@@ -853,8 +856,15 @@ _JS = r"""
             sg.setAttribute("data-school-id", p.school_id);
             const lab = el("text", { x: 9, y: 4, "class": "school-label" }, sg);
             lab.textContent = p.name_zh || p.school_id || "";
-          } else if (L.name === "settlements") sg = symbol("circle", 2.5, "#555", "none", fg);
-          else if (L.name === "new_sites") sg = symbol("diamond", 6, "#6a1b9a", "#fff", fg);
+          } else if (L.name === "settlements") {
+            sg = symbol("circle", 2.5, "#555", "none", fg);
+            if (p.changed === true) {  // re-zoned: a ring around the dot
+              el("circle", { r: 6, fill: "none", stroke: REZONED, "stroke-width": 1.4, "class": "rezoned" }, sg);
+            }
+          } else if (L.name === "new_sites") {
+            sg = p.built === true ? symbol("diamond", 7, BUILT, "#fff", fg) : symbol("diamond", 5, "#fff", UNBUILT, fg);
+            sg.setAttribute("class", p.built === true ? "site built" : "site unbuilt");
+          }
           else sg = symbol("circle", 4, "#666", "#fff", fg);
           scaled.push({ node: sg, x: q[0], y: q[1] });
         });
@@ -922,8 +932,15 @@ _JS = r"""
           "stroke-dasharray": "6 3" }, g), "乡镇界 township boundary");
       } else if (L.name === "settlements") {
         entry(box, g => symbol("circle", 2.5, "#555", "none", g), "居民点 settlement");
+        const n = props.filter(p => p.changed === true).length;
+        if (n) entry(box, g => { symbol("circle", 2.5, "#555", "none", g);
+          el("circle", { r: 6, fill: "none", stroke: REZONED, "stroke-width": 1.4 }, g); },
+          "调整学区的居民点 re-zoned (" + n + ")");
       } else if (L.name === "new_sites") {
-        entry(box, g => symbol("diamond", 6, "#6a1b9a", "#fff", g), "新建校址 new school site");
+        const nb = props.filter(p => p.built === true).length;
+        if (nb) entry(box, g => symbol("diamond", 7, BUILT, "#fff", g), "规划新建学校校址 site built (" + nb + ")");
+        if (props.length - nb) entry(box, g => symbol("diamond", 5, "#fff", UNBUILT, g),
+          "备选校址（未使用） candidate site not used (" + (props.length - nb) + ")");
       } else if (L.kind === "polygon") {
         entry(box, g => el("rect", { x: -12, y: -7, width: 24, height: 14, fill: "#bbb", "fill-opacity": 0.3,
           stroke: "#666" }, g), L.zh);

@@ -33,20 +33,24 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 from typing import Any
+from weakref import WeakKeyDictionary
 
 import pandas as pd
 from openpyxl import Workbook
-from openpyxl.styles import Font
+from openpyxl.cell.cell import Cell
+from openpyxl.styles import Alignment, Font
 from openpyxl.worksheet.worksheet import Worksheet
 
-from planner.binding import binds_by_item
 from planner.county import County
 from planner.plan import Plan
 from planner.plan.rezoning import COLUMNS as REZONING_COLUMNS
 from planner.plan.rezoning import HEADERS_ZH, rezoning_summary
 from planner.report.cell_text import keep_text
 from planner.report.marginal import cost_to_meet, cost_totals
+from planner.report.projects import PROJECT_KIND_ZH, project_lines
+from planner.report.projects import school_names as school_names
 from planner.report.selfassessment import F_1, F_2, F_CV, F_INT, F_PCT, _indicator_sheet, _mark, _write_table
+from planner.scenario import Scenario
 from planner.schema import STAGE_ZH, TEACHERS
 
 log = logging.getLogger(__name__)
@@ -68,16 +72,6 @@ SHEETS: tuple[str, ...] = (
 MARGINAL_SHEET = "边际效益 Marginal"
 TOTAL_LABEL = "合计 Total"
 
-#: Project kinds in Chinese.
-PROJECT_KIND_ZH: dict[str, str] = {
-    "new_school": "新建学校",
-    "expansion": "改扩建",
-    "equipment": "教学仪器设备",
-    "multimedia": "网络多媒体教室",
-    "music_room": "音乐专用教室",
-    "art_room": "美术专用教室",
-    "closure": "撤并",
-}
 CATEGORY_ZH: dict[str, str] = {
     "backbone": "县级及以上骨干教师",
     "pe_art": "体育、艺术教师",
@@ -94,6 +88,8 @@ MOVE_KIND_ZH = {
     "itinerant": "走教",
 }
 F_YUAN = "#,##0.00"
+#: cost kinds of the unmet sheet (its SUMIFS formulas read them)
+UNMET_KIND_ZH = {"capital": "资本性", "recurrent": "经常性(每年)", "not_priced": "未估价"}
 F_TIME = "0.0"
 
 _TITLE_FONT = Font(bold=True, size=12)
@@ -102,45 +98,54 @@ _TITLE_FONT = Font(bold=True, size=12)
 def _yes(v: Any) -> str | None:
     if v is None or v is pd.NA or (isinstance(v, float) and v != v):
         return None
-    return "是 ✓" if bool(v) else "否 ✗"
+    return "是" if bool(v) else "否"
 
 
-def school_names(plan: Plan, county: County) -> dict[str, str]:
-    """Chinese name of every school and opened site the plan mentions."""
-    names = dict(zip(county.schools["school_id"], county.schools["name_zh"], strict=True))
-    after = plan.after_county.schools
-    names.update(zip(after["school_id"], after["name_zh"], strict=True))
-    sites = county.candidate_sites
-    if len(sites) and "name_zh" in sites.columns:
-        for sid, n in zip(sites.index, sites["name_zh"], strict=True):
-            names.setdefault(str(sid), f"{n}（候选校址）")
-    return names
+#: paper sizes of openpyxl's page setup
+PAPER_A4, PAPER_A3 = 9, 8
+#: sheets wider than this many columns print on A3
+A3_FROM_COLUMNS = 12
 
 
-def school_pupils_after(plan: Plan) -> pd.Series:
-    """Pupils per school after the plan (both stages), from the after-assessment's parts."""
-    return plan.after.parts.groupby("school_id")["pupils"].sum().astype(int)
+def print_setup(ws: Worksheet, header_row: int = 1, title: str = "") -> None:
+    """Landscape, fitted to one page wide (as many pages tall as needed), the header row repeated on every
+    page, A3 for sheets wider than :data:`A3_FROM_COLUMNS` columns (else A4), page numbers in the footer."""
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = PAPER_A3 if ws.max_column > A3_FROM_COLUMNS else PAPER_A4
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_title_rows = f"{header_row}:{header_row}"
+    ws.print_options.horizontalCentered = True
+    ws.page_margins.left = ws.page_margins.right = 0.4
+    ws.oddFooter.center.text = "第 &P 页 共 &N 页"
+    if title:
+        ws.oddHeader.center.text = title
 
 
-def project_table(plan: Plan, county: County) -> pd.DataFrame:
-    """The plan's projects with school name, Chinese kind, pupils served and cost per pupil.
+#: the cells of each sheet holding a formula the planner wrote (:func:`_formula`), so that the text guard
+#: (:func:`planner.report.cell_text.keep_text`) leaves them formulas while data that looks like one is text
+_OWN_FORMULAS: WeakKeyDictionary[Worksheet, set[str]] = WeakKeyDictionary()
 
-    Pupils served: for a new school, the pupils of its new catchments; otherwise the pupils
-    of the school after the plan (both stages — rooms, equipment and buildings are shared).
-    """
-    p = plan.projects.copy()
-    names = school_names(plan, county)
-    pupils = school_pupils_after(plan)
-    assigned = plan.assignments.groupby("school_id")["pupils"].sum()
-    p["name_zh"] = p["school_id"].map(names).fillna("")
-    p["kind_zh"] = p["kind"].map(PROJECT_KIND_ZH).fillna(p["kind"])
-    served = [
-        int(assigned.get(sid, 0)) if kind == "new_school" else int(pupils.get(sid, 0))
-        for sid, kind in zip(p["school_id"], p["kind"], strict=True)
-    ]
-    p["pupils_served"] = served
-    p["cost_per_pupil_yuan"] = [c / n if n else float("nan") for c, n in zip(p["cost_yuan"], served, strict=True)]
-    return p
+
+def own_formula(ws: Worksheet, cell: Cell) -> bool:
+    """Whether ``cell`` of ``ws`` holds a formula written by :func:`_formula`."""
+    return cell.coordinate in _OWN_FORMULAS.get(ws, set())
+
+
+def _formula(ws: Worksheet, row: int, col: int, text: str, fmt: str | None = F_YUAN, bold: bool = False) -> None:
+    """Write an Excel formula (``=SUM(...)``) into a cell: a computed figure the reader can check."""
+    c = ws.cell(row=row, column=col, value=text)
+    _OWN_FORMULAS.setdefault(ws, set()).add(c.coordinate)
+    if fmt:
+        c.number_format = fmt
+    if bold:
+        c.font = Font(bold=True)
+
+
+def _ref(sheet: str, col: str) -> str:
+    """A whole-column reference on another sheet: ``'项目清单 Projects'!M:M``."""
+    return f"'{sheet}'!{col}:{col}"
 
 
 def budget_table(plan: Plan, county: County) -> pd.DataFrame:
@@ -220,7 +225,7 @@ def _assessment_summary_sheet(ws: Worksheet, plan: Plan) -> None:
     b, a = plan.before, plan.after
     title = f"{a.county_name_zh or '本县'} 规划前后自评对比 (self-assessment before and after the plan)"
     ws.cell(row=1, column=1, value=title).font = _TITLE_FONT
-    note = f"方案 Scenario: {plan.scenario_name}；求解 Solver: {plan.solver.description}"
+    note = f"方案 Scenario: {plan.scenario_name}；求解 Solver: {plan.solver.description}"  # code: the CSVs' key
     if a.synthetic:
         note += "；⚠ 合成数据，仅供演示 (synthetic data, for demonstration only)"
     ws.cell(row=2, column=1, value=note)
@@ -287,11 +292,11 @@ def _exchange_sheet(ws: Worksheet, plan: Plan, county: County) -> None:
          r.count, r.time_min, _yes(r.within_cap)]
         for r in g.itertuples(index=False)
     ]  # fmt: skip
-    total = int(g["count"].sum()) if len(g) else 0
-    rows.append([TOTAL_LABEL, None, None, None, None, None, None, total, None, None])
+    rows.append([TOTAL_LABEL, None, None, None, None, None, None, None, None, None])
     fmts = [None, None, None, None, None, None, None, F_INT, F_TIME, None]
     _write_table(ws, header, rows, fmts, freeze="A2", max_width=22)
     ws.auto_filter.ref = None
+    _formula(ws, len(rows) + 1, 8, f"=SUM(H2:H{len(rows)})" if len(rows) > 1 else "=0", F_INT, bold=True)
     r0 = len(rows) + 4
     ws.cell(row=r0 - 1, column=1, value="交流轮岗比例核查 rotation policy check").font = _TITLE_FONT
     policy = plan.extra_tables.get("rotation_policy")
@@ -331,78 +336,128 @@ def _teachers_sheet(ws: Worksheet, plan: Plan, county: County) -> None:
     _write_table(ws, header, rows, fmts, freeze="B2", max_width=22)
 
 
+#: columns of the project sheet (the budget sheet's SUMIF formulas read 项目类型 and 金额)
+PROJECT_SHEET_HEADER: tuple[str, ...] = (
+    "序号 no.", "乡镇 township", "学校代码 school_id", "学校 school", "项目类型 kind", "方案 design", "数量 quantity",
+    "单位 unit", "建设或采购内容 content", "所补标准 standard served", "规划前→规划后 before → after",
+    "受益学生(人) pupils served", "金额(元) cost", "生均(元) cost per pupil",
+)  # fmt: skip
+PROJECT_KIND_COL, PROJECT_COST_COL = "E", "M"
+
+
 def _projects_sheet(ws: Worksheet, plan: Plan, county: County) -> None:
-    p = project_table(plan, county)
-    header = ["序号 no.", "项目类型 kind", "学校代码 school_id", "学校 school", "方案 item", "数量 quantity",
-              "单位 unit", "金额(元) cost_yuan", "所补标准 standard served", "内容 detail", "受益学生 pupils served",
-              "生均(元) cost per pupil"]  # fmt: skip
+    p = project_lines(plan, county)
     rows: list[list[Any]] = [
-        [i, r.kind_zh, r.school_id, r.name_zh, r.item, r.quantity, r.unit, r.cost_yuan, r.serves, r.detail_zh,
-         r.pupils_served, r.cost_per_pupil_yuan]
+        [i, r.township_zh, r.school_id, r.name_zh, r.kind_zh, r.item_zh, r.quantity, r.unit_zh, r.content_zh,
+         r.serves_zh, r.effect_zh, r.pupils_served, r.cost_yuan, None]
         for i, r in enumerate(p.itertuples(index=False), start=1)
     ]  # fmt: skip
-    rows.append([TOTAL_LABEL, None, None, None, None, None, None, float(p["cost_yuan"].sum()), None, None, None,
-                 None])  # fmt: skip
-    fmts = [None, None, None, None, None, F_2, None, F_YUAN, None, None, F_INT, F_YUAN]
-    _write_table(ws, header, rows, fmts, freeze="A2", max_width=30)
-    ws.auto_filter.ref = f"A1:L{len(rows)}"
-    last = len(rows) + 1
+    rows.append([TOTAL_LABEL, *[None] * 13])
+    fmts = [None, None, None, None, None, None, "#,##0.##", None, None, None, None, F_INT, F_YUAN, F_YUAN]
+    _write_table(ws, list(PROJECT_SHEET_HEADER), rows, fmts, freeze="E2", max_width=30)
+    n = len(p)
+    ws.auto_filter.ref = f"A1:N{n + 1}"
+    for i in range(2, n + 2):  # cost per pupil = cost / pupils served
+        _formula(ws, i, 14, f'=IF(L{i}>0,M{i}/L{i},"")')
+    last = n + 2
+    _formula(ws, last, 12, f"=SUM(L2:L{n + 1})" if n else "=0", F_INT, bold=True)
+    _formula(ws, last, 13, f"=SUM(M2:M{n + 1})" if n else "=0", bold=True)
     for c in ws[last]:
         c.font = Font(bold=True)
+    for col in ("I", "K"):
+        ws.column_dimensions[col].width = 48
+        for cell in ws[col][1:]:
+            cell.alignment = Alignment(wrap_text=True, vertical="top")
 
 
 def _budget_sheet(ws: Worksheet, plan: Plan, county: County) -> None:
+    """Capital by project kind (SUMIF over the project sheet), recurrent by item, totals, remainders and shares
+    as formulas; budgets as values."""
     b = budget_table(plan, county)
-    header = ["类别 section", "项目 item", "代码 code", "数量 count", "金额(元) amount_yuan", "占预算 share of budget"]
+    uc = county.parameters.unit_costs
+    header = ["类别 section", "项目 item", "数量 count", "金额(元) amount", "占预算 share of budget"]
     sec = {"capital": "资本性 capital", "recurrent": "经常性(每年) recurrent per year"}
-    rows = [
-        [sec[r.section], r.item_zh, r.item, None if pd.isna(r.count) else int(r.count), r.amount_yuan,
-         r.share_of_budget]
-        for r in b.itertuples(index=False)
-    ]  # fmt: skip
-    _write_table(ws, header, rows, [None, None, None, F_INT, F_YUAN, F_PCT], freeze="A2", max_width=30)
+    rows = [[sec[r.section], r.item_zh, None if pd.isna(r.count) else int(r.count), r.amount_yuan, None]
+            for r in b.itertuples(index=False)]  # fmt: skip
+    _write_table(ws, header, rows, [None, None, F_INT, F_YUAN, F_PCT], freeze="A2", max_width=30)
     ws.auto_filter.ref = None
-    for i, r in enumerate(b.itertuples(index=False), start=2):
-        if r.item in ("total", "budget"):
-            for c in ws[i]:
-                c.font = Font(bold=True)
+    where = {(r.section, r.item): i for i, r in enumerate(b.itertuples(index=False), start=2)}
+    proj = SHEETS[6]
+    for section in ("capital", "recurrent"):
+        items = [i for (s_, it), i in where.items() if s_ == section and it not in ("total", "budget", "remaining")]
+        tot, bud, rem = where[(section, "total")], where[(section, "budget")], where[(section, "remaining")]
+        for i in items:
+            item = b.iloc[i - 2]["item"]
+            if section == "capital":
+                kind_zh = PROJECT_KIND_ZH.get(item, item)
+                _formula(ws, i, 4, f'=SUMIF({_ref(proj, PROJECT_KIND_COL)},"{kind_zh}",{_ref(proj, PROJECT_COST_COL)})')
+                _formula(ws, i, 3, f'=COUNTIF({_ref(proj, PROJECT_KIND_COL)},"{kind_zh}")', F_INT)
+            elif item == "rotation_allowance":
+                _formula(ws, i, 4, f"=C{i}*{uc.rotation_allowance_yuan_per_year!r}")
+        if items:
+            _formula(ws, tot, 4, "=" + "+".join(f"D{i}" for i in items), bold=True)
+            if section == "capital":
+                _formula(ws, tot, 3, "=" + "+".join(f"C{i}" for i in items), F_INT, bold=True)
+        else:
+            _formula(ws, tot, 4, "=0", bold=True)
+        _formula(ws, rem, 4, f"=D{bud}-D{tot}")
+        for i in [*items, tot, rem]:
+            _formula(ws, i, 5, f'=IF(D{bud}>0,D{i}/D{bud},"")', F_PCT)
+        for c in ws[bud]:
+            c.font = Font(bold=True)
+    r0 = len(rows) + 3
+    ws.cell(row=r0, column=1, value="金额、合计、结余和占预算均为公式：资本性各类金额按“项目清单”表的项目类型求和，"
+            "交流轮岗补贴 = 人数 × 每人每年补贴。").font = Font(italic=True)  # fmt: skip
 
 
 def _unmet_sheet(ws: Worksheet, plan: Plan, county: County, costs: pd.DataFrame) -> None:
     header = ["来源 source", "项目 item", "学校代码 school_id", "学校 school", "学段 stage", "公办 public",
               "差额 shortfall", "单位 unit", "需补数量 quantity", "数量单位 quantity unit", "单价(元) unit cost",
               "估算金额(元) cost_yuan", "性质 cost kind", "估算规则 rule", "制约因素 what binds"]  # fmt: skip
-    src = {"indicator": "资源配置指标 indicator", "guarantee": "政府保障 guarantee"}
-    binds = binds_by_item(plan.extra_tables.get("unmet"), with_code=True)
-    kind = {"capital": "资本性 capital", "recurrent": "经常性(每年) recurrent/yr", "not_priced": "未估价 not priced"}
+    src = {"indicator": "资源配置指标", "guarantee": "政府保障"}
+    unmet = plan.extra_tables.get("unmet")
+    binds: dict[tuple[str, str, str], str] = {}
+    if unmet is not None and len(unmet):
+        u = unmet[unmet["source"] != "distance"]
+        binds = {(r.item, r.school_id or "", r.stage or ""): f"{r.binds_zh}：{r.detail_zh}" if r.detail_zh else
+                 str(r.binds_zh) for r in u.itertuples(index=False)}  # fmt: skip
     rows = [
-        [src.get(r.source, r.source), f"{r.item_zh} ({r.item})", r.school_id or None, r.name_zh or None,
+        [src.get(r.source, r.source), r.item_zh, r.school_id or None, r.name_zh or None,
          STAGE_ZH.get(r.stage) if r.stage else None, _yes(r.public), r.shortfall, r.unit, r.quantity,
-         r.quantity_unit, r.unit_cost_yuan, r.cost_yuan, kind.get(r.cost_kind, r.cost_kind), r.rule_zh,
+         r.quantity_unit, r.unit_cost_yuan, r.cost_yuan, UNMET_KIND_ZH.get(r.cost_kind, r.cost_kind), r.rule_zh,
          binds.get((r.item, r.school_id or "", r.stage or ""))]
         for r in costs.itertuples(index=False)
     ]  # fmt: skip
     fmts = [None, None, None, None, None, None, F_2, None, F_2, None, F_YUAN, F_YUAN, None, None, None]
     _write_table(ws, header, rows, fmts, freeze="C2", max_width=26)
-    ws.column_dimensions["N"].width = 80
-    ws.column_dimensions["O"].width = 30
+    ws.column_dimensions["N"].width = 60
+    ws.column_dimensions["O"].width = 60
     t = cost_totals(costs)
     r0 = len(rows) + 4
-    ws.cell(row=r0 - 1, column=1, value="达标所需资金估算 cost to meet (public schools)").font = _TITLE_FONT
-    lines = [
-        ("资本性(元) capital yuan", t["capital_yuan"]),
-        ("经常性上限(元/年) recurrent upper bound", t["recurrent_yuan_per_year_upper"]),
-        ("经常性下限(元/年) recurrent lower bound", t["recurrent_yuan_per_year_lower"]),
-        ("民办学校资本性(元) private capital", t["private_capital_yuan"]),
-        ("民办学校经常性(元/年) private recurrent", t["private_recurrent_yuan_per_year"]),
-        ("未估价项数 items not priced", t["not_priced"]),
-    ]
-    for i, (label, v) in enumerate(lines, start=r0):
+    last = len(rows) + 1
+    ws.cell(row=r0 - 1, column=1, value="达标所需资金估算 cost to meet").font = _TITLE_FONT
+
+    def sumifs(kind: str, public: str) -> str:
+        return f'=SUMIFS(L2:L{last},M2:M{last},"{UNMET_KIND_ZH[kind]}",F2:F{last},"{public}")' if rows else "=0"
+
+    lines: list[tuple[str, str | float, str]] = [
+        ("公办学校资本性(元) public capital", sumifs("capital", "是"), F_YUAN),
+        ("公办学校经常性上限(元/年) recurrent upper bound", sumifs("recurrent", "是"), F_YUAN),
+        ("公办学校经常性下限(元/年) recurrent lower bound", t["recurrent_yuan_per_year_lower"], F_YUAN),
+        ("民办学校资本性(元) private capital", sumifs("capital", "否"), F_YUAN),
+        ("民办学校经常性(元/年) private recurrent", sumifs("recurrent", "否"), F_YUAN),
+        ("未估价项数 items not priced", f'=COUNTIF(M2:M{last},"{UNMET_KIND_ZH["not_priced"]}")' if rows else "=0",
+         F_INT),
+    ]  # fmt: skip
+    for i, (label, v, fmt) in enumerate(lines, start=r0):
         ws.cell(row=i, column=1, value=label).font = Font(bold=True)
-        ws.cell(row=i, column=2, value=float(v)).number_format = F_YUAN if i < r0 + 5 else F_INT
+        if isinstance(v, str):
+            _formula(ws, i, 2, v, fmt)
+        else:
+            ws.cell(row=i, column=2, value=float(v)).number_format = fmt
     ws.cell(row=r0 + len(lines), column=1,
-            value="教师类各项可能重叠（一名本科体育教师同时计入指标1、3和编制），"
-            "上限为各项相加，下限为每校每学段取最大项。")  # fmt: skip
+            value="教师类各项可能重叠（一名本科体育教师同时计入指标1、3和编制），上限为各项相加（公式），"
+            "下限为每校每学段取最大项（计算值）。")  # fmt: skip
 
 
 def _marginal_sheet(ws: Worksheet, marginal: pd.DataFrame) -> None:
@@ -425,8 +480,9 @@ def _marginal_sheet(ws: Worksheet, marginal: pd.DataFrame) -> None:
     ws.auto_filter.ref = None
     notes = list(marginal.attrs.get("notes", []))
     r0 = len(rows) + 3
-    text = ("未达标校-指标数：规划后评估中低于标准的学校×指标数；缺口指数：其Σ(1−实际值/标准)。"
-            "Definitions: see planner/report/marginal.py.")  # fmt: skip
+    text = ("未达标校-指标数：规划后评估中低于标准的学校×指标数；缺口指数：其Σ(1−实际值/标准)，每项在0到1之间。"
+            "unmet school-indicators: parts × indicators below the standard after the plan; shortfall index: "
+            "their Σ(1 − value/standard).")  # fmt: skip
     ws.cell(row=r0, column=1, value=text).font = Font(italic=True)
     for i, n in enumerate(notes, start=r0 + 1):
         ws.cell(row=i, column=1, value=n)
@@ -463,9 +519,17 @@ def _rezoning_sheet(ws: Worksheet, plan: Plan) -> None:
 
 
 def build_plan_workbook(
-    plan: Plan, county: County, *, marginal: pd.DataFrame | None = None, costs: pd.DataFrame | None = None
+    plan: Plan,
+    county: County,
+    *,
+    marginal: pd.DataFrame | None = None,
+    costs: pd.DataFrame | None = None,
+    scenario: Scenario | None = None,
 ) -> Workbook:
-    """The plan workbook in memory (sheets :data:`SHEETS`, plus :data:`MARGINAL_SHEET` when given)."""
+    """The plan workbook in memory (sheets :data:`SHEETS`, plus :data:`MARGINAL_SHEET` when given), every sheet
+    set up for print (:func:`print_setup`)."""
+    from planner.report.justification import scenario_zh
+
     costs = cost_to_meet(plan, county) if costs is None else costs
     wb = Workbook()
     wb.remove(wb.active)
@@ -481,12 +545,18 @@ def build_plan_workbook(
     _rezoning_sheet(wb.create_sheet(SHEETS[9]), plan)
     if marginal is not None:
         _marginal_sheet(wb.create_sheet(MARGINAL_SHEET), marginal)
-    wb.properties.title = f"{county.name_zh} 规划方案 plan workbook ({plan.scenario_name})"
+    name_zh = scenario_zh(scenario, plan.scenario_name)
+    for ws in wb.worksheets:
+        print_setup(ws, header_row=4 if ws.title == SHEETS[0] else 1,
+                    title=f"{county.name_zh}{name_zh} {ws.title.split(' ')[0]}")  # fmt: skip
+    wb.properties.title = f"{county.name_zh}{name_zh}规划方案工作簿"
     wb.properties.creator = "planner"
     return wb
 
 
-def write_plan_workbook(plan: Plan, county: County, path: Path, *, marginal: pd.DataFrame | None = None) -> Path:
+def write_plan_workbook(
+    plan: Plan, county: County, path: Path, *, marginal: pd.DataFrame | None = None, scenario: Scenario | None = None
+) -> Path:
     """Write the plan workbook.
 
     Parameters
@@ -499,6 +569,8 @@ def write_plan_workbook(plan: Plan, county: County, path: Path, *, marginal: pd.
         are created, an existing file is overwritten.
     marginal : DataFrame, optional
         :func:`planner.plan.variants.marginal_budget` table; adds the marginal sheet.
+    scenario : Scenario, optional
+        The plan's scenario (its Chinese name in the titles and page headers).
 
     Returns
     -------
@@ -509,7 +581,7 @@ def write_plan_workbook(plan: Plan, county: County, path: Path, *, marginal: pd.
     if path.suffix.lower() != ".xlsx":
         path = path / WORKBOOK_NAME
     path.parent.mkdir(parents=True, exist_ok=True)
-    keep_text(build_plan_workbook(plan, county, marginal=marginal)).save(path)
+    keep_text(build_plan_workbook(plan, county, marginal=marginal, scenario=scenario), exempt=own_formula).save(path)
     log.info("plan workbook written to %s", path)
     return path
 
@@ -522,7 +594,6 @@ __all__ = [
     "budget_table",
     "build_plan_workbook",
     "exchange_groups",
-    "project_table",
     "school_names",
     "write_plan_workbook",
 ]

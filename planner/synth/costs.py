@@ -94,6 +94,10 @@ def design_places(option: dict[str, Any]) -> int:
     return cp * 45 + cj * 50
 
 
+#: illustrative funding shares of a generated county (central / provincial transfers, county match)
+FUNDING_SHARES: tuple[tuple[str, float], ...] = (("中央财政", 0.4), ("省级财政", 0.3), ("县级财政", 0.3))
+
+
 def parameters_dict(profile: CountyProfile, data_source: str) -> dict[str, Any]:
     """Content of ``parameters.yaml`` (see :mod:`planner.parameters`)."""
     return {
@@ -104,6 +108,8 @@ def parameters_dict(profile: CountyProfile, data_source: str) -> dict[str, Any]:
         "datum": "wgs84",
         "budget": {"capital_yuan": float(round(CAPITAL_BUDGET_YUAN * profile.factor, -6)),
                    "recurrent_yuan_per_year": float(round(RECURRENT_BUDGET_YUAN_PER_YEAR * profile.factor, -5))},
+        "issuer": {"unit_zh": f"{profile.name_zh}教育体育局"},
+        "funding": [{"source_zh": k, "share": v} for k, v in FUNDING_SHARES],
         "unit_costs": dict(UNIT_COSTS),
         "new_school_options": new_school_options(),
     }  # fmt: skip
