@@ -116,7 +116,9 @@ def test_region_plan_is_feasible_and_never_worse_than_its_start(tiny, budget_sca
     r = res.result
     assert r.objective == pytest.approx(objective, rel=1e-9)
     if start.objective is not None:  # else the start kept the registered (do-nothing) plan
-        assert res.start_objective == pytest.approx(start.objective, rel=1e-6)
+        # the regions evaluate the start with its integers fixed and the continuous decisions re-optimised, which
+        # can only improve on the start heuristic's plan (solved within its gap tolerance)
+        assert start.lp_bound - 1e-6 <= res.start_objective <= start.objective * (1 + 1e-9)
     assert objective <= res.start_objective * (1 + 1e-9)
     # sweeps never get worse and the last one improved nothing (or time ran out)
     objs = [s["objective"] for s in res.sweeps]
