@@ -54,7 +54,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pulp
@@ -90,6 +90,9 @@ class SolverRun:
         Whether integrality was enforced (False: an LP relaxation was solved).
     gap_rel : float
         Relative gap tolerance asked for.
+    floor : float or None
+        A proven lower bound on the part of the objective no plan can change (:func:`on_changeable`);
+        when set, ``gap`` and ``status`` are measured on the objective above it.
     """
 
     status: str
@@ -100,6 +103,7 @@ class SolverRun:
     solver: str
     mip: bool
     gap_rel: float
+    floor: float | None = None
 
     @property
     def has_solution(self) -> bool:
@@ -113,7 +117,10 @@ class SolverRun:
 
     def describe(self) -> str:
         """Plain status for people; never says optimal for an unproven solution."""
-        return describe(self.status, self.gap, self.gap_rel)
+        text = describe(self.status, self.gap, self.gap_rel)
+        if self.floor is not None and self.gap is not None and self.floor > 0:
+            text += " on what the plan can change"
+        return text
 
 
 def describe(status: str, gap: float | None, gap_rel: float) -> str:
@@ -142,6 +149,27 @@ def relative_gap(objective: float | None, bound: float | None) -> float | None:
     if objective is None or bound is None or not (math.isfinite(objective) and math.isfinite(bound)):
         return None
     return abs(objective - bound) / max(abs(objective), 1e-9)
+
+
+def on_changeable(result: SolverRun, floor: float | None) -> SolverRun:
+    """``result`` with its gap and status measured on what the plan can change: the objective above ``floor``.
+
+    ``floor`` is a proven lower bound on penalties no plan avoids (:func:`planner.model.optimise.unavoidable_floor`:
+    pupils the county cannot keep within the bottom lines even with fractional decisions). Objective and bound
+    keep their values; the gap is ``(objective − max(bound, floor)) / (objective − floor)``, so a constant that
+    every plan pays no longer shrinks it (issue #17: 3% of the whole objective was 35% of what can change). The
+    status is re-derived from that gap and the tolerance asked for, never taken from the solver's own stop
+    (which measures the whole objective).
+    """
+    if floor is None or result.objective is None or not result.has_solution:
+        return result
+    floor = min(float(floor), result.objective)
+    bound = floor if result.bound is None or not math.isfinite(result.bound) else max(result.bound, floor)
+    room = result.objective - floor
+    gap = max(result.objective - bound, 0.0) / room if room > 1e-9 else 0.0
+    slack = 1e-7 * max(1.0, abs(result.objective))
+    proven = result.objective - bound <= max(result.gap_rel * room, slack)
+    return replace(result, bound=bound, gap=gap, status="optimal" if proven else "feasible", floor=floor)
 
 
 def within_tolerance(objective: float, bound: float, gap_rel: float, gap_abs: float = 0.0) -> bool:
