@@ -471,6 +471,35 @@ def _start_solution(h: Any, start: tuple[Any, Any], complete_s: float) -> Any | 
     return x if _feasible(h, x) else None
 
 
+#: who is told of a HiGHS solve's progress (:func:`listen_to_progress`)
+_LISTENERS: list[Callable[[str, float], None]] = []
+
+
+def listen_to_progress(listener: Callable[[str, float], None]) -> Callable[[], None]:
+    """Tell ``listener(event, value)`` of every HiGHS MIP run's progress in this process; returns how to stop.
+
+    Events: ``("start", nan)`` when a run begins, ``("solution", objective)`` for each improving plan and
+    ``("bound", bound)`` for each better bound the solver reports, as :func:`run_in_child` receives them.
+    Values are HiGHS's own (without PuLP's objective constant). A listener that raises is logged and
+    ignored: progress reporting never stops a solve. ``planner serve`` shows them live.
+    """
+    _LISTENERS.append(listener)
+
+    def stop() -> None:
+        with contextlib.suppress(ValueError):
+            _LISTENERS.remove(listener)
+
+    return stop
+
+
+def _tell(event: str, value: float) -> None:
+    for listener in list(_LISTENERS):
+        try:
+            listener(event, value)
+        except Exception:  # a listener's fault must never stop a solve
+            log.debug("progress listener failed on %s", event, exc_info=True)
+
+
 def fork_child(target: Callable[[Any, int], None]) -> tuple[int, Any]:
     """Run ``target(sender, parent_pid)`` in a forked child that dies with its parent; returns ``(pid, receiver)``.
 
@@ -506,6 +535,7 @@ def run_in_child(h: Any, kill_at: float, start: Any | None, complete_s: float) -
     import numpy as np
 
     pid, receiver = fork_child(lambda sender, parent: _child_main(h, sender, parent))
+    _tell("start", math.nan)
     best: tuple[float, Any] | None = None
     bound = -math.inf
     done: tuple[Any, ...] | None = None
@@ -521,9 +551,11 @@ def run_in_child(h: Any, kill_at: float, start: Any | None, complete_s: float) -
                 break
             if msg[0] == "bound":
                 bound = max(bound, msg[1])
+                _tell("bound", float(msg[1]))
             elif msg[0] == "solution":
                 if best is None or msg[1] < best[0]:
                     best = (msg[1], msg[2])
+                _tell("solution", float(msg[1]))
             else:
                 done = msg
     finally:
