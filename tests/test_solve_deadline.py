@@ -229,3 +229,26 @@ def _alive(pid: int) -> bool:
             return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
     except FileNotFoundError:
         return False
+
+
+def test_progress_listeners_hear_the_child_run() -> None:
+    # planner serve shows a solve's progress live: every improving plan and bound the child reports
+    from planner.model.backend import listen_to_progress
+
+    prob, _ = knapsack(seed=4)
+    heard: list[tuple[str, float]] = []
+    stop = listen_to_progress(lambda event, value: heard.append((event, value)))
+    try:
+        r = run(prob, "highs", time_limit_s=1.0, gap_rel=0.0)
+    finally:
+        stop()
+    assert heard and heard[0][0] == "start"
+    plans = [v for e, v in heard if e == "solution"]
+    bounds = [v for e, v in heard if e == "bound"]
+    assert plans and bounds
+    # HiGHS's objective leaves out PuLP's constant; the run adds it back
+    assert min(plans) + CONSTANT == pytest.approx(r.objective, abs=1e-6)
+    assert max(bounds) <= min(plans) + 1e-6
+    n = len(heard)
+    run(knapsack(seed=5)[0], "highs", time_limit_s=0.5, gap_rel=0.0)
+    assert len(heard) == n  # stopped listening

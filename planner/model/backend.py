@@ -54,7 +54,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pulp
@@ -90,6 +90,9 @@ class SolverRun:
         Whether integrality was enforced (False: an LP relaxation was solved).
     gap_rel : float
         Relative gap tolerance asked for.
+    floor : float or None
+        A proven lower bound on the part of the objective no plan can change (:func:`on_changeable`);
+        when set, ``gap`` and ``status`` are measured on the objective above it.
     """
 
     status: str
@@ -100,6 +103,7 @@ class SolverRun:
     solver: str
     mip: bool
     gap_rel: float
+    floor: float | None = None
 
     @property
     def has_solution(self) -> bool:
@@ -113,7 +117,10 @@ class SolverRun:
 
     def describe(self) -> str:
         """Plain status for people; never says optimal for an unproven solution."""
-        return describe(self.status, self.gap, self.gap_rel)
+        text = describe(self.status, self.gap, self.gap_rel)
+        if self.floor is not None and self.gap is not None and self.floor > 0:
+            text += " on what the plan can change"
+        return text
 
 
 def describe(status: str, gap: float | None, gap_rel: float) -> str:
@@ -142,6 +149,27 @@ def relative_gap(objective: float | None, bound: float | None) -> float | None:
     if objective is None or bound is None or not (math.isfinite(objective) and math.isfinite(bound)):
         return None
     return abs(objective - bound) / max(abs(objective), 1e-9)
+
+
+def on_changeable(result: SolverRun, floor: float | None) -> SolverRun:
+    """``result`` with its gap and status measured on what the plan can change: the objective above ``floor``.
+
+    ``floor`` is a proven lower bound on penalties no plan avoids (:func:`planner.model.optimise.unavoidable_floor`:
+    pupils the county cannot keep within the bottom lines even with fractional decisions). Objective and bound
+    keep their values; the gap is ``(objective − max(bound, floor)) / (objective − floor)``, so a constant that
+    every plan pays no longer shrinks it (issue #17: 3% of the whole objective was 35% of what can change). The
+    status is re-derived from that gap and the tolerance asked for, never taken from the solver's own stop
+    (which measures the whole objective).
+    """
+    if floor is None or result.objective is None or not result.has_solution:
+        return result
+    floor = min(float(floor), result.objective)
+    bound = floor if result.bound is None or not math.isfinite(result.bound) else max(result.bound, floor)
+    room = result.objective - floor
+    gap = max(result.objective - bound, 0.0) / room if room > 1e-9 else 0.0
+    slack = 1e-7 * max(1.0, abs(result.objective))
+    proven = result.objective - bound <= max(result.gap_rel * room, slack)
+    return replace(result, bound=bound, gap=gap, status="optimal" if proven else "feasible", floor=floor)
 
 
 def within_tolerance(objective: float, bound: float, gap_rel: float, gap_abs: float = 0.0) -> bool:
@@ -443,6 +471,35 @@ def _start_solution(h: Any, start: tuple[Any, Any], complete_s: float) -> Any | 
     return x if _feasible(h, x) else None
 
 
+#: who is told of a HiGHS solve's progress (:func:`listen_to_progress`)
+_LISTENERS: list[Callable[[str, float], None]] = []
+
+
+def listen_to_progress(listener: Callable[[str, float], None]) -> Callable[[], None]:
+    """Tell ``listener(event, value)`` of every HiGHS MIP run's progress in this process; returns how to stop.
+
+    Events: ``("start", nan)`` when a run begins, ``("solution", objective)`` for each improving plan and
+    ``("bound", bound)`` for each better bound the solver reports, as :func:`run_in_child` receives them.
+    Values are HiGHS's own (without PuLP's objective constant). A listener that raises is logged and
+    ignored: progress reporting never stops a solve. ``planner serve`` shows them live.
+    """
+    _LISTENERS.append(listener)
+
+    def stop() -> None:
+        with contextlib.suppress(ValueError):
+            _LISTENERS.remove(listener)
+
+    return stop
+
+
+def _tell(event: str, value: float) -> None:
+    for listener in list(_LISTENERS):
+        try:
+            listener(event, value)
+        except Exception:  # a listener's fault must never stop a solve
+            log.debug("progress listener failed on %s", event, exc_info=True)
+
+
 def fork_child(target: Callable[[Any, int], None]) -> tuple[int, Any]:
     """Run ``target(sender, parent_pid)`` in a forked child that dies with its parent; returns ``(pid, receiver)``.
 
@@ -478,6 +535,7 @@ def run_in_child(h: Any, kill_at: float, start: Any | None, complete_s: float) -
     import numpy as np
 
     pid, receiver = fork_child(lambda sender, parent: _child_main(h, sender, parent))
+    _tell("start", math.nan)
     best: tuple[float, Any] | None = None
     bound = -math.inf
     done: tuple[Any, ...] | None = None
@@ -493,9 +551,11 @@ def run_in_child(h: Any, kill_at: float, start: Any | None, complete_s: float) -
                 break
             if msg[0] == "bound":
                 bound = max(bound, msg[1])
+                _tell("bound", float(msg[1]))
             elif msg[0] == "solution":
                 if best is None or msg[1] < best[0]:
                     best = (msg[1], msg[2])
+                _tell("solution", float(msg[1]))
             else:
                 done = msg
     finally:

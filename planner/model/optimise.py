@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 import pulp
 
-from planner.model.backend import SolverRun, classify, run, solver_label
+from planner.model.backend import SolverRun, classify, on_changeable, run, solver_label
 from planner.model.balance import add_cv_cut, cv_point, hold_counts, settle_failing
 from planner.model.build import OBJECTIVE_GROUPS, BuiltModel, build_model, set_objective
 from planner.model.context import ModelContext
@@ -42,6 +42,8 @@ CV_TOLERANCE = 1e-3
 CV_RESERVE_SHARE = 0.25
 #: most of the time limit one resource polish may take
 POLISH_SHARE = 0.15
+#: most of the time limit the LP of the unavoidable penalties may take (:func:`unavoidable_floor`)
+FLOOR_SHARE = 0.1
 
 
 @dataclass
@@ -204,6 +206,8 @@ def optimise(inp: ModelInputs, scenario: Scenario, start_values: Mapping[str, fl
     t0 = time.perf_counter()
     deadline = t0 + scenario.solver.time_limit_s
     rounds: list[dict[str, object]] = []
+    # what no plan can change, so that every gap is measured on the rest (and HiGHS stops on that gap)
+    floor = unavoidable_floor(built, scenario.solver, max(FLOOR_SHARE * scenario.solver.time_limit_s, 1.0))
     start = None
     if scenario.solver.start_heuristic:
         start = lp_guided_start(
@@ -241,7 +245,7 @@ def optimise(inp: ModelInputs, scenario: Scenario, start_values: Mapping[str, fl
         # keep a share of the time for the CV rounds (a plan that breaks a CV is re-solved with cuts at its point)
         reserve = CV_RESERVE_SHARE * scenario.solver.time_limit_s if scenario.solver.cv_iterations else 0.0
         main = max(deadline - time.perf_counter() - reserve, 0.2 * scenario.solver.time_limit_s)
-        result = solve(built, scenario.solver, time_limit_s=main, warm=True)
+        result = solve(built, scenario.solver, time_limit_s=main, warm=True, floor=floor)
         if not result.has_solution and start is not None and start.objective is not None:
             # stopped before it reported any plan (a loaded machine): the start's plan is still a plan
             log.warning("the full MIP reported no plan in %.0f s: keeping the start heuristic's", main)
@@ -281,14 +285,44 @@ def optimise(inp: ModelInputs, scenario: Scenario, start_values: Mapping[str, fl
         result = _polished(built, scenario, here, deadline)
         left = deadline - time.perf_counter()
         if left >= 1:
-            result = _polished(built, scenario, solve(built, scenario.solver, time_limit_s=left, warm=True), deadline)
+            again = solve(built, scenario.solver, time_limit_s=left, warm=True, floor=floor)
+            result = _polished(built, scenario, again, deadline)
     if best is not None and best[2] is not result:
         log.info("CV rounds: keeping an earlier round's plan (true score %.6g)", best[0])
         restore_values(built, best[1])
         _score, _values, result, cv = best
     if start is not None and start.lp_bound is not None and result.has_solution:
         result = with_bound(result, start.lp_bound)
+    result = on_changeable(result, floor)
     return Solution(built=built, result=result, rounds=rounds, cv=cv, solve_s=time.perf_counter() - t0, start=start)
+
+
+def unavoidable_floor(built: BuiltModel, settings: SolverSettings, time_limit_s: float) -> float | None:
+    """A proven lower bound on the ``limits`` group in every plan: the penalties no plan can avoid.
+
+    The LP relaxation of the model with the ``limits`` group alone as its objective (pupils the county
+    cannot keep within classroom capacity, the school-size limit or the travel cap even with fractional
+    decisions). Every other group is non-negative, so it bounds the whole objective too; cuts added later
+    only shrink the model, so it stays a bound. The variables keep their values. None when the LP does
+    not solve to optimality within ``time_limit_s``.
+    """
+    ctx = built.ctx
+    limits = ctx.objective["limits"]
+    if limits.is_constant():
+        return float(limits.const)
+    prob = built.prob
+    values = {v.name: v.varValue for v in prob.variables()}
+    prob.setObjective(limits.expr())
+    try:
+        lp = run(prob, settings.name, mip=False, time_limit_s=time_limit_s, threads=settings.threads)
+    finally:
+        set_objective(ctx)
+        restore_values(built, values)
+    if lp.status != "optimal" or lp.objective is None:
+        log.info("no floor under the objective: the LP of the bottom lines ended %s", lp.status)
+        return None
+    log.info("penalties no plan avoids: at least %.6g (LP of the bottom lines, %.1f s)", lp.objective, lp.seconds)
+    return float(lp.objective)
 
 
 def true_score(built: BuiltModel, scenario: Scenario, excess: np.ndarray, worse: np.ndarray) -> float:
@@ -333,19 +367,37 @@ def split_by_pupils(df: pd.DataFrame) -> pd.DataFrame:
     return df
 
 
-def solve(built: Any, settings: SolverSettings, time_limit_s: float | None = None, warm: bool = True) -> SolverRun:
-    """Solve ``built.prob`` (a :class:`~planner.model.build.BuiltModel`) under ``settings``."""
+def solve(
+    built: Any,
+    settings: SolverSettings,
+    time_limit_s: float | None = None,
+    warm: bool = True,
+    floor: float | None = None,
+) -> SolverRun:
+    """Solve ``built.prob`` (a :class:`~planner.model.build.BuiltModel`) under ``settings``.
+
+    With ``floor`` (:func:`unavoidable_floor`) the solver stops on the gap of what the plan can change: an
+    absolute gap of ``gap_rel`` × (the start's objective − floor) instead of ``gap_rel`` of the whole
+    objective, which a large constant would satisfy long before the plan is good.
+    """
     prob: pulp.LpProblem = built.prob
     if warm:
         mip_start(prob)
+    gap_rel, gap_abs = settings.gap_rel, None
+    if floor is not None:
+        incumbent = ctx_objective(built)
+        if incumbent is not None and incumbent > floor:
+            gap_rel, gap_abs = 0.0, settings.gap_rel * (incumbent - floor)
     result = run(
         prob,
         settings.name,
         time_limit_s=float(time_limit_s if time_limit_s is not None else settings.time_limit_s),
-        gap_rel=settings.gap_rel,
+        gap_rel=gap_rel,
+        gap_abs=gap_abs,
         threads=settings.threads,
         warm_start=warm,
     )
+    result = replace(result, gap_rel=settings.gap_rel)
     if result.has_solution:
         settle_failing(built.ctx)
     return result

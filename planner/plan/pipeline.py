@@ -16,6 +16,7 @@ import pandas as pd
 from planner.assess import Assessment, assess_parts, school_parts
 from planner.binding import free_places, what_binds
 from planner.county import County
+from planner.model.backend import relative_gap
 from planner.model.optimise import optimise
 from planner.plan.horizon import county_in_year, horizon_tables
 from planner.plan.instance import limits_of, model_inputs, model_parts
@@ -172,6 +173,8 @@ def plan_county(
             cv_rounds=sol.rounds,
             variables=len(sol.built.prob.variables()),
             constraints=sol.built.ctx.n_constraints,
+            unavoidable=r.floor,
+            gap_whole=relative_gap(r.objective, r.bound),
         ),
         objective_terms=sol.objective_terms,
         before=before,

@@ -46,6 +46,11 @@ class SolverRecord:
         One record per solve round (CV cutting planes, region sweeps).
     variables, constraints : int
         Size of the model.
+    unavoidable : float or None
+        Proven lower bound on the penalties no plan avoids (pupils beyond the bottom lines even with
+        fractional decisions): left out of ``gap``, which is measured on the objective above it.
+    gap_whole : float or None
+        The gap measured on the whole objective, constant included (for comparison with the solver's log).
     """
 
     status: str
@@ -59,6 +64,8 @@ class SolverRecord:
     cv_rounds: list[dict[str, object]]
     variables: int
     constraints: int
+    unavoidable: float | None = None
+    gap_whole: float | None = None
 
 
 @dataclass(frozen=True)

@@ -7,10 +7,9 @@ written atomically: a run cut off leaves none), reports progress to ``JOB_DIR/pr
 one-line message of a bad input. It stops (cleanly, removing its temporary folder) on SIGTERM
 and when the server that started it is gone.
 
-Solver progress: planner/model has no progress callback; HiGHS's child process already sends
-the parent each improving plan and bound through a pipe (``planner.model.backend.run_in_child``),
-and :func:`tee_solver_messages` reads them off that pipe as they pass (a hook in the model would
-replace it).
+Solver progress: :func:`planner.model.backend.listen_to_progress` tells this process of every
+HiGHS run's start, improving plans and bounds (the messages HiGHS's child process sends its parent),
+and :func:`tee_solver_messages` passes them to the progress file.
 """
 
 from __future__ import annotations
@@ -37,42 +36,18 @@ JOB_NAME = "job.json"
 EXIT_STOPPED = 130
 
 
-class _TeeReceiver:
-    """A pipe end that passes every message on and tells ``listen`` about solver progress."""
-
-    def __init__(self, receiver: Any, listen: Callable[[str, float], None]) -> None:
-        self._receiver = receiver
-        self._listen = listen
-
-    def poll(self, timeout: float | None = 0.0) -> bool:
-        return bool(self._receiver.poll(timeout))
-
-    def recv(self) -> Any:
-        msg = self._receiver.recv()
-        if isinstance(msg, tuple) and len(msg) >= 2 and msg[0] in ("solution", "bound"):
-            try:
-                self._listen(str(msg[0]), float(msg[1]))
-            except (TypeError, ValueError):
-                pass
-        return msg
-
-    def close(self) -> None:
-        self._receiver.close()
-
-
-def tee_solver_messages(started: Callable[[], None], listen: Callable[[str, float], None]) -> None:
+def tee_solver_messages(started: Callable[[], None], listen: Callable[[str, float], None]) -> Callable[[], None]:
     """Tell ``started`` when a HiGHS solve begins and pass its improving plans and bounds to ``listen``
-    (this process only)."""
-    from planner.model import backend
+    (this process only); returns how to stop listening."""
+    from planner.model.backend import listen_to_progress
 
-    original = backend.fork_child
+    def on_progress(event: str, value: float) -> None:
+        if event == "start":
+            started()
+        else:
+            listen(event, value)
 
-    def forked(target: Callable[[Any, int], None]) -> tuple[int, Any]:
-        started()
-        pid, receiver = original(target)
-        return pid, _TeeReceiver(receiver, listen)
-
-    backend.fork_child = forked
+    return listen_to_progress(on_progress)
 
 
 def _watch_parent(parent: int) -> None:
