@@ -1,8 +1,8 @@
 """Every scenario in scenarios/ runs from the CLI on the bundled county; compare covers them all.
 
-Each solve is limited to 20 s (the combined plan) or 6 s (the others) and takes the start heuristic's plan (``--start-only``: HiGHS's full MIP can
-overrun its limit by minutes on this county), so plans are "feasible, gap X%" or optimal;
-what is checked holds for any plan: the run directory is complete, its status is the
+Each solve is limited to 20 s (the combined plan) or 6 s (the others) and takes the start heuristic's
+plan (``--start-only``: HiGHS's full MIP can overrun its limit by minutes on this county), so plans
+are "feasible, gap X%" or optimal; what is checked holds for any plan: the run directory is complete, its status is the
 solver's own, and the comparison's numbers equal the runs' own tables.
 """
 
