@@ -42,8 +42,6 @@ CV_TOLERANCE = 1e-3
 CV_RESERVE_SHARE = 0.25
 #: most of the time limit one resource polish may take
 POLISH_SHARE = 0.15
-#: rounds of polish and new CV cuts at a plan's own pupils in each CV round
-POLISH_CUT_ROUNDS = 3
 #: most of the time limit the LP of the unavoidable penalties may take (:func:`unavoidable_floor`)
 FLOOR_SHARE = 0.1
 
@@ -260,47 +258,31 @@ def optimise(inp: ModelInputs, scenario: Scenario, start_values: Mapping[str, fl
     # elsewhere: each round's plan is scored on its true CVs, and the best one is kept
     cv = None
     best: tuple[float, dict[str, float | None], SolverRun, pd.DataFrame] | None = None
-
-    def judge(res: SolverRun, label: str | int) -> tuple[pd.DataFrame, pd.DataFrame]:
-        """Score the plan on the variables at its true CVs, record it, keep it if it is the best so far."""
-        nonlocal best
-        state = part_state(built.ctx)
-        true_cv = model_cv(state, inp)
-        excess = true_cv["cv"] - true_cv["threshold"]
-        worse = true_cv["cv"] - [ceilings[(r.stage, r.indicator)] for r in true_cv.itertuples(index=False)]
-        score = true_score(built, scenario, excess.to_numpy(), worse.to_numpy())
-        rounds.append({"round": label, "status": res.status, "gap": res.gap, "objective": res.objective,
-                       "max_cv_excess": float(excess.max()), "max_cv_worse": float(worse.max()),
-                       "true_score": score, "cuts": cuts})  # fmt: skip
-        if best is None or score < best[0] - 1e-9 * max(1.0, abs(score)):
-            best = (score, {v.name: v.varValue for v in built.prob.variables()}, res, true_cv)
-        return state, true_cv
-
     for it in range(scenario.solver.cv_iterations + 1):
         if not result.has_solution:
             break
-        state, cv = judge(result, it)
+        state = part_state(built.ctx)
+        cv = model_cv(state, inp)
+        excess = cv["cv"] - cv["threshold"]
+        worse = cv["cv"] - [ceilings[(r.stage, r.indicator)] for r in cv.itertuples(index=False)]
+        score = true_score(built, scenario, excess.to_numpy(), worse.to_numpy())
+        rounds.append({"round": it, "status": result.status, "gap": result.gap, "objective": result.objective,
+                       "max_cv_excess": float(excess.max()), "max_cv_worse": float(worse.max()),
+                       "true_score": score, "cuts": cuts})  # fmt: skip
+        if best is None or score < best[0] - 1e-9 * max(1.0, abs(score)):
+            best = (score, {v.name: v.varValue for v in built.prob.variables()}, result, cv)
         if it == scenario.solver.cv_iterations:
             break
         added = _add_cuts(built, state, cv, f"r{it}", ceilings)
-        if not added or deadline - time.perf_counter() < 1:
+        remaining = deadline - time.perf_counter()
+        if not added or remaining < 1:
             break
         cuts += added
         set_objective(built.ctx)
-        # first the polish at the plan's own pupils, where the cuts are exact and valid (convex in the
-        # resources there): a few rounds of polish and new cuts, each plan a candidate; then the full MIP
-        # with the time left
-        for j in range(POLISH_CUT_ROUNDS):
-            here = replace(result, objective=ctx_objective(built))
-            result = _polished(built, scenario, here, deadline)
-            if result is here:
-                break  # the polish found nothing better: the plan is the one judged already
-            state, cv = judge(result, f"{it}.polish{j + 1}")
-            more = _add_cuts(built, state, cv, f"r{it}p{j}", ceilings)
-            if not more or deadline - time.perf_counter() < 1:
-                break
-            cuts += more
-            set_objective(built.ctx)
+        # first the polish at the plan's own pupils, where the new cuts are exact (the plan, its cut slacks
+        # set, is its start), then the full MIP with the time left
+        here = replace(result, objective=ctx_objective(built))
+        result = _polished(built, scenario, here, deadline)
         left = deadline - time.perf_counter()
         if left >= 1:
             again = solve(built, scenario.solver, time_limit_s=left, warm=True, floor=floor)
