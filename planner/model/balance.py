@@ -315,12 +315,9 @@ def add_cv_cut(
 
     With pupils fixed at the point, ``g(r) = ||(r_i − X̄ P_i)/√P_i|| − c √P X̄`` is convex
     and positively homogeneous in the part resources ``r``, so its tangent at ``r⁰`` is
-    ``∇g(r⁰)·r ≤ 0`` with ``∂g/∂r_i = y_i / (‖y‖ √P_i) − c / √P``. For the teacher indicators
-    (a part's own teachers over its own pupils) the cut is also first-order in the parts' pupils,
-    which move with the catchments: ``∂g/∂P_i = −(x_i² − X̄²) / (2‖y‖)`` (the stage's pupils fixed
-    in total); not a global under-estimator then, but the loop keeps the round whose plan is best at
-    its true CVs. The slack is scaled so that it reads in CV units at the point. Returns False when no
-    cut is possible (the point has no spread).
+    ``∇g(r⁰)·r ≤ 0`` with ``∂g/∂r_i = y_i / (‖y‖ √P_i) − c / √P``. The slack is scaled so
+    that it reads in CV units at the point. Returns False when no cut is possible (the
+    point has no spread).
 
     Parameters
     ----------
@@ -363,17 +360,6 @@ def add_cv_cut(
             continue
         res = part_resource(ctx, unit, s, k)
         lhs.add_lin(res, float(grad[i]) * (1.0 if k in TEACHER_INDICATORS else float(shares[i])))
-    if k in TEACHER_INDICATORS:
-        # pupils too: with catchments they move, and a cut at fixed pupils misjudges every plan that moves them
-        # (re-zoning pushed a CV past its threshold although each round's cut held at its own point). With the
-        # stage's pupils fixed in total, ∂‖y‖/∂P_i = −(x_i² − X̄²) / (2‖y‖), x_i = r_i / P_i; at the point the
-        # pupil terms sum to −‖y‖/2, added back as a constant, so the cut still reads g(r⁰, P⁰) there.
-        x = np.zeros_like(resources, dtype=float)
-        x[keep] = resources[keep] / pupils[keep]
-        for i, (unit, s) in enumerate(parts):
-            if keep[i]:
-                lhs.add_lin(ctx.pupils[(unit, s)], -float(x[i] ** 2 - mean**2) / (2.0 * norm))
-        lhs.add(None, norm / 2.0)
     # the slack that makes the current values feasible, so that they stay a complete MIP start
     need = max(lhs.value(), 0.0) / (math.sqrt(P) * mean)
     slack.setInitialValue(max(slack.varValue or 0.0, need))
