@@ -166,9 +166,8 @@ def on_changeable(result: SolverRun, floor: float | None) -> SolverRun:
     floor = min(float(floor), result.objective)
     bound = floor if result.bound is None or not math.isfinite(result.bound) else max(result.bound, floor)
     room = result.objective - floor
-    gap = max(result.objective - bound, 0.0) / room if room > 1e-9 else 0.0
-    slack = 1e-7 * max(1.0, abs(result.objective))
-    proven = result.objective - bound <= max(result.gap_rel * room, slack)
+    gap = relative_gap(room, bound - floor) if room > 1e-9 else 0.0
+    proven = within_tolerance(result.objective, bound, 0.0, gap_abs=result.gap_rel * room)
     return replace(result, bound=bound, gap=gap, status="optimal" if proven else "feasible", floor=floor)
 
 

@@ -181,7 +181,8 @@ def settle_failing(ctx: ModelContext, tol: float = 1e-6) -> int:
 def hold_counts(ctx: ModelContext, values: Mapping[str, float], tol: float = 1e-7) -> tuple[int, int]:
     """More money never fails more schools or leaves more school-indicators unmet: the budget chain's rule.
 
-    ``values`` is the plan of the same instance under smaller budgets (the chain's start, feasible here).
+    ``values`` is the plan of the same instance under smaller budgets (the chain's start, feasible here),
+    already registered on the variables (:func:`planner.model.start.register_start`).
     With ``F`` its parts failing the school rule and ``U`` its school-indicators short of the full
     standard, the model gets ``Σ fail ≤ F`` and ``Σ unmet ≤ U``, where the binary ``unmet[u,s,k]`` is 1
     when the shortfall is positive (``short ≤ std · Pmax · unmet``, ``std · Pmax`` bounding the shortfall).
@@ -203,7 +204,7 @@ def hold_counts(ctx: ModelContext, values: Mapping[str, float], tol: float = 1e-
         v.setInitialValue(1.0 if hit else 0.0)
         total.add(v)
         present = _presence(ctx, key[0])
-        n_pass += _value_at(present, values) - float(hit)
+        n_pass += present.value() - float(hit)  # the start's values are on the variables (register_start)
         passing.add_lin(present)
         passing.add(v, -1.0)
     ctx.constrain(total, "<=", float(n_fail), "chain_failing")
@@ -234,11 +235,6 @@ def _presence(ctx: ModelContext, unit: str) -> Lin:
     if unit in ctx.closed:
         present.add_lin(ctx.closed[unit], -1.0)
     return present
-
-
-def _value_at(lin: Lin, values: Mapping[str, float]) -> float:
-    """``lin`` at the variable values ``values`` (by name; a variable not named counts 0)."""
-    return lin.const + sum(c * values.get(v.name, 0.0) for v, c in lin.terms.items())
 
 
 def _of(var: pulp.LpVariable) -> Lin:

@@ -386,7 +386,7 @@ def solve(
     gap_rel, gap_abs = settings.gap_rel, None
     if floor is not None:
         incumbent = ctx_objective(built)
-        if incumbent is not None and incumbent > floor:
+        if incumbent > floor:
             gap_rel, gap_abs = 0.0, settings.gap_rel * (incumbent - floor)
     result = run(
         prob,
