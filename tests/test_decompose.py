@@ -183,8 +183,9 @@ def test_optimise_and_plan_with_regions(tiny) -> None:
     # the regions' plan is the answer unless a CV round re-solved it with cuts at its point (the CV rounds
     # run whatever found the plan)
     if len(cv_rounds) == 1:
-        assert sweeps[-1]["objective"] == pytest.approx(sol.result.objective, rel=1e-9)
-    assert cv_rounds[0]["objective"] == pytest.approx(sweeps[-1]["objective"], rel=1e-9)
+        assert sol.result.objective <= sweeps[-1]["objective"] * (1 + 1e-9)
+    # round 0 is the regions' plan after the polish, which never makes it worse (and may improve its purchases)
+    assert cv_rounds[0]["objective"] <= sweeps[-1]["objective"] * (1 + 1e-9)
     assert sol.start is not None
     if sol.start.objective is not None and len(cv_rounds) == 1:
         assert sol.result.objective <= sol.start.objective * (1 + 1e-9)

@@ -11,7 +11,7 @@ import pytest
 from model_instances import tiny_primary
 
 from planner.model.backend import SolverRun, on_changeable
-from planner.model.optimise import optimise
+from planner.model.optimise import at_true_cvs, optimise
 from planner.scenario import scenario_from_dict
 
 
@@ -50,3 +50,34 @@ def test_floor_is_the_penalty_no_plan_avoids() -> None:
     assert sol.result.objective >= sol.result.floor
     assert sol.result.status == "optimal" and sol.result.gap == pytest.approx(0.0, abs=1e-9)
     assert "on what the plan can change" in sol.result.describe()
+
+
+def test_a_plan_is_judged_at_its_true_cvs() -> None:
+    # the solver proved 100 against 99.5 with the cuts it had; the plan's true CVs cost 10 more: 110 against
+    # 99.5 is a gap of 10.5 / 110, not proven
+    r = at_true_cvs(_run(100.0, 99.5, status="optimal"), 110.0)
+    assert (r.objective, r.bound, r.status) == (110.0, 99.5, "feasible")
+    assert r.gap == pytest.approx(10.5 / 110.0)
+    # the same true score: nothing changes
+    assert at_true_cvs(_run(100.0, 99.5, status="optimal"), 100.0).status == "optimal"
+
+
+def test_the_registered_start_is_a_plan_of_its_own() -> None:
+    # the last resort when no solve reports a plan in time: today's catchments, nothing built, as a plan
+    from model_instances import violations
+
+    from planner.model.build import build_model
+    from planner.model.start import registered_plan
+
+    inp = tiny_primary()
+    sc = scenario_from_dict({"name": "t"})
+    built = build_model(inp, sc)
+    r = registered_plan(built, sc.solver, 30.0)
+    assert r.has_solution and r.objective is not None
+    assert violations(built.prob) == []
+    for (sid, stage, unit), x in built.ctx.vars["x"].items():
+        today = inp.demand.set_index(["settlement_id", "stage"]).loc[(sid, stage), "current_unit"]
+        assert round(x.varValue) == int(unit == today)
+    assert all(round(v.varValue) == 0 for v in built.ctx.vars.get("build", {}).values())
+    # the bounds are given back: the integers are free again
+    assert all(x.lowBound == 0 and x.upBound == 1 for x in built.ctx.vars["x"].values())

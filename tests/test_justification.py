@@ -251,7 +251,8 @@ def test_recruit_cap_is_stated_where_it_binds(tmp_path: Path) -> None:
 
 def test_equipment_purchases_keep_to_the_minimum_lot(tmp_path: Path) -> None:
     """The scenario's minimum lot: no school gets an equipment purchase smaller than it. At the default 10,000 yuan
-    the tiny plan buys 李庄九年一贯制学校 N1 25,000 yuan of equipment; with a 30,000 yuan lot it buys 0 or ≥ 30,000."""
+    the tiny plan's smallest equipment purchase is some amount q; with a lot of q + 10,000 yuan every purchase is 0
+    or at least that lot (so the larger lot changes the plan, and the check can fail)."""
     from planner.plan.pipeline import plan_county
     from planner.scenario import scenario_from_dict
 
@@ -259,14 +260,17 @@ def test_equipment_purchases_keep_to_the_minimum_lot(tmp_path: Path) -> None:
     travel, school_times = straight_line_travel(county)
     raw = load_scenario(ROOT / "scenarios" / "combined.yaml").model_dump()
     assert raw["purchases"]["min_lot_yuan"] == 10_000
+    lots = [10_000.0]
     plans = {}
-    for lot in (10_000, 30_000):
+    while len(lots) <= 2:
+        lot = lots[-1]
         raw["purchases"] = {"min_lot_yuan": lot}
         plan = plan_county(county, scenario_from_dict(raw), travel, school_times, distance_method="straight_line")
         eq = plan.projects[plan.projects["kind"] == "equipment"]
         assert len(eq) and (eq["quantity"] >= lot - 1e-6).all(), (lot, eq[["school_id", "quantity"]])
         plans[lot] = eq.set_index("school_id")["quantity"]
-    assert (plans[10_000] < 30_000).any()  # the larger lot changes the plan: the check above can fail
+        lots.append(float(eq["quantity"].min()) + 10_000.0)
+    assert (plans[lots[0]] < lots[1]).any()  # by construction: the second lot is above a purchase of the first
 
 
 def test_scenario_name_and_funding_rules() -> None:

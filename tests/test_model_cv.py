@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
+import pandas as pd
 import pytest
-from model_instances import tiny_primary
+from model_instances import tiny_primary, two_school_teachers
 
+from planner.model.balance import add_cv_cut
+from planner.model.build import build_model
+from planner.model.inputs import ModelInputs
 from planner.model.optimise import model_cv, optimise, part_state
 from planner.plan.readback import projects
 from planner.scenario import scenario_from_dict
@@ -49,3 +54,67 @@ def test_cutting_planes_bring_the_true_cv_under_its_threshold() -> None:
     assert _cv([state.loc["A", "equipment"], state.loc["B", "equipment"]], [600, 200]) <= 0.2 + 1e-3
     # each round adds cuts only where the true CV is still over; the last round is within tolerance for equipment
     assert len(sol.rounds) >= 2
+
+
+def _moved_pupils_instance() -> ModelInputs:
+    """A: 390 + 10 pupils (v1, v3) and 8 backbone teachers; B: 400 pupils (v2) and 2; v3 may go to B."""
+    inp = two_school_teachers()
+    parts = inp.parts.copy()
+    parts.loc[("B", "primary"), "backbone"] = 2
+    demand = pd.DataFrame([("v1", "primary", 390, "A"), ("v3", "primary", 10, "A"), ("v2", "primary", 400, "B")],
+                          columns=["settlement_id", "stage", "pupils", "current_unit"])  # fmt: skip
+    arcs = pd.DataFrame([("v1", "primary", "A", 5.0, 350.0), ("v3", "primary", "A", 8.0, 560.0),
+                         ("v3", "primary", "B", 9.0, 630.0), ("v2", "primary", "B", 5.0, 350.0)],
+                        columns=["settlement_id", "stage", "unit_id", "time_min", "distance_m"])  # fmt: skip
+    return replace(inp, parts=parts, demand=demand, arcs=arcs, cv_max={"primary": 0.5, "junior": 0.45})
+
+
+def test_teacher_cv_cut_sees_pupils_moved_away_from_their_teachers() -> None:
+    # Backbone CV at today's point: 0.600; with v3's 10 pupils moved from A to B (no teacher moves) 0.625.
+    # A cut of CV ≤ 0.61 at today's point must refuse the move (a cut at fixed pupils cannot see it), and,
+    # being valid, never read more than the formula's (R²/P)(CV² − c²) (exact at its own point).
+    inp = _moved_pupils_instance()
+    assert _cv([8, 2], [400, 400]) == pytest.approx(0.6, abs=1e-12)
+    assert _cv([8, 2], [390, 410]) == pytest.approx(0.6252, abs=1e-4)
+    sc = scenario_from_dict(
+        {
+            "name": "t",
+            "levers": {
+                "catchments": True,
+                "new_schools": False,
+                "expansions": False,
+                "resources": False,
+                "rotation": False,
+                "hires": False,
+            },
+        }
+    )
+    ctx = build_model(inp, sc).ctx
+    c = 0.61
+    assert add_cv_cut(ctx, "primary", "backbone", [("A", "primary"), ("B", "primary")], np.array([8.0, 2.0]),
+                      np.array([400.0, 400.0]), np.ones(2), "t", ceiling=c)  # fmt: skip
+    cut = ctx.prob.constraints["cv_primary_backbone_t"]
+
+    def formula(p: list[float]) -> float:
+        return 10.0**2 / 800.0 * (_cv([8, 2], p) ** 2 - c**2)
+
+    x = ctx.vars["x"]
+
+    def reading(at_a: float) -> float:
+        # the cut at v3's choice, its epigraph variables at the least value their tangents allow
+        for v in ctx.prob.variables():
+            v.varValue = 0.0
+        x[("v3", "primary", "A")].varValue, x[("v3", "primary", "B")].varValue = at_a, 1.0 - at_a
+        for (u, s), pv in ctx.vars["part_pupils"].items():
+            pv.varValue = ctx.pupils[(u, s)].value()
+        for key, rv in ctx.vars["teacher_r"].items():
+            rv.varValue = float(inp.parts.loc[key[:2], "backbone"])
+        for q in ctx.vars["teacher_sq"].values():
+            rows = [con for name, con in ctx.prob.constraints.items() if name.startswith("sq_") and q in con]
+            q.varValue = max(0.0, *(con.value() + q.varValue for con in rows))
+        return cut.value()
+
+    assert reading(1.0) == pytest.approx(formula([400, 400]), rel=1e-9)
+    assert reading(1.0) < 0  # today's plan keeps it
+    assert reading(0.0) > 0  # the move breaks it, and the cut says so
+    assert reading(0.0) <= formula([390, 410]) + 1e-12  # never more than the formula: a valid cut

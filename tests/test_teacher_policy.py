@@ -17,7 +17,7 @@ from dataclasses import replace
 
 import pandas as pd
 import pytest
-from model_instances import two_school_teachers
+from model_instances import tiny_primary, two_school_teachers
 
 from planner.model.optimise import optimise
 from planner.model.teachers import school_sides, subject_needs
@@ -222,3 +222,41 @@ def test_rotation_policy_checks_national_floor_and_scenario_targets() -> None:
     assert bool(t.loc[("scenario", "rotation_share"), "met"])
     assert not bool(t.loc[("scenario", "rotation_backbone_share"), "met"])
     assert t.loc[("scenario", "rotation_backbone_share"), "requirement"] == pytest.approx(0.5)
+
+
+def test_teachers_follow_their_pupils_to_a_new_school() -> None:
+    # A (urban, meeting the teacher indicators): 600 pupils in 450 places, 30 teachers, below its norm of
+    # ⌈600 / 19⌉ = 32, so today it may not lose a teacher. Pupils must leave it for a new site (B is out of
+    # their reach); the new school has no teacher but those A sends (no recruits). Teachers follow the pupils
+    # at A's own 30 / 600 = 0.05 a pupil: A sends at most 0.05 × the pupils it loses, and ends no worse
+    # staffed per pupil than today.
+    base = tiny_primary(capital_budget_yuan=40e6)
+    units = base.units.copy()
+    units["area_type"] = ["urban", "rural", "urban", "urban"]
+    rows = [("A", "p-QB", "chinese", 10), ("A", "p-Q", "math", 10), ("A", "p-Q", "english", 4), ("A", "p-QP", "pe", 6),
+            ("B", "p-QB", "chinese", 8), ("B", "p-Q", "math", 8), ("B", "p-QP", "pe", 4)]  # fmt: skip
+    types = pd.DataFrame(
+        [{"unit_id": u, "stage": "primary", "type_id": f"{u}:{g}:{s}", "group_id": g, "subject": s, "count": n,
+          "above_required": 1, "backbone": int("B" in g[2:]), "pe_art": int(s == "pe"), "eligible": True}
+         for u, g, s, n in rows]
+    )  # fmt: skip
+    parts = base.parts.copy()
+    # A meets the three teacher indicators today (4.2, 1 and 0.9 a hundred pupils): an urban giver
+    parts.loc[("A", "primary"), ["teachers", "above_required", "backbone", "pe_art"]] = [30, 30, 10, 6]
+    parts.loc[("B", "primary"), ["teachers", "above_required", "backbone", "pe_art"]] = [20, 20, 8, 4]
+    arcs = base.arcs[base.arcs["unit_id"] != "B"].copy()
+    arcs = pd.concat([arcs, base.arcs[base.arcs["settlement_id"].isin(["v4", "v5"]) & (base.arcs["unit_id"] == "B")]])
+    arcs = arcs.drop_duplicates()
+    inp = replace(base, units=units, parts=parts, teacher_types=types, arcs=arcs, recurrent_budget_yuan=1e6)
+    on = {"catchments": True, "new_schools": True, "expansions": False, "resources": True, "rotation": True,
+          "hires": False}  # fmt: skip
+    sc = scenario_from_dict({"name": "t", "levers": on, "solver": {"gap_rel": 0.0, "cv_iterations": 0}})
+    sol = optimise(inp, sc)
+    ctx = sol.built.ctx
+    pupils_a = ctx.pupils[("A", "primary")].value()
+    assert pupils_a <= 450 + 1e-6  # the bottom line: A within its places
+    leaving = 600 - pupils_a
+    sent = sum(v.varValue for (u, _t), v in ctx.vars["redeploy"].items() if u == "A")
+    assert sent >= 1  # the new school gets teachers from A (the policy's way to staff it)
+    assert sent <= 0.05 * leaving + 1e-6
+    assert (30 - sent) / pupils_a >= 30 / 600 - 1e-9

@@ -96,7 +96,7 @@ def _layers(county, plan) -> dict[str, gpd.GeoDataFrame]:
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory: pytest.TempPathFactory):
     tmp = tmp_path_factory.mktemp("webmap")
-    county, plan = tiny_plan(tmp)
+    county, plan = tiny_plan(tmp, weights={"cv_worse": 0})  # a plan that re-zones V3 (tiny_plan)
     layers = _layers(county, plan)
     details = school_details_table(plan.before, plan.after)
     path = write_web_map(

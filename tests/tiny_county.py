@@ -344,16 +344,23 @@ def straight_line_travel(county, speed_kmh: float = 4.0, school_speed_kmh: float
     return travel, pd.DataFrame(pairs, columns=["from_unit", "to_unit", "time_min"])
 
 
-def tiny_plan(folder: Path, scenario: str = "combined") -> tuple[Any, Any]:
+def tiny_plan(folder: Path, scenario: str = "combined", weights: dict[str, float] | None = None) -> tuple[Any, Any]:
     """The tiny county written to ``folder``/c and its plan under ``scenarios/<scenario>.yaml``.
 
-    Travel is straight-line (the tiny county's roads are a bare cross); returns ``(county, plan)``.
+    Travel is straight-line (the tiny county's roads are a bare cross); returns ``(county, plan)``. ``weights``
+    overrides objective weights (the map tests lift the no-worse rule, ``cv_worse: 0``, to get a plan that re-zones:
+    the tiny county's only re-zoning, junior V3 from N1 at 112 min to the boarding school J1 at 70 min, raises its
+    two-school junior backbone CV from 0.96 to 1.41).
     """
     from planner.loader import load_county
     from planner.plan.pipeline import plan_county
-    from planner.scenario import load_scenario
+    from planner.scenario import load_scenario, scenario_from_dict
 
     county = load_county(write_tiny_county(folder / "c"), check_network=False)
     travel, school_times = straight_line_travel(county)
     sc = load_scenario(Path(__file__).resolve().parents[1] / "scenarios" / f"{scenario}.yaml")
+    if weights:
+        raw = sc.model_dump()
+        raw["weights"].update(weights)
+        sc = scenario_from_dict(raw)
     return county, plan_county(county, sc, travel, school_times, distance_method="straight_line")

@@ -33,7 +33,7 @@ from collections.abc import Mapping
 import numpy as np
 import pulp
 
-from planner.model.context import Lin, ModelContext
+from planner.model.context import Lin, ModelContext, safe
 from planner.model.inputs import INDICATORS, TEACHER_INDICATORS
 
 
@@ -285,6 +285,11 @@ def add_guarantees(ctx: ModelContext) -> None:
             ctx.objective["guarantee"].add(gap, w.guarantee)
 
 
+#: the cuts aim this far inside a CV threshold: a plan at 0.450000 reads "0.450000 > 0.45" to an inspector
+#: recomputing it to more places (西平's junior backbone CV did), so within means within by a visible margin
+CV_MARGIN = 2e-3
+
+
 def cv_point(values: np.ndarray, pupils: np.ndarray) -> float:
     """Enrolment-weighted CV of per-part resources ``values`` (DOMAIN.md §1.1)."""
     keep = pupils > 0
@@ -309,11 +314,12 @@ def add_cv_cut(
 ) -> bool:
     """Add the tangent cut of ``CV ≤ threshold`` (or ``CV ≤ ceiling``) at the point (resources, pupils).
 
-    With pupils fixed at the point, ``g(r) = ||(r_i − X̄ P_i)/√P_i|| − c √P X̄`` is convex
-    and positively homogeneous in the part resources ``r``, so its tangent at ``r⁰`` is
+    School indicators: with pupils fixed at the point, ``g(r) = ||(r_i − X̄ P_i)/√P_i|| − c √P X̄``
+    is convex and positively homogeneous in the part resources ``r``, so its tangent at ``r⁰`` is
     ``∇g(r⁰)·r ≤ 0`` with ``∂g/∂r_i = y_i / (‖y‖ √P_i) − c / √P``. The slack is scaled so
     that it reads in CV units at the point. Returns False when no cut is possible (the
-    point has no spread).
+    point has no spread). Teacher indicators, whose parts' pupils move with the catchments, get
+    the cut of :func:`_add_teacher_cv_cut`, valid in teachers and pupils together.
 
     Parameters
     ----------
@@ -325,16 +331,19 @@ def add_cv_cut(
         For school indicators, the part's share of its school's pupils (1 for
         single-stage schools); the part resource is share × school resource.
     ceiling : float, optional
-        The no-worse rule: cut ``CV ≤ ceiling`` (the larger of the threshold and the CV before
-        the plan) with its own slack ``cv_worse[s,k]``, penalised at ``weights.cv_worse`` in the
-        ``limits`` group. Default: the threshold, slack ``cv_excess[s,k]`` at ``weights.cv``.
+        The no-worse rule: cut ``CV ≤ ceiling`` (the larger of the threshold less :data:`CV_MARGIN`
+        and the CV before the plan) with its own slack ``cv_worse[s,k]``, penalised at ``weights.cv_worse`` in the
+        ``limits`` group. Default: the threshold less :data:`CV_MARGIN`, slack ``cv_excess[s,k]`` at
+        ``weights.cv``.
     """
     keep = pupils > 0
-    c = ctx.inp.cv_max[stage] if ceiling is None else float(ceiling)
+    c = ctx.inp.cv_max[stage] - CV_MARGIN if ceiling is None else float(ceiling)
     P = float(pupils[keep].sum())
     R = float(resources[keep].sum())
     if P <= 0 or R <= 0:
         return False
+    if k in TEACHER_INDICATORS:
+        return _add_teacher_cv_cut(ctx, stage, k, parts, resources, pupils, tag, ceiling)
     mean = R / P
     y = np.zeros_like(resources, dtype=float)
     y[keep] = (resources[keep] - mean * pupils[keep]) / np.sqrt(pupils[keep])
@@ -360,5 +369,151 @@ def add_cv_cut(
     need = max(lhs.value(), 0.0) / (math.sqrt(P) * mean)
     slack.setInitialValue(max(slack.varValue or 0.0, need))
     lhs.add(slack, -math.sqrt(P) * mean)
+    ctx.constrain(lhs, "<=", 0, f"cv_{stage}_{k}_{tag}")
+    return True
+
+
+#: where each part's ``r² / P`` first gets a tangent, as multiples of the stage's mean teachers per pupil (and at
+#: the part's own value): between two tangents ``a < b`` the under-estimate is at most ``P (b − a)² / 4``
+SQUARE_GRID: tuple[float, ...] = (0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0, 2.5, 3.0, 4.0)
+
+
+def _square(ctx: ModelContext, unit: str, stage: str, k: str, xs: list[float]) -> Lin:
+    """``q[u,s,k] ≥ r² / P``, the part's teachers of indicator k squared over its pupils, by tangents at ``xs``.
+
+    ``r² / P ≥ 2 x r − x² P`` for every ``x`` (the difference is ``(r − x P)² / P``), so each tangent is valid
+    whatever the plan. The part's teachers and pupils get a variable each (``teacher_r``, ``part_pupils``) so that
+    a tangent is a row of three entries. A part whose teachers and pupils no lever changes is a constant.
+    """
+    r = part_resource(ctx, unit, stage, k)
+    p = ctx.pupils[(unit, stage)]
+    if r.is_constant() and p.is_constant():
+        return Lin(r.const**2 / p.const if p.const > 0 else 0.0)
+    key = (unit, stage, k)
+    q = ctx.vars["teacher_sq"].get(key)
+    if q is None:
+        q = ctx.var("teacher_sq", key)
+        rv = ctx.var("teacher_r", key, low=None)
+        eq = Lin()
+        eq.add_lin(r)
+        eq.add(rv, -1.0)
+        ctx.constrain(eq, "==", 0, f"teacher_r_{unit}_{stage}_{k}")
+        pv = ctx.vars["part_pupils"].get((unit, stage))
+        if pv is None:
+            pv = ctx.var("part_pupils", (unit, stage), low=None)
+            eq = Lin()
+            eq.add_lin(p)
+            eq.add(pv, -1.0)
+            ctx.constrain(eq, "==", 0, f"part_pupils_{unit}_{stage}")
+    rv, pv = ctx.vars["teacher_r"][key], ctx.vars["part_pupils"][(unit, stage)]
+    r0, p0 = r.value(), p.value()
+    rv.setInitialValue(r0)
+    pv.setInitialValue(p0)
+    start = r0 * r0 / p0 if p0 > 0 else float(q.varValue or 0.0)
+    for x in xs:
+        name = safe("sq", unit, stage, k, f"{x:.10g}")
+        if name in ctx.prob.constraints:
+            continue
+        lhs = Lin()
+        lhs.add(rv, 2.0 * x)
+        lhs.add(pv, -x * x)
+        lhs.add(q, -1.0)
+        ctx.constrain(lhs, "<=", 0, name)
+        start = max(start, 2.0 * x * r0 - x * x * p0)
+    q.setInitialValue(max(start, 0.0))
+    out = Lin()
+    out.add(q)
+    return out
+
+
+def settle_cv_terms(ctx: ModelContext, tol: float = 1e-9) -> None:
+    """Make the CV cuts' auxiliary values agree with the plan on the variables (after an earlier plan is restored).
+
+    Cuts added after a plan was found may not hold at that plan's auxiliary values: the teacher and pupil copies
+    (``teacher_r``, ``part_pupils``) are set from their expressions, each ``q[u,s,k]`` to ``r² / P`` (above all its
+    tangents; the largest tangent where ``P`` is 0), and each cut's slack raised just enough. None of these
+    changes a decision, and the cuts' slacks only rise where a cut would otherwise be broken.
+    """
+    for (unit, stage, k), rv in ctx.vars.get("teacher_r", {}).items():
+        rv.varValue = part_resource(ctx, unit, stage, k).value()
+    for (unit, stage), pv in ctx.vars.get("part_pupils", {}).items():
+        pv.varValue = ctx.pupils[(unit, stage)].value()
+    squares = ctx.vars.get("teacher_sq", {})
+    if squares:
+        need = {q.name: 0.0 for q in squares.values()}
+        for name, con in ctx.prob.constraints.items():
+            if not name.startswith("sq_"):
+                continue
+            for v in con:
+                if v.name in need:  # the tangent's epigraph variable: its least value on this row
+                    need[v.name] = max(need[v.name], con.value() + float(v.varValue or 0.0))
+        for (unit, stage, k), q in squares.items():
+            r, p = ctx.vars["teacher_r"][(unit, stage, k)].varValue, ctx.vars["part_pupils"][(unit, stage)].varValue
+            q.varValue = max(need[q.name], r * r / p if p and p > 0 else 0.0)
+    slacks = [*ctx.vars.get("cv_excess", {}).values(), *ctx.vars.get("cv_worse", {}).values()]
+    for name, con in ctx.prob.constraints.items():
+        if not name.startswith("cv_") or con.value() <= tol:
+            continue
+        for v in slacks:
+            coef = con.get(v, None)
+            if coef is not None and coef < 0:
+                v.varValue = float(v.varValue or 0.0) + con.value() / -coef
+                break
+
+
+def _add_teacher_cv_cut(
+    ctx: ModelContext,
+    stage: str,
+    k: str,
+    parts: list[tuple[str, str]],
+    resources: np.ndarray,
+    pupils: np.ndarray,
+    tag: str,
+    ceiling: float | None,
+) -> bool:
+    """The cut of ``CV ≤ c`` for a teacher indicator, in the parts' teachers ``r`` and pupils ``P`` together.
+
+    With ``x_i = r_i / P_i`` and the stage's pupils ``P`` (fixed: catchments move pupils between parts), the
+    enrolment-weighted CV is within ``c`` exactly when ``Σ r_i² / P_i ≤ (1 + c²) R² / P`` (``R = Σ r_i``).
+    Each ``r_i² / P_i`` is jointly convex; its epigraph variable ``q_i`` (:func:`_square`) lies above its
+    tangents, all valid whatever the plan: at the part's own value, at a grid around the stage's mean, and at
+    every plan's value the CV rounds meet. The cut
+
+        ``Σ q_i − (1 + c²)(2 R⁰ R − R⁰²) / P ≤ 2 c R⁰² / P · slack``
+
+    is exact at its point and never lets a plan through whose CV breaks ``c`` at the stage total ``R⁰``: a part
+    losing pupils while it keeps its teachers raises its ``q_i``, which a cut at fixed pupils cannot see
+    (re-zoning pushed the junior backbone CV past its threshold on two counties that way), and the per-part
+    tangents see it from the first solve (one aggregate tangent a round converged too slowly). ``R²`` is
+    replaced by its tangent at ``R⁰`` (recruits change a stage's total by a few percent), which errs only on
+    the strict side, by ``(1 + c²)(R − R⁰)² / P``. A part with no pupils at the point (a new school) is first
+    taken at the stage's mean ``x⁰ = R⁰ / P⁰``. The slack reads in CV units near ``c``. Same slacks and
+    weights as :func:`add_cv_cut`.
+    """
+    keep = pupils > 0
+    c = ctx.inp.cv_max[stage] - CV_MARGIN if ceiling is None else float(ceiling)
+    P = float(pupils[keep].sum())
+    R = float(resources[keep].sum())
+    mean = R / P
+    x = np.full(len(parts), mean, dtype=float)
+    x[keep] = resources[keep] / pupils[keep]
+    if float((pupils[keep] * (x[keep] - mean) ** 2).sum()) <= 1e-12 * max(R * mean, 1.0):
+        return False  # no spread at the point
+    key = (stage, k)
+    group, kind, weight = (("cv", "cv_excess", ctx.scenario.weights.cv) if ceiling is None
+                           else ("limits", "cv_worse", ctx.scenario.weights.cv_worse))  # fmt: skip
+    slack = ctx.vars[kind].get(key)
+    if slack is None:
+        slack = ctx.var(kind, key)
+        ctx.objective[group].add(slack, weight * 100)
+    lhs = Lin((1.0 + c * c) * R * R / P)
+    rhs_r = 2.0 * (1.0 + c * c) * R / P
+    for i, (unit, s) in enumerate(parts):
+        lhs.add_lin(part_resource(ctx, unit, s, k), -rhs_r)
+        lhs.add_lin(_square(ctx, unit, s, k, [float(x[i]), *(m * mean for m in SQUARE_GRID)]))
+    scale = 2.0 * c * R * R / P
+    need = max(lhs.value(), 0.0) / scale
+    slack.setInitialValue(max(slack.varValue or 0.0, need))
+    lhs.add(slack, -scale)
     ctx.constrain(lhs, "<=", 0, f"cv_{stage}_{k}_{tag}")
     return True

@@ -81,6 +81,8 @@ def add_catchments(ctx: ModelContext) -> None:
             if unit != current:
                 rezoned.add(x, w.rezoned_pupil * d)
                 rezoned_pupils.add(x, d)
+                # pupils leaving today's school: its teachers may follow them (planner/model/teachers.py)
+                ctx.exprs["pupils_leaving"].setdefault((current, stage), Lin()).add(x, d)
             if not within[j]:
                 beyond.add(x, d)
             if unit in ctx.closed:

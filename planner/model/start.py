@@ -222,3 +222,22 @@ def lp_guided_start(
              lp.objective, len(fix), len(ints), sub.objective, sub.describe())  # fmt: skip
     seconds = time.perf_counter() - t0
     return StartResult(lp.objective, len(fix), len(ints) - len(fix), sub.objective, sub.status, seconds)
+
+
+def registered_plan(built: Any, settings: SolverSettings, time_limit_s: float) -> SolverRun:
+    """The registered start (the do-nothing plan, or a budget chain's smaller plan) as a plan of its own.
+
+    Every integer is fixed at its registered value and the continuous rest is solved (an LP after presolve):
+    the last resort when a loaded machine let no solve report a plan within its time, since the registered start
+    is feasible by construction. Bounds and values are restored around the solve; the solution's values stay.
+    """
+    ints = [v for v in built.prob.variables() if v.cat == pulp.LpInteger]
+    saved = [(v, v.lowBound, v.upBound) for v in ints]
+    for v in ints:
+        v.lowBound = v.upBound = float(round(v.varValue or 0.0))
+    try:
+        return run(built.prob, settings.name, time_limit_s=time_limit_s, gap_rel=settings.gap_rel,
+                   threads=settings.threads, warm_start=True)  # fmt: skip
+    finally:
+        for v, lo, up in saved:
+            v.lowBound, v.upBound = lo, up

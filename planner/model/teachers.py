@@ -23,7 +23,10 @@ Rules (DOMAIN.md §1.2, docs/model.md, issue #16 item 2):
   backbone teachers are at least ``min_backbone_share`` of those rotating;
 - staffing norm at both ends: a school never ends below ``min(current, norm)`` teachers
   nor above ``max(current, norm)``, the norm being one post per 19 primary / 13.5 junior
-  pupils (current pupils); a new school holds at most its norm (rounded up), and a site
+  pupils (current pupils); the floor falls with the pupils re-zoned away from the school, at
+  its own teachers per pupil today (teachers follow their pupils, to a new school above all,
+  and the school is never left worse staffed per pupil than today or the norm); a new
+  school holds at most its norm (rounded up), and a site
   left unbuilt nobody; at the plan's pupils, each teacher by which the plan widens a
   school's gap to its norm (and a new school's gap) is a guarantee item;
 - recruits are above-required teachers (optionally PE/art), never backbone, up to a cap;
@@ -365,12 +368,19 @@ def add_teachers(ctx: ModelContext) -> None:
                 ctx.constrain(lhs, "<=", 1, f"norm_new_{unit}_{stage}")
             continue
         norm = math.ceil(float(row["pupils"]) / inp.staffing_norm[stage])
+        floor = float(min(teachers, norm))
         low = Lin()
         low.add_lin(net[(unit, stage)])
         if unit in ctx.closed:
             # a closed school may lose every teacher
-            low.add_lin(ctx.closed[unit], float(min(teachers, norm)))
-        ctx.constrain(low, ">=", min(teachers, norm) - teachers, f"norm_low_{unit}_{stage}")
+            low.add_lin(ctx.closed[unit], floor)
+        leaving = ctx.exprs["pupils_leaving"].get((unit, stage))
+        if leaving is not None and float(row["pupils"]) > 0:
+            # teachers follow the pupils re-zoned away, at the school's own staffing today (its teachers per
+            # pupil, or the norm's where it is above the norm): a school losing a third of its pupils to a new
+            # school may send a third of its floor there (县管校聘), and is never left worse staffed per pupil
+            low.add_lin(leaving, floor / float(row["pupils"]))
+        ctx.constrain(low, ">=", floor - teachers, f"norm_low_{unit}_{stage}")
         ctx.constrain(net[(unit, stage)], "<=", max(teachers, norm) - teachers, f"norm_high_{unit}_{stage}")
     # no school is drained below its staffing norm at the plan's pupils (re-zoning included), and a
     # new school is staffed to its norm: each teacher by which the plan widens a school's gap to
