@@ -301,6 +301,19 @@ def cv_point(values: np.ndarray, pupils: np.ndarray) -> float:
     return float(math.sqrt(float((p * (x - mean) ** 2).sum() / p.sum())) / mean)
 
 
+def _cv_slack(ctx: ModelContext, stage: str, k: str, ceiling: float | None) -> pulp.LpVariable:
+    """The CV excess of (stage, k) in CV units: ``cv_excess`` at ``weights.cv`` (threshold cuts, the CV tier) or,
+    for the no-worse rule's cuts (``ceiling``), ``cv_worse`` at ``weights.cv_worse`` in the bottom lines."""
+    key = (stage, k)
+    group, kind, weight = (("cv", "cv_excess", ctx.scenario.weights.cv) if ceiling is None
+                           else ("limits", "cv_worse", ctx.scenario.weights.cv_worse))  # fmt: skip
+    slack = ctx.vars[kind].get(key)
+    if slack is None:
+        slack = ctx.var(kind, key)
+        ctx.objective[group].add(slack, weight * 100)
+    return slack
+
+
 def add_cv_cut(
     ctx: ModelContext,
     stage: str,
@@ -352,13 +365,7 @@ def add_cv_cut(
         return False
     grad = np.zeros_like(resources, dtype=float)
     grad[keep] = y[keep] / (norm * np.sqrt(pupils[keep])) - c / math.sqrt(P)
-    key = (stage, k)
-    group, kind, weight = (("cv", "cv_excess", ctx.scenario.weights.cv) if ceiling is None
-                           else ("limits", "cv_worse", ctx.scenario.weights.cv_worse))  # fmt: skip
-    slack = ctx.vars[kind].get(key)
-    if slack is None:
-        slack = ctx.var(kind, key)
-        ctx.objective[group].add(slack, weight * 100)
+    slack = _cv_slack(ctx, stage, k, ceiling)
     lhs = Lin()
     for i, (unit, s) in enumerate(parts):
         if not keep[i] or grad[i] == 0:
@@ -499,13 +506,7 @@ def _add_teacher_cv_cut(
     x[keep] = resources[keep] / pupils[keep]
     if float((pupils[keep] * (x[keep] - mean) ** 2).sum()) <= 1e-12 * max(R * mean, 1.0):
         return False  # no spread at the point
-    key = (stage, k)
-    group, kind, weight = (("cv", "cv_excess", ctx.scenario.weights.cv) if ceiling is None
-                           else ("limits", "cv_worse", ctx.scenario.weights.cv_worse))  # fmt: skip
-    slack = ctx.vars[kind].get(key)
-    if slack is None:
-        slack = ctx.var(kind, key)
-        ctx.objective[group].add(slack, weight * 100)
+    slack = _cv_slack(ctx, stage, k, ceiling)
     lhs = Lin((1.0 + c * c) * R * R / P)
     rhs_r = 2.0 * (1.0 + c * c) * R / P
     for i, (unit, s) in enumerate(parts):
