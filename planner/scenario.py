@@ -292,6 +292,13 @@ class Scenario(_Strict):
     report: ReportSettings = ReportSettings()
     catchment_rules: CatchmentRules = CatchmentRules()
     horizon: HorizonSettings | None = Field(None, description="Plan for the pupils of a horizon of years (projection).")
+    objective: Literal["balance", "min_cost_to_pass"] = Field(
+        "balance",
+        description="balance: the weighted objective in the inspectors' order within the budget (docs/model.md). "
+        "min_cost_to_pass: the cheapest plan that passes every school part that can pass at all and keeps every "
+        "CV within its threshold, the budgets lifted; what no money can fix is listed with what binds "
+        "(planner/model/cheapest.py).",
+    )
 
 
 def _read(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:

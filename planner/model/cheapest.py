@@ -1,0 +1,247 @@
+"""The cheapest passing plan (``objective: min_cost_to_pass``): two lexicographic solves.
+
+The question a finance bureau asks first is "what does passing cost?". A budget sweep answers it
+only as well as its grid and its time-limited solves; this module answers it directly
+(issue #17, item 3).
+
+Stage 1 — what money can fix at all
+    The model with both budgets lifted to :func:`lifted_budgets` (everything the model could buy,
+    so no budget constraint binds), solved by :func:`planner.model.optimise.optimise` in the
+    inspectors' order (bottom lines, schools failing, CVs over their threshold) with the
+    shortfall-below-full-standard and guarantee-item weights at 0 (they do not decide a pass).
+    The parts that still fail are what no money can fix within the scenario's rules (land, the
+    travel cap, the hires cap, the rotation pool, the bottom lines); the plan's bottom-line
+    penalties ``L1`` are what the county cannot avoid.
+
+Stage 2 — the cheapest plan that does as well
+    The same model with ``fail[u,s] = 0`` for every part stage 1 passed, the bottom lines and policy
+    rules held at ``≤ L1`` (a constraint, no longer an objective term), both budgets at stage 1's
+    total cost (stage 1's plan is feasible, so the optimum is not cut off) and the objective
+    ``capital + recurrent`` in 万元 (10,000 yuan), the cost as the balance objective states it.
+    The CV terms stay in the objective at a weight where 0.01 of CV outweighs stage 1's whole
+    cost, so a CV stage 1 brought within its threshold stays there (they are cutting-plane
+    slacks, so a soft term: a hard one would cut off plans once pupils move). Travel, re-zoning and
+    teacher moves keep a thousandth of their weight, as tie-breakers worth a few thousand yuan.
+    It starts from stage 1's plan; status and gap are the solver's own, measured on the cost (the
+    CV slacks are 0 at a passing plan), so a time-limited answer reads "feasible, gap X%".
+
+Time: stage 1 gets :data:`STAGE1_SHARE` of the scenario's ``solver.time_limit_s``, stage 2 the rest.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+import pandas as pd
+
+from planner.model.build import BuiltModel, set_objective
+from planner.model.context import Lin
+from planner.model.inputs import ModelInputs
+from planner.model.optimise import CV_TOLERANCE, Solution, optimise
+from planner.model.start import register_start
+from planner.scenario import Scenario
+
+log = logging.getLogger(__name__)
+
+#: share of the scenario's time limit stage 1 may use (stage 2 gets the rest)
+STAGE1_SHARE = 0.4
+#: stage 2's weights on travel, re-zoning and teacher moves, relative to the balance objective's
+DISRUPTION_SCALE = 1e-3
+#: slack on the bottom lines held from stage 1 (objective units; 200,000 is one pupil)
+BOTTOM_SLACK = 1e-3
+
+
+@dataclass(frozen=True)
+class CheapestRecord:
+    """What the two stages found.
+
+    Attributes
+    ----------
+    lifted_capital_yuan, lifted_recurrent_yuan : float
+        Stage 1's budgets (:func:`lifted_budgets`).
+    stage1_status, stage1_description : str
+        Stage 1's solver status and its line for people (a time-limited stage 1 may leave a part
+        failing that money could pass: then its description says "feasible, gap ...").
+    stage1_capital_yuan, stage1_recurrent_yuan : float
+        What stage 1's plan costs (the upper bound stage 2 starts from).
+    failing_parts : tuple of (unit, stage)
+        Assessed parts stage 1 could not pass: what no money can fix.
+    cv_over : tuple of (stage, indicator)
+        CVs stage 1 could not bring within their threshold.
+    bottom_lines : float
+        Stage 1's bottom-line and policy penalties (objective units), held in stage 2.
+    """
+
+    lifted_capital_yuan: float
+    lifted_recurrent_yuan: float
+    stage1_status: str
+    stage1_description: str
+    stage1_capital_yuan: float
+    stage1_recurrent_yuan: float
+    failing_parts: tuple[tuple[str, str], ...]
+    cv_over: tuple[tuple[str, str], ...]
+    bottom_lines: float
+
+
+def lifted_budgets(inp: ModelInputs, scenario: Scenario) -> tuple[float, float]:
+    """Capital and recurrent budgets no plan of the model can exhaust: (capital yuan, recurrent yuan/yr).
+
+    Capital: the dearest option at every candidate site with its land, every expansion option, and at
+    every public unit the equipment the model may buy (twice the largest school's full standard), a
+    multimedia set for every classroom it can have and six music and six art rooms. Recurrent: the
+    scenario's hires cap at the annual salary, and a rotation allowance for every teacher.
+    """
+    cost = inp.unit_costs
+    units = inp.units
+    sites = units[units["is_new"].astype(bool)]
+    opts = inp.site_options
+    site_cost = float(opts["cost_yuan"].max()) if len(opts) else 0.0
+    capital = float(len(sites)) * site_cost + float(sites["land_cost_yuan"].sum())
+    exp = inp.expansions
+    capital += float(exp["cost_yuan"].sum()) if len(exp) else 0.0
+    eq_std = max(inp.std(s, "equipment") for s in inp.class_limit)
+    eq_most = 2 * max(inp.size_limit.values()) * eq_std * cost["equipment_yuan_per_yuan"]
+    most_classes = float(opts["classes"].max()) if len(opts) else 0.0
+    for unit, row in units[units["public"].astype(bool)].iterrows():
+        added = float(exp.loc[exp["unit_id"] == unit, "added_classrooms"].sum()) if len(exp) else 0.0
+        rooms = float(row["classrooms"]) + added + (most_classes if bool(row["is_new"]) else 0.0)
+        rooms_yuan = rooms * cost["multimedia_room_yuan"] + 6 * (cost["music_room_yuan"] + cost["art_room_yuan"])
+        capital += eq_most + rooms_yuan
+    hires = scenario.hires.max_total if scenario.levers.hires else 0
+    tt = inp.teacher_types
+    teachers = float(tt["count"].sum()) if len(tt) else float(inp.parts["teachers"].sum())
+    recurrent = hires * cost["teacher_hire_yuan_per_year"] + teachers * cost["rotation_allowance_yuan_per_year"]
+    return capital, recurrent
+
+
+def _weights(scenario: Scenario, **update: float) -> Scenario:
+    return scenario.model_copy(update={"weights": scenario.weights.model_copy(update=update)})
+
+
+def _time(scenario: Scenario, seconds: float) -> Scenario:
+    return scenario.model_copy(update={"solver": scenario.solver.model_copy(update={"time_limit_s": seconds})})
+
+
+def _snapshot_bottom_lines(store: dict[str, Lin]) -> Callable[[BuiltModel], None]:
+    """A hook that keeps a copy of the ``limits`` group as built (bottom lines and policy, before any CV cut)."""
+
+    def hook(built: BuiltModel) -> None:
+        copy = Lin()
+        copy.add_lin(built.ctx.objective["limits"])
+        store["bottom"] = copy
+
+    return hook
+
+
+def _spent(sol: Solution) -> tuple[float, float]:
+    ctx = sol.built.ctx
+    return ctx.capital_yuan.value(), ctx.recurrent_yuan.value()
+
+
+def stage_one(inp: ModelInputs, scenario: Scenario) -> tuple[Solution, CheapestRecord]:
+    """Stage 1: the plan with the budgets lifted, in the inspectors' order; what stays failing."""
+    cap, rec = lifted_budgets(inp, scenario)
+    lifted = replace(inp, capital_budget_yuan=cap, recurrent_budget_yuan=rec)
+    sc = _time(_weights(scenario, full_standard=0.0, guarantee=0.0), STAGE1_SHARE * scenario.solver.time_limit_s)
+    store: dict[str, Lin] = {}
+    sol = optimise(lifted, sc, prepare=_snapshot_bottom_lines(store))
+    if not sol.result.has_solution:
+        raise RuntimeError(f"min_cost_to_pass: stage 1 found no plan ({sol.result.describe()})")
+    ctx = sol.built.ctx
+    failing = tuple(sorted(k for k, v in ctx.vars.get("fail", {}).items() if (v.varValue or 0.0) > 0.5))
+    over: tuple[tuple[str, str], ...] = ()
+    if sol.cv is not None:
+        bad = sol.cv[sol.cv["cv"] > sol.cv["threshold"] + CV_TOLERANCE]
+        over = tuple(sorted(zip(bad["stage"], bad["indicator"], strict=True)))
+    capital, recurrent = _spent(sol)
+    record = CheapestRecord(
+        lifted_capital_yuan=cap, lifted_recurrent_yuan=rec, stage1_status=sol.result.status,
+        stage1_description=sol.result.describe(), stage1_capital_yuan=capital, stage1_recurrent_yuan=recurrent,
+        failing_parts=failing, cv_over=over, bottom_lines=store["bottom"].value(),
+    )  # fmt: skip
+    log.info("min_cost_to_pass stage 1 (%s): %d parts failing, %d CVs over, %.0f yuan + %.0f yuan/yr",
+             record.stage1_description, len(failing), len(over), capital, recurrent)  # fmt: skip
+    return sol, record
+
+
+def stage_two_scenario(scenario: Scenario, stage1_cost_yuan: float) -> Scenario:
+    """Stage 2's weights: cost in 万元, CV terms above stage 1's whole cost, no shortfall terms."""
+    w = scenario.weights
+    heavy = max(w.cv, stage1_cost_yuan / 1e4)
+    sc = _weights(
+        scenario, failing_school=0.0, guarantee=0.0, school_rule=0.0, full_standard=0.0, cost_per_10k_yuan=1.0,
+        cv=heavy, cv_worse=max(w.cv_worse, heavy), travel_per_pupil_min=w.travel_per_pupil_min * DISRUPTION_SCALE,
+        rezoned_pupil=w.rezoned_pupil * DISRUPTION_SCALE, moved_teacher=w.moved_teacher * DISRUPTION_SCALE,
+    )  # fmt: skip
+    return _time(sc, (1 - STAGE1_SHARE) * scenario.solver.time_limit_s)
+
+
+def _stage_two_hook(record: CheapestRecord, start: dict[str, float]) -> Callable[[BuiltModel], None]:
+    """Fix what stage 1 settled: passing parts pass, bottom lines no worse; start from stage 1's plan."""
+    failing = set(record.failing_parts)
+
+    def hook(built: BuiltModel) -> None:
+        ctx = built.ctx
+        register_start(built, start)
+        for key, fail in ctx.vars.get("fail", {}).items():
+            if key not in failing:
+                fail.upBound = 0
+                fail.setInitialValue(0.0)
+        bottom = ctx.objective["limits"]
+        if not bottom.is_constant():
+            ctx.constrain(bottom, "<=", record.bottom_lines + BOTTOM_SLACK * max(1.0, record.bottom_lines),
+                          "cheapest_bottom_lines")  # fmt: skip
+        ctx.objective["limits"] = Lin()  # CV no-worse slacks added later still go here, at their weight
+        set_objective(ctx)
+
+    return hook
+
+
+def min_cost_to_pass(inp: ModelInputs, scenario: Scenario) -> tuple[Solution, CheapestRecord]:
+    """The cheapest plan passing every part that can pass and keeping every CV stage 1 kept within its threshold.
+
+    Parameters
+    ----------
+    inp : ModelInputs
+        The instance (its budgets are ignored: both are lifted, see the module docstring).
+    scenario : Scenario
+        Levers, rules and solver settings; ``solver.time_limit_s`` is shared by the two stages.
+
+    Returns
+    -------
+    solution : Solution
+        Stage 2's solution (its ``result`` status and gap are measured on the cost); its model's
+        budgets are stage 1's total cost.
+    record : CheapestRecord
+        What stage 1 found: the parts no money can fix, the CVs over, the lifted budgets.
+    """
+    sol1, record = stage_one(inp, scenario)
+    total = record.stage1_capital_yuan + record.stage1_recurrent_yuan
+    # the plan costs at most stage 1's total in capital and in recurrent money; a yuan of rounding room
+    budget = total + 1.0
+    inp2 = replace(inp, capital_budget_yuan=budget, recurrent_budget_yuan=budget)
+    sol2 = optimise(inp2, stage_two_scenario(scenario, total), prepare=_stage_two_hook(record, sol1.values()))
+    if not sol2.result.has_solution:
+        raise RuntimeError(f"min_cost_to_pass: stage 2 found no plan ({sol2.result.describe()})")
+    capital, recurrent = _spent(sol2)
+    log.info("min_cost_to_pass stage 2 (%s): %.0f yuan capital + %.0f yuan/yr recurrent (stage 1: %.0f)",
+             sol2.result.describe(), capital, recurrent, total)  # fmt: skip
+    return sol2, record
+
+
+def failing_parts_table(record: CheapestRecord) -> pd.DataFrame:
+    """Stage 1's parts no money can fix, as (unit_id, stage) rows."""
+    return pd.DataFrame(list(record.failing_parts), columns=["unit_id", "stage"])
+
+
+__all__ = [
+    "STAGE1_SHARE",
+    "CheapestRecord",
+    "failing_parts_table",
+    "lifted_budgets",
+    "min_cost_to_pass",
+    "stage_one",
+    "stage_two_scenario",
+]

@@ -1,0 +1,119 @@
+"""The cheapest passing plan's read-outs: what no money can fix, and the notes (无论投入多少资金都无法解决的问题).
+
+The solve is :func:`planner.model.cheapest.min_cost_to_pass`; :func:`planner.plan.pipeline.plan_county` calls
+it for a scenario with ``objective: min_cost_to_pass``. What is reported as failing comes from the
+after-**assessment** (the engine's, not the model's), and what binds from :func:`planner.binding.what_binds`
+run with the lifted budgets, so money is never the reason given.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from planner.assess import Assessment
+from planner.binding import REASONS_ZH
+from planner.model.cheapest import CheapestRecord
+from planner.standards import INDICATORS_BY_KEY
+
+#: columns of :func:`no_money_fix`
+NO_MONEY_COLUMNS: tuple[str, ...] = (
+    "source", "school_id", "name_zh", "stage", "item", "item_zh", "missed_zh", "binds", "binds_zh", "detail_zh",
+)  # fmt: skip
+
+#: what the table says where :func:`planner.binding.what_binds` finds no single cause
+_RULES_ZH = "资金不限时仍未达标：受班额、规模、服务半径、差异系数不恶化等底线规则约束，或求解时限内未找到更好方案"
+_BACKBONE_ZH = "骨干教师不能招聘，只能交流轮岗：可交流的骨干教师不足、不在交流距离内或调出学校不能再少"
+
+
+def _indicator_binds(k: str, why: pd.DataFrame | None, key: tuple[str, str, str]) -> tuple[str, str]:
+    """(reason codes, detail) of one unmet indicator: what_binds's, backbone teachers read as the rotation pool."""
+    binds, detail = "trade_off", ""
+    if why is not None and key in why.index:
+        w = why.loc[key]
+        w = w.iloc[0] if isinstance(w, pd.DataFrame) else w
+        binds, detail = str(w["binds"]), str(w["detail_zh"] or "")
+    if k == "backbone" and binds in ("trade_off", "staffing"):
+        binds, detail = "rotation_pool", _BACKBONE_ZH  # no recruit is a backbone teacher
+    return binds, detail
+
+
+def no_money_fix(after: Assessment, unmet: pd.DataFrame) -> pd.DataFrame:
+    """What the cheapest passing plan leaves failing, with what binds: one row per failing part and per CV over.
+
+    Parameters
+    ----------
+    after : Assessment
+        The assessment of the county after the cheapest passing plan.
+    unmet : DataFrame
+        :func:`planner.binding.what_binds` of that plan, run with the lifted budgets.
+
+    Returns
+    -------
+    DataFrame
+        Columns :data:`NO_MONEY_COLUMNS`. ``source`` ``school`` (a failing school part: ``missed_zh`` its
+        indicators below standard with their share of it; ``binds`` the reasons of
+        :data:`planner.binding.REASONS_ZH`, joined by ``;``, of those indicators that money cannot meet —
+        land, the travel cap, the hires cap, the rotation pool, a private school — or ``trade_off`` when
+        none of them binds alone) or ``cv`` (a CV over its threshold).
+    """
+    schools = after.schools
+    failing = schools[schools["assessed"].astype(bool) & ~schools["passes"].fillna(False).astype(bool)]
+    ind = after.indicators.set_index(["school_id", "stage", "indicator"])
+    why = unmet[unmet["source"] == "indicator"].set_index(["school_id", "stage", "item"]) if len(unmet) else None
+    rows = []
+    for r in failing.itertuples(index=False):
+        missed = [k for k in str(r.missed).split(";") if k]
+        codes: list[str] = []
+        details: list[str] = []
+        shares: list[str] = []
+        for k in missed:
+            key = (r.school_id, r.stage, k)
+            ratio = float(ind.loc[key, "ratio"]) if key in ind.index else float("nan")
+            shares.append(f"{INDICATORS_BY_KEY[k].zh} {ratio:.1%}")
+            binds, detail = _indicator_binds(k, why, key)
+            if binds != "trade_off":
+                codes += [c for c in binds.split(";") if c not in codes]
+                text = detail or "；".join(REASONS_ZH[c] for c in binds.split(";"))
+                details.append(f"{INDICATORS_BY_KEY[k].zh}：{text}")
+        if not codes:
+            codes, details = ["trade_off"], [_RULES_ZH]
+        rows.append({"source": "school", "school_id": r.school_id, "name_zh": r.name_zh, "stage": r.stage,
+                     "item": ";".join(missed), "item_zh": "学校达标 school rule", "missed_zh": "；".join(shares),
+                     "binds": ";".join(codes), "binds_zh": "；".join(REASONS_ZH[c] for c in codes),
+                     "detail_zh": "。".join(details)})  # fmt: skip
+    bal = after.balance
+    for r in bal[~bal["met"].astype(bool)].itertuples(index=False):
+        backbone = r.indicator == "backbone"
+        rows.append({"source": "cv", "school_id": "", "name_zh": "", "stage": r.stage, "item": r.indicator,
+                     "item_zh": f"差异系数：{INDICATORS_BY_KEY[r.indicator].zh}",
+                     "missed_zh": f"差异系数{float(r.cv):.3f}，标准{float(r.threshold):.2f}",
+                     "binds": "rotation_pool" if backbone else "trade_off",
+                     "binds_zh": REASONS_ZH["rotation_pool" if backbone else "trade_off"],
+                     "detail_zh": _BACKBONE_ZH if backbone else _RULES_ZH})  # fmt: skip
+    return pd.DataFrame(rows, columns=list(NO_MONEY_COLUMNS))
+
+
+def cheapest_notes(record: CheapestRecord, costs: dict[str, float], table: pd.DataFrame, description: str) -> list[str]:
+    """The plan's notes, what no money can fix first, then the cost (Chinese first, English alongside)."""
+    parts = table.loc[table["source"] == "school", ["school_id", "stage"]].drop_duplicates()
+    cvs = table[table["source"] == "cv"]
+    names = "、".join(f"{s}（{'小学' if st == 'primary' else '初中'}）" for s, st in parts.itertuples(index=False))
+    first = (
+        f"无论投入多少资金都无法达标 no money can fix: {len(parts)} 个学校学段 school parts"
+        + (f"（{names}）" if names else "")
+        + f"，{len(cvs)} 项差异系数 CVs over their threshold；原因见 no_money_fix 表 (what binds: table no_money_fix)。"
+    )
+    if record.stage1_status != "optimal":
+        first += (
+            f" 第一阶段（资金不限）求解未证明最优（{record.stage1_description}），部分学校或许仍可达标"
+            " stage 1 (budgets lifted) was not proven optimal: some may still be fixable."
+        )
+    second = (
+        "其余全部达标的最低投入 cheapest plan passing the rest: "
+        f"资本性 capital {costs['capital_yuan'] / 1e4:,.1f} 万元，"
+        f"经常性 recurrent {costs['recurrent_yuan_per_year'] / 1e4:,.1f} 万元/年（{description}）。"
+    )
+    return [first, second]
+
+
+__all__ = ["NO_MONEY_COLUMNS", "cheapest_notes", "no_money_fix"]
