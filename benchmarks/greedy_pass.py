@@ -220,7 +220,8 @@ def greedy_pass(county: County, scenario: Scenario, std: Standards) -> dict[str,
     capital = float(proj["cost_yuan"].sum()) if len(proj) else 0.0
     recurrent = float(hires["count"].sum()) * uc.teacher_hire_yuan_per_year if len(hires) else 0.0
     return {"assessment": a, "capital_yuan": capital, "recurrent_yuan_per_year": recurrent, "steps": steps,
-            "stuck": dict(greedy.stuck), "hired": greedy.hired(), "seconds": time.perf_counter() - t0}  # fmt: skip
+            "stuck": dict(greedy.stuck), "hired": greedy.hired(), "seconds": time.perf_counter() - t0,
+            "projects": proj}  # fmt: skip
 
 
 def figures(a: Assessment) -> dict[str, object]:
@@ -236,13 +237,23 @@ def figures(a: Assessment) -> dict[str, object]:
     return out
 
 
-def optimiser(county: County, scenario: Scenario, time_limit_s: float) -> dict[str, object]:
-    """The optimiser's cheapest passing plan, read from the plan and its assessment."""
+def optimiser(county: County, scenario: Scenario, time_limit_s: float, bottom_lines: str = "today",
+              greedy_levers: bool = False) -> dict[str, object]:  # fmt: skip
+    """The optimiser's cheapest passing plan, read from the plan and its assessment.
+
+    ``greedy_levers``: only the greedy's means (equipment and rooms, expansions, recruits): no re-zoning, no
+    new schools, no rotation.
+    """
     from planner.plan.pipeline import plan_county
     from planner.travel import plan_travel_times
 
     solver = scenario.solver.model_copy(update={"time_limit_s": time_limit_s})
-    sc = scenario.model_copy(update={"objective": "min_cost_to_pass", "solver": solver})
+    update: dict[str, object] = {"objective": "min_cost_to_pass", "solver": solver,
+                                 "cheapest": scenario.cheapest.model_copy(update={"bottom_lines": bottom_lines})}
+    if greedy_levers:
+        update["levers"] = scenario.levers.model_copy(update={"catchments": False, "new_schools": False,
+                                                              "rotation": False, "closures": False})
+    sc = scenario.model_copy(update=update)  # fmt: skip
     travel = plan_travel_times(county, sc)
     t0 = time.perf_counter()
     plan = plan_county(county, sc, travel.long, travel.school_times, distance_method=travel.method)
@@ -258,6 +269,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--scenario", type=Path, default=ROOT / "scenarios" / "combined.yaml")
     ap.add_argument("--time-limit", type=float, default=240.0, help="the optimiser's two stages together (s)")
     ap.add_argument("--greedy-only", action="store_true")
+    ap.add_argument("--bottom-lines", choices=("today", "best"), default="today",
+                    help="the optimiser's cheapest.bottom_lines setting")
+    ap.add_argument("--greedy-levers", action="store_true",
+                    help="the optimiser with the greedy's means only (no re-zoning, new schools or rotation)")
     ap.add_argument("-v", "--verbose", action="store_true", help="log the solves")
     args = ap.parse_args(argv)
     level = logging.INFO if args.verbose else logging.WARNING
@@ -274,16 +289,27 @@ def main(argv: list[str] | None = None) -> int:
     print(f"greedy: capital {g['capital_yuan'] / 1e4:,.1f} 万元, recruits {g['hired']} "
           f"({g['recurrent_yuan_per_year'] / 1e4:,.1f} 万元/年), {g['steps']} steps, {g['seconds']:.1f} s")  # fmt: skip
     print("greedy:", json.dumps(gf, ensure_ascii=False))
+    gp = g["projects"]
+    print("greedy: capital by kind (projects, 万元):",
+          {k: (int(r["size"]), round(float(r["sum"]) / 1e4, 1)) for k, r in
+           gp.groupby("kind")["cost_yuan"].agg(["size", "sum"]).iterrows()} if len(gp) else {})  # type: ignore[union-attr]  # fmt: skip
     why = pd.Series(list(g["stuck"].values()), dtype=object).value_counts()  # type: ignore[union-attr]
     print("greedy: parts it cannot pass, by reason:", why.to_dict())
     if args.greedy_only:
         return 0
-    o = optimiser(county, scenario, args.time_limit)
+    o = optimiser(county, scenario, args.time_limit, args.bottom_lines, args.greedy_levers)
     of = figures(o["plan"].after)  # type: ignore[union-attr]
-    print(f"optimiser (min_cost_to_pass, {args.time_limit:g} s): capital {o['capital_yuan'] / 1e4:,.1f} 万元, "
+    what = f"min_cost_to_pass, bottom lines {args.bottom_lines}{', greedy levers' if args.greedy_levers else ''}"
+    print(f"optimiser ({what}, {args.time_limit:g} s): capital {o['capital_yuan'] / 1e4:,.1f} 万元, "
           f"recurrent {o['recurrent_yuan_per_year'] / 1e4:,.1f} 万元/年, {o['status']}, "
           f"{o['seconds']:.0f} s")  # fmt: skip
     print("optimiser:", json.dumps(of, ensure_ascii=False))
+    proj = o["plan"].projects  # type: ignore[union-attr]
+    by_kind = proj.groupby("kind")["cost_yuan"].agg(["size", "sum"]) if len(proj) else pd.DataFrame()
+    print("optimiser: capital by kind (projects, 万元):",
+          {k: (int(r["size"]), round(float(r["sum"]) / 1e4, 1)) for k, r in by_kind.iterrows()})  # fmt: skip
+    print("optimiser: recruits", int(o["plan"].hires["count"].sum()) if len(o["plan"].hires) else 0,  # type: ignore[union-attr]
+          "rotated", int((o["plan"].exchange_list["kind"] == "rotation").sum()))  # type: ignore[union-attr]
     for n in o["notes"]:  # type: ignore[union-attr]
         print("optimiser:", n)
     t = o["no_money_fix"]

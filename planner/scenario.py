@@ -263,6 +263,19 @@ class ReportSettings(_Strict):
     )
 
 
+class CheapestSettings(_Strict):
+    """The cheapest passing plan (``objective: min_cost_to_pass``; planner/model/cheapest.py, docs/model.md)."""
+
+    bottom_lines: Literal["today", "best"] = Field(
+        "today",
+        description="today: the bottom lines and policy rules (pupils over capacity, over the size limit, beyond "
+        "the travel cap; the rotation policy) in total no worse than the plan's start (today's catchments, the "
+        "policy's rotations): the cost of passing. best: no worse than the plan with the budgets lifted, which also "
+        "fixes every bottom line money can (new schools where pupils have none within reach): the cost of passing "
+        "and of the bottom lines.",
+    )
+
+
 class Scenario(_Strict):
     """Everything a plan is asked to do."""
 
@@ -299,6 +312,7 @@ class Scenario(_Strict):
         "CV within its threshold, the budgets lifted; what no money can fix is listed with what binds "
         "(planner/model/cheapest.py).",
     )
+    cheapest: CheapestSettings = CheapestSettings()
 
 
 def _read(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:

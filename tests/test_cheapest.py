@@ -121,6 +121,27 @@ def test_the_cheapest_passing_plan_is_the_enumerated_one() -> None:
     assert set(proj.loc[proj["kind"] == "expansion", "item"]) == {"EA"}
 
 
+def test_bottom_lines_held_at_today_or_at_the_best_money_can_do() -> None:
+    # A now meets floor area (2,800 of 2,700 m²) but its 10 classrooms seat 450 of its 600 pupils: only the
+    # expansion EA (4 classrooms, 5 M yuan) fixes that bottom line, and A passes without it
+    inp = _instance()
+    units = inp.units.copy()
+    units.loc["A", "floor_area"] = 2800.0
+    units.loc["A", "classrooms"] = 10
+    inp = replace(inp, units=units)
+    cost, unfixable = _cheapest_by_hand(inp)
+    assert unfixable == {"C"} and cost == pytest.approx(300_000 + 39_000)  # A's equipment, B's room
+    sol, record = min_cost_to_pass(inp, _scenario())  # default: no bottom line worse than today
+    ctx = sol.built.ctx
+    assert ctx.capital_yuan.value() == pytest.approx(cost, rel=1e-6)
+    # today's plan leaves 150 pupils over capacity at 200,000 each: the level held
+    assert record.bottom_lines_today == pytest.approx(150 * 200_000)
+    assert record.bottom_lines == pytest.approx(0, abs=1e-6)  # stage 1, money no object, built EA
+    sol, record = min_cost_to_pass(inp, _scenario(cheapest={"bottom_lines": "best"}))
+    assert sol.built.ctx.capital_yuan.value() == pytest.approx(5e6 + cost, rel=1e-6)
+    assert record.bottom_lines_held == pytest.approx(0, abs=1e-3)
+
+
 def test_the_lifted_budget_covers_everything_the_model_can_buy() -> None:
     inp = _instance()
     capital, recurrent = lifted_budgets(inp, _scenario())
@@ -191,7 +212,7 @@ def test_sweep_names_the_cheapest_passing_plan(tmp_path) -> None:
     grid = pd.read_csv(out / "sweep.csv", encoding="utf-8-sig")
     cheapest = pd.read_csv(out / "cheapest.csv", encoding="utf-8-sig").set_index("item")
     listed = pd.read_csv(out / "no_money_fix.csv", encoding="utf-8-sig")
-    assert list(cheapest.columns)[0] == "项目"  # Chinese first
+    assert (out / "cheapest.csv").read_text(encoding="utf-8-sig").startswith("项目,item,")  # Chinese first
     n = int(cheapest.loc["school parts no money can fix", "数值 value"])
     assert n == int((listed["类型 source"] == "school").sum()) > 0
     capital = float(cheapest.loc["cheapest capital passing the rest (yuan)", "数值 value"])

@@ -35,13 +35,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import pandas as pd
+import pulp
 
+from planner.model.backend import run
 from planner.model.build import BuiltModel, set_objective
 from planner.model.context import Lin
 from planner.model.inputs import ModelInputs
 from planner.model.optimise import CV_TOLERANCE, Solution, optimise
-from planner.model.start import register_start
-from planner.scenario import Scenario
+from planner.model.start import register_start, restore_values
+from planner.scenario import Scenario, SolverSettings
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +73,10 @@ class CheapestRecord:
     cv_over : tuple of (stage, indicator)
         CVs stage 1 could not bring within their threshold.
     bottom_lines : float
-        Stage 1's bottom-line and policy penalties (objective units), held in stage 2.
+        Stage 1's bottom-line and policy penalties (objective units; 200,000 a pupil at the default weight).
+    bottom_lines_today, bottom_lines_held : float or None
+        The registered start's (today's) bottom lines, and the level stage 2 held them at
+        (``cheapest.bottom_lines``: ``today`` the larger of the two, ``best`` stage 1's).
     """
 
     lifted_capital_yuan: float
@@ -83,6 +88,8 @@ class CheapestRecord:
     failing_parts: tuple[tuple[str, str], ...]
     cv_over: tuple[tuple[str, str], ...]
     bottom_lines: float
+    bottom_lines_today: float | None = None
+    bottom_lines_held: float | None = None
 
 
 def lifted_budgets(inp: ModelInputs, scenario: Scenario) -> tuple[float, float]:
@@ -178,12 +185,57 @@ def stage_two_scenario(scenario: Scenario, stage1_cost_yuan: float) -> Scenario:
     return _time(sc, (1 - STAGE1_SHARE) * scenario.solver.time_limit_s)
 
 
-def _stage_two_hook(record: CheapestRecord, start: dict[str, float]) -> Callable[[BuiltModel], None]:
-    """Fix what stage 1 settled: passing parts pass, bottom lines no worse; start from stage 1's plan."""
+def start_bottom_lines(built: BuiltModel, settings: SolverSettings, time_limit_s: float) -> float | None:
+    """The bottom-line and policy penalties of the model's registered start (today's catchments, nothing bought).
+
+    An LP: every integer variable fixed at its starting value, the ``limits`` group as the objective (the
+    continuous overflows take their least values). Bounds, objective and values are restored. None when the LP
+    does not solve to optimality within ``time_limit_s``.
+    """
+    ctx, prob = built.ctx, built.prob
+    bottom = ctx.objective["limits"]
+    if bottom.is_constant():
+        return float(bottom.const)
+    values = {v.name: v.varValue for v in prob.variables()}
+    bounds = {}
+    for v in prob.variables():
+        if v.cat == pulp.LpInteger:
+            bounds[v.name] = (v, v.lowBound, v.upBound)
+            v.lowBound = v.upBound = round(v.varValue or 0.0)
+    prob.setObjective(bottom.expr())
+    try:
+        lp = run(prob, settings.name, mip=False, time_limit_s=time_limit_s, threads=settings.threads)
+    finally:
+        for v, lo, up in bounds.values():
+            v.lowBound, v.upBound = lo, up
+        set_objective(ctx)
+        restore_values(built, values)
+    if lp.status != "optimal" or lp.objective is None:
+        log.warning("min_cost_to_pass: the bottom lines of the start did not solve (%s)", lp.status)
+        return None
+    return float(lp.objective)
+
+
+def _stage_two_hook(
+    record: CheapestRecord, start: dict[str, float], scenario: Scenario, store: dict[str, float | None]
+) -> Callable[[BuiltModel], None]:
+    """Fix what stage 1 settled: passing parts pass, bottom lines held; start from stage 1's plan.
+
+    ``store`` receives ``today`` (the start's bottom lines, when asked for) and ``held`` (the level held).
+    """
     failing = set(record.failing_parts)
 
     def hook(built: BuiltModel) -> None:
         ctx = built.ctx
+        held = record.bottom_lines
+        if scenario.cheapest.bottom_lines == "today":
+            today = start_bottom_lines(built, scenario.solver, max(0.05 * scenario.solver.time_limit_s, 5.0))
+            # stage 1 started from today's plan, so its bottom lines are no worse (max: rounding, a time-limited run)
+            held = max(held, today) if today is not None else held
+            log.info("min_cost_to_pass: bottom lines held at %.6g (today %s, stage 1 %.6g)", held, today,
+                     record.bottom_lines)  # fmt: skip
+            store["today"] = today
+        store["held"] = held
         register_start(built, start)
         for key, fail in ctx.vars.get("fail", {}).items():
             if key not in failing:
@@ -191,8 +243,7 @@ def _stage_two_hook(record: CheapestRecord, start: dict[str, float]) -> Callable
                 fail.setInitialValue(0.0)
         bottom = ctx.objective["limits"]
         if not bottom.is_constant():
-            ctx.constrain(bottom, "<=", record.bottom_lines + BOTTOM_SLACK * max(1.0, record.bottom_lines),
-                          "cheapest_bottom_lines")  # fmt: skip
+            ctx.constrain(bottom, "<=", held + BOTTOM_SLACK * max(1.0, held), "cheapest_bottom_lines")
         ctx.objective["limits"] = Lin()  # CV no-worse slacks added later still go here, at their weight
         set_objective(ctx)
 
@@ -222,7 +273,10 @@ def min_cost_to_pass(inp: ModelInputs, scenario: Scenario) -> tuple[Solution, Ch
     # the plan costs at most stage 1's total in capital and in recurrent money; a yuan of rounding room
     budget = total + 1.0
     inp2 = replace(inp, capital_budget_yuan=budget, recurrent_budget_yuan=budget)
-    sol2 = optimise(inp2, stage_two_scenario(scenario, total), prepare=_stage_two_hook(record, sol1.values()))
+    sc2 = stage_two_scenario(scenario, total)
+    store: dict[str, float | None] = {}
+    sol2 = optimise(inp2, sc2, prepare=_stage_two_hook(record, sol1.values(), sc2, store))
+    record = replace(record, bottom_lines_today=store.get("today"), bottom_lines_held=store.get("held"))
     if not sol2.result.has_solution:
         raise RuntimeError(f"min_cost_to_pass: stage 2 found no plan ({sol2.result.describe()})")
     capital, recurrent = _spent(sol2)

@@ -108,6 +108,12 @@ def cheapest_notes(record: CheapestRecord, costs: dict[str, float], table: pd.Da
             f" 第一阶段（资金不限）求解未证明最优（{record.stage1_description}），部分学校或许仍可达标"
             " stage 1 (budgets lifted) was not proven optimal: some may still be fixable."
         )
+    if record.bottom_lines_held is not None:
+        level = ("不劣于现状（现行学区、轮岗政策）" if record.bottom_lines_today is not None
+                 else "不劣于资金不限时的方案")  # fmt: skip
+        held = ("no worse than today (today's catchments, the policy's rotations)" if record.bottom_lines_today
+                is not None else "no worse than the plan with the budgets lifted")  # fmt: skip
+        first += f" 班额、规模、服务半径和轮岗政策等底线合计{level} bottom lines and policy rules in total {held}."
     second = (
         "其余全部达标的最低投入 cheapest plan passing the rest: "
         f"资本性 capital {costs['capital_yuan'] / 1e4:,.1f} 万元，"
