@@ -274,6 +274,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--greedy-levers", action="store_true",
                     help="the optimiser with the greedy's means only (no re-zoning, new schools or rotation)")
     ap.add_argument("-v", "--verbose", action="store_true", help="log the solves")
+    ap.add_argument("--save", type=Path, help="folder to write the optimiser's plan tables and the greedy's into")
     args = ap.parse_args(argv)
     level = logging.INFO if args.verbose else logging.WARNING
     logging.basicConfig(level=level, format="%(asctime)s %(name)s %(message)s")
@@ -312,6 +313,13 @@ def main(argv: list[str] | None = None) -> int:
           "rotated", int((o["plan"].exchange_list["kind"] == "rotation").sum()))  # type: ignore[union-attr]
     for n in o["notes"]:  # type: ignore[union-attr]
         print("optimiser:", n)
+    if args.save is not None:
+        args.save.mkdir(parents=True, exist_ok=True)
+        for name, frame in o["plan"].tables().items():  # type: ignore[union-attr]
+            frame.to_csv(args.save / f"optimiser_{name}.csv", index=False, encoding="utf-8-sig")
+        o["plan"].after.schools.to_csv(args.save / "optimiser_schools.csv", index=False, encoding="utf-8-sig")  # type: ignore[union-attr]
+        g["projects"].to_csv(args.save / "greedy_projects.csv", index=False, encoding="utf-8-sig")  # type: ignore[union-attr]
+        g["assessment"].schools.to_csv(args.save / "greedy_schools.csv", index=False, encoding="utf-8-sig")  # type: ignore[union-attr]
     t = o["no_money_fix"]
     print("optimiser: no money can fix, by what binds:",
           t[t["source"] == "school"]["binds"].value_counts().to_dict())  # fmt: skip

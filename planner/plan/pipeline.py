@@ -163,6 +163,8 @@ def plan_county(
     if record is not None:  # what no money can fix, listed first (the budgets were lifted: money never binds)
         extra["no_money_fix"] = no_money_fix(after, extra["unmet"])
         notes[:0] = cheapest_notes(record, costs, extra["no_money_fix"], sol.result.describe())
+        # the budget this plan asks for is what it spends (the lifted budgets were a device of the solve)
+        costs = {**costs, "capital_budget_yuan": capital, "recurrent_budget_yuan_per_year": recurrent}
     r = sol.result
     return Plan(
         scenario_name=scenario.name,
