@@ -274,6 +274,19 @@ class CheapestSettings(_Strict):
         "fixes every bottom line money can (new schools where pupils have none within reach): the cost of passing "
         "and of the bottom lines.",
     )
+    parts: tuple[str, ...] = Field(
+        (),
+        description="Pass these school parts only, the cheapest way: a school id (every assessed part of it) or "
+        "'id:primary' / 'id:junior'; the budgets are lifted and no CV is made worse (none is pursued), the bottom "
+        "lines held at today's. Empty: every part money can pass, and every CV money can bring within threshold.",
+    )
+
+    @model_validator(mode="after")
+    def _stages(self) -> CheapestSettings:
+        for p in self.parts:
+            if ":" in p and p.split(":", 1)[1] not in ("primary", "junior"):
+                raise ValueError(f"part {p!r}: the stage after ':' must be primary or junior")
+        return self
 
 
 class Scenario(_Strict):

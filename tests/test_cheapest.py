@@ -64,8 +64,14 @@ def _instance():
 
 def _cheapest_by_hand(inp) -> tuple[float, set[str]]:
     """Every school's cheapest way to pass, by enumeration; (total cost, schools no way passes)."""
+    each = _each_by_hand(inp)
+    return sum(c for c in each.values() if math.isfinite(c)), {u for u, c in each.items() if math.isinf(c)}
+
+
+def _each_by_hand(inp) -> dict[str, float]:
+    """Each school's cheapest way to pass (inf: none), by enumeration."""
     std = STANDARD["primary"]
-    total, unfixable = 0.0, set()
+    each: dict[str, float] = {}
     for unit, row in inp.units.iterrows():
         part = inp.parts.loc[(unit, "primary")]
         pupils = float(part["pupils"])
@@ -92,11 +98,8 @@ def _cheapest_by_hand(inp) -> tuple[float, set[str]]:
                         continue
                     cost = sum(o.cost_yuan for o in chosen) + eq + mm * UNIT_COSTS["multimedia_room_yuan"]
                     best = min(best, cost)
-        if math.isinf(best):
-            unfixable.add(unit)
-        else:
-            total += best
-    return total, unfixable
+        each[unit] = best
+    return each
 
 
 def test_the_cheapest_passing_plan_is_the_enumerated_one() -> None:
@@ -140,6 +143,23 @@ def test_bottom_lines_held_at_today_or_at_the_best_money_can_do() -> None:
     sol, record = min_cost_to_pass(inp, _scenario(cheapest={"bottom_lines": "best"}))
     assert sol.built.ctx.capital_yuan.value() == pytest.approx(5e6 + cost, rel=1e-6)
     assert record.bottom_lines_held == pytest.approx(0, abs=1e-3)
+
+
+def test_the_parts_named_pass_the_cheapest_way() -> None:
+    from planner.errors import ScenarioError
+
+    inp = _instance()
+    by_hand = _each_by_hand(inp)
+    assert by_hand["B"] == pytest.approx(39_000)
+    for parts in (["B"], ["A:primary", "B"]):
+        sol, record = min_cost_to_pass(inp, _scenario(cheapest={"parts": parts}))
+        want = sum(by_hand[p.split(":")[0]] for p in parts)
+        assert sol.built.ctx.capital_yuan.value() == pytest.approx(want, rel=1e-6), parts
+        assert record.stage1_status == "skipped"
+        passed = {k for k, v in sol.built.ctx.vars["fail"].items() if (v.varValue or 0) < 0.5}
+        assert {(p.split(":")[0], "primary") for p in parts} <= passed
+    with pytest.raises(ScenarioError, match=r"cheapest\.parts"):
+        min_cost_to_pass(inp, _scenario(cheapest={"parts": ["B:junior"]}))
 
 
 def test_the_lifted_budget_covers_everything_the_model_can_buy() -> None:

@@ -37,22 +37,28 @@ from dataclasses import dataclass, replace
 import pandas as pd
 import pulp
 
+from planner.errors import ScenarioError
 from planner.model.backend import run
 from planner.model.build import BuiltModel, set_objective
 from planner.model.context import Lin
-from planner.model.inputs import ModelInputs
+from planner.model.inputs import INDICATORS, ModelInputs
 from planner.model.optimise import CV_TOLERANCE, Solution, optimise
 from planner.model.start import register_start, restore_values
 from planner.scenario import Scenario, SolverSettings
 
 log = logging.getLogger(__name__)
 
+#: stage 1's status in a solve whose parts to pass are named (``cheapest.parts``)
+SKIPPED = "skipped"
 #: share of the scenario's time limit stage 1 may use (stage 2 gets the rest)
 STAGE1_SHARE = 0.4
 #: stage 2's weights on travel, re-zoning and teacher moves, relative to the balance objective's
 DISRUPTION_SCALE = 1e-3
 #: slack on the bottom lines held from stage 1 (objective units; 200,000 is one pupil)
 BOTTOM_SLACK = 1e-3
+#: stage 2's weight (万元 per 1.0 of CV) on a CV stage 1 left over its threshold: kept from growing by the
+#: no-worse rule, not pursued (money stage 1 could not make pass it would otherwise buy fractions of a CV)
+CV_HELD_WEIGHT = 1.0
 
 
 @dataclass(frozen=True)
@@ -173,8 +179,8 @@ def stage_one(inp: ModelInputs, scenario: Scenario) -> tuple[Solution, CheapestR
     return sol, record
 
 
-def stage_two_scenario(scenario: Scenario, stage1_cost_yuan: float) -> Scenario:
-    """Stage 2's weights: cost in 万元, CV terms above stage 1's whole cost, no shortfall terms."""
+def stage_two_scenario(scenario: Scenario, stage1_cost_yuan: float, share: float = 1 - STAGE1_SHARE) -> Scenario:
+    """Stage 2's weights (cost in 万元, CV terms above stage 1's whole cost, no shortfall terms) and time."""
     w = scenario.weights
     heavy = max(w.cv, stage1_cost_yuan / 1e4)
     sc = _weights(
@@ -182,20 +188,23 @@ def stage_two_scenario(scenario: Scenario, stage1_cost_yuan: float) -> Scenario:
         cv=heavy, cv_worse=max(w.cv_worse, heavy), travel_per_pupil_min=w.travel_per_pupil_min * DISRUPTION_SCALE,
         rezoned_pupil=w.rezoned_pupil * DISRUPTION_SCALE, moved_teacher=w.moved_teacher * DISRUPTION_SCALE,
     )  # fmt: skip
-    return _time(sc, (1 - STAGE1_SHARE) * scenario.solver.time_limit_s)
+    return _time(sc, share * scenario.solver.time_limit_s)
 
 
-def start_bottom_lines(built: BuiltModel, settings: SolverSettings, time_limit_s: float) -> float | None:
+def start_bottom_lines(
+    built: BuiltModel, settings: SolverSettings, time_limit_s: float
+) -> tuple[float, dict[str, float]] | None:
     """The bottom-line and policy penalties of the model's registered start (today's catchments, nothing bought).
 
     An LP: every integer variable fixed at its starting value, the ``limits`` group as the objective (the
-    continuous overflows take their least values). Bounds, objective and values are restored. None when the LP
-    does not solve to optimality within ``time_limit_s``.
+    continuous overflows take their least values). Returns the total and the value of every variable of the
+    group, by name; bounds, objective and values are restored. None when the LP does not solve to optimality
+    within ``time_limit_s``.
     """
     ctx, prob = built.ctx, built.prob
     bottom = ctx.objective["limits"]
     if bottom.is_constant():
-        return float(bottom.const)
+        return float(bottom.const), {}
     values = {v.name: v.varValue for v in prob.variables()}
     bounds = {}
     for v in prob.variables():
@@ -205,6 +214,7 @@ def start_bottom_lines(built: BuiltModel, settings: SolverSettings, time_limit_s
     prob.setObjective(bottom.expr())
     try:
         lp = run(prob, settings.name, mip=False, time_limit_s=time_limit_s, threads=settings.threads)
+        at = {v.name: float(v.varValue or 0.0) for v in bottom.terms}
     finally:
         for v, lo, up in bounds.values():
             v.lowBound, v.upBound = lo, up
@@ -213,7 +223,31 @@ def start_bottom_lines(built: BuiltModel, settings: SolverSettings, time_limit_s
     if lp.status != "optimal" or lp.objective is None:
         log.warning("min_cost_to_pass: the bottom lines of the start did not solve (%s)", lp.status)
         return None
-    return float(lp.objective)
+    return float(lp.objective), at
+
+
+def hold_items(bottom: Lin, *references: dict[str, float]) -> int:
+    """Each bottom-line item no worse than in the worst of ``references`` (plans' values by variable name).
+
+    Every variable with a positive coefficient in the ``limits`` group (an overflow, a pupil count beyond
+    the cap, an assignment binary beyond it, a policy shortfall, a teaching point across the scope line)
+    gets the largest of its values in the reference plans as its upper bound, so no item can be traded for
+    another (a sum constraint let pupils be moved into teaching points across the assessment's line to pass
+    schools cheaply). Every reference plan keeps every bound. Returns the bounds tightened.
+    """
+    n = 0
+    for var, coef in bottom.terms.items():
+        if coef <= 0:
+            continue
+        values = [r[var.name] for r in references if var.name in r]
+        if not values:
+            continue
+        top = max(values)
+        up = float(round(top)) if var.cat == pulp.LpInteger else top + 1e-6 * max(1.0, abs(top))
+        if var.upBound is None or up < var.upBound:
+            var.upBound = up
+            n += 1
+    return n
 
 
 def _stage_two_hook(
@@ -227,22 +261,30 @@ def _stage_two_hook(
 
     def hook(built: BuiltModel) -> None:
         ctx = built.ctx
-        held = record.bottom_lines
-        if scenario.cheapest.bottom_lines == "today":
-            today = start_bottom_lines(built, scenario.solver, max(0.05 * scenario.solver.time_limit_s, 5.0))
+        held: float | None = record.bottom_lines if record.stage1_status != SKIPPED else None
+        references = [start] if record.stage1_status != SKIPPED else []
+        if scenario.cheapest.bottom_lines == "today" or held is None:
+            found = start_bottom_lines(built, scenario.solver, max(0.05 * scenario.solver.time_limit_s, 5.0))
+            today = found[0] if found is not None else None
             # stage 1 started from today's plan, so its bottom lines are no worse (max: rounding, a time-limited run)
-            held = max(held, today) if today is not None else held
-            log.info("min_cost_to_pass: bottom lines held at %.6g (today %s, stage 1 %.6g)", held, today,
-                     record.bottom_lines)  # fmt: skip
+            if found is not None:
+                held = today if held is None else max(held, found[0])
+                references.append(found[1])
             store["today"] = today
         store["held"] = held
+        bottom = ctx.objective["limits"]
+        tightened = hold_items(bottom, *references)
+        log.info("min_cost_to_pass: bottom lines held at %s in total (today %s, stage 1 %.6g), %d items bounded",
+                 held, store.get("today"), record.bottom_lines, tightened)  # fmt: skip
         register_start(built, start)
+        for key in record.cv_over:  # the threshold's slack, made before any cut, so every cut reuses it
+            if key not in ctx.vars.get("cv_excess", {}):
+                ctx.objective["cv"].add(ctx.var("cv_excess", key), CV_HELD_WEIGHT)
         for key, fail in ctx.vars.get("fail", {}).items():
             if key not in failing:
                 fail.upBound = 0
                 fail.setInitialValue(0.0)
-        bottom = ctx.objective["limits"]
-        if not bottom.is_constant():
+        if not bottom.is_constant() and held is not None:
             ctx.constrain(bottom, "<=", held + BOTTOM_SLACK * max(1.0, held), "cheapest_bottom_lines")
         ctx.objective["limits"] = Lin()  # CV no-worse slacks added later still go here, at their weight
         set_objective(ctx)
@@ -268,14 +310,22 @@ def min_cost_to_pass(inp: ModelInputs, scenario: Scenario) -> tuple[Solution, Ch
     record : CheapestRecord
         What stage 1 found: the parts no money can fix, the CVs over, the lifted budgets.
     """
-    sol1, record = stage_one(inp, scenario)
-    total = record.stage1_capital_yuan + record.stage1_recurrent_yuan
-    # the plan costs at most stage 1's total in capital and in recurrent money; a yuan of rounding room
-    budget = total + 1.0
-    inp2 = replace(inp, capital_budget_yuan=budget, recurrent_budget_yuan=budget)
-    sc2 = stage_two_scenario(scenario, total)
+    if scenario.cheapest.parts:  # the parts to pass are given: no stage 1
+        record = named_parts_record(inp, scenario)
+        total = record.lifted_capital_yuan + record.lifted_recurrent_yuan
+        inp2 = replace(inp, capital_budget_yuan=record.lifted_capital_yuan,
+                       recurrent_budget_yuan=record.lifted_recurrent_yuan)  # fmt: skip
+        start: dict[str, float] = {}
+        sc2 = stage_two_scenario(scenario, total, share=1.0)
+    else:
+        sol1, record = stage_one(inp, scenario)
+        total = record.stage1_capital_yuan + record.stage1_recurrent_yuan
+        # the plan costs at most stage 1's total in capital and in recurrent money; a yuan of rounding room
+        inp2 = replace(inp, capital_budget_yuan=total + 1.0, recurrent_budget_yuan=total + 1.0)
+        start = sol1.values()
+        sc2 = stage_two_scenario(scenario, total)
     store: dict[str, float | None] = {}
-    sol2 = optimise(inp2, sc2, prepare=_stage_two_hook(record, sol1.values(), sc2, store))
+    sol2 = optimise(inp2, sc2, prepare=_stage_two_hook(record, start, sc2, store))
     record = replace(record, bottom_lines_today=store.get("today"), bottom_lines_held=store.get("held"))
     if not sol2.result.has_solution:
         raise RuntimeError(f"min_cost_to_pass: stage 2 found no plan ({sol2.result.describe()})")
@@ -283,6 +333,42 @@ def min_cost_to_pass(inp: ModelInputs, scenario: Scenario) -> tuple[Solution, Ch
     log.info("min_cost_to_pass stage 2 (%s): %.0f yuan capital + %.0f yuan/yr recurrent (stage 1: %.0f)",
              sol2.result.describe(), capital, recurrent, total)  # fmt: skip
     return sol2, record
+
+
+def named_parts(inp: ModelInputs, scenario: Scenario) -> tuple[tuple[str, str], ...]:
+    """The assessed parts ``cheapest.parts`` names (``id``: every assessed part of the school; ``id:stage``: one).
+
+    Raises
+    ------
+    ScenarioError
+        When a name is not an assessed part of the instance.
+    """
+    assessed = [key for key, row in inp.parts.iterrows() if bool(row["included"])]
+    out: list[tuple[str, str]] = []
+    for name in scenario.cheapest.parts:
+        sid, _, stage = name.partition(":")
+        hit = [k for k in assessed if k[0] == sid and (not stage or k[1] == stage)]
+        if not hit:
+            raise ScenarioError(
+                f"scenario {scenario.name}, key cheapest.parts: {name!r} is not an assessed school part "
+                "(special-education schools and small teaching points are not assessed)"
+            )
+        out += [k for k in hit if k not in out]
+    return tuple(sorted(out))
+
+
+def named_parts_record(inp: ModelInputs, scenario: Scenario) -> CheapestRecord:
+    """The record of a solve whose parts to pass are named (``cheapest.parts``): stage 1 skipped, no CV pursued."""
+    must = set(named_parts(inp, scenario))
+    cap, rec = lifted_budgets(inp, scenario)
+    others = tuple(sorted(k for k, row in inp.parts.iterrows() if bool(row["included"]) and k not in must))
+    stages = sorted({s for _u, s in inp.parts.index})
+    return CheapestRecord(
+        lifted_capital_yuan=cap, lifted_recurrent_yuan=rec, stage1_status=SKIPPED,
+        stage1_description="not run: cheapest.parts names the parts to pass", stage1_capital_yuan=0.0,
+        stage1_recurrent_yuan=0.0, failing_parts=others, cv_over=tuple((s, k) for s in stages for k in INDICATORS),
+        bottom_lines=0.0,
+    )  # fmt: skip
 
 
 def failing_parts_table(record: CheapestRecord) -> pd.DataFrame:

@@ -12,7 +12,7 @@ import pandas as pd
 
 from planner.assess import Assessment
 from planner.binding import REASONS_ZH
-from planner.model.cheapest import CheapestRecord
+from planner.model.cheapest import SKIPPED, CheapestRecord
 from planner.standards import INDICATORS_BY_KEY
 
 #: columns of :func:`no_money_fix`
@@ -37,7 +37,7 @@ def _indicator_binds(k: str, why: pd.DataFrame | None, key: tuple[str, str, str]
     return binds, detail
 
 
-def no_money_fix(after: Assessment, unmet: pd.DataFrame) -> pd.DataFrame:
+def no_money_fix(after: Assessment, unmet: pd.DataFrame, named: set[tuple[str, str]] | None = None) -> pd.DataFrame:
     """What the cheapest passing plan leaves failing, with what binds: one row per failing part and per CV over.
 
     Parameters
@@ -46,6 +46,9 @@ def no_money_fix(after: Assessment, unmet: pd.DataFrame) -> pd.DataFrame:
         The assessment of the county after the cheapest passing plan.
     unmet : DataFrame
         :func:`planner.binding.what_binds` of that plan, run with the lifted budgets.
+    named : set of (school_id, stage), optional
+        The parts ``cheapest.parts`` asked to pass: only those are listed (a named part the plan could not
+        pass), and no CV (none was pursued).
 
     Returns
     -------
@@ -58,6 +61,8 @@ def no_money_fix(after: Assessment, unmet: pd.DataFrame) -> pd.DataFrame:
     """
     schools = after.schools
     failing = schools[schools["assessed"].astype(bool) & ~schools["passes"].fillna(False).astype(bool)]
+    if named is not None:
+        failing = failing[[(s, g) in named for s, g in zip(failing["school_id"], failing["stage"], strict=True)]]
     ind = after.indicators.set_index(["school_id", "stage", "indicator"])
     why = unmet[unmet["source"] == "indicator"].set_index(["school_id", "stage", "item"]) if len(unmet) else None
     rows = []
@@ -82,7 +87,7 @@ def no_money_fix(after: Assessment, unmet: pd.DataFrame) -> pd.DataFrame:
                      "binds": ";".join(codes), "binds_zh": "；".join(REASONS_ZH[c] for c in codes),
                      "detail_zh": "。".join(details)})  # fmt: skip
     bal = after.balance
-    for r in bal[~bal["met"].astype(bool)].itertuples(index=False):
+    for r in bal[~bal["met"].astype(bool) & (named is None)].itertuples(index=False):
         backbone = r.indicator == "backbone"
         rows.append({"source": "cv", "school_id": "", "name_zh": "", "stage": r.stage, "item": r.indicator,
                      "item_zh": f"差异系数：{INDICATORS_BY_KEY[r.indicator].zh}",
@@ -97,6 +102,17 @@ def cheapest_notes(record: CheapestRecord, costs: dict[str, float], table: pd.Da
     """The plan's notes, what no money can fix first, then the cost (Chinese first, English alongside)."""
     parts = table.loc[table["source"] == "school", ["school_id", "stage"]].drop_duplicates()
     cvs = table[table["source"] == "cv"]
+    if record.stage1_status == SKIPPED:  # cheapest.parts named the parts to pass
+        asked = len(record.failing_parts)
+        return [
+            "只测算指定的学校学段 only the school parts named (cheapest.parts) are asked to pass; "
+            f"其中仍未达标 of them still failing: {len(parts)}（见 no_money_fix 表 see table no_money_fix）；"
+            f"其余 {asked} 个学校学段不作要求 the {asked} others are not asked to pass; "
+            "差异系数不恶化 no CV made worse.",
+            "指定学校学段达标的最低投入 cheapest plan passing the parts named: "
+            f"资本性 capital {costs['capital_yuan'] / 1e4:,.1f} 万元，"
+            f"经常性 recurrent {costs['recurrent_yuan_per_year'] / 1e4:,.1f} 万元/年（{description}）。",
+        ]
     names = "、".join(f"{s}（{'小学' if st == 'primary' else '初中'}）" for s, st in parts.itertuples(index=False))
     first = (
         f"无论投入多少资金都无法达标 no money can fix: {len(parts)} 个学校学段 school parts"

@@ -17,7 +17,7 @@ from planner.assess import Assessment, assess_parts, school_parts
 from planner.binding import free_places, what_binds
 from planner.county import County
 from planner.model.backend import relative_gap
-from planner.model.cheapest import min_cost_to_pass
+from planner.model.cheapest import min_cost_to_pass, named_parts
 from planner.model.optimise import optimise
 from planner.plan.cheapest import cheapest_notes, no_money_fix
 from planner.plan.horizon import county_in_year, horizon_tables
@@ -161,7 +161,8 @@ def plan_county(
     extra["rotation_policy"] = rotation_policy(ex, pool, scenario, std)
     extra["unmet"] = what_binds(after, assign, inp.arcs, proj, hired, costs, county, max_hires, unavailable, places)
     if record is not None:  # what no money can fix, listed first (the budgets were lifted: money never binds)
-        extra["no_money_fix"] = no_money_fix(after, extra["unmet"])
+        named = set(named_parts(inp, scenario)) if scenario.cheapest.parts else None
+        extra["no_money_fix"] = no_money_fix(after, extra["unmet"], named)
         notes[:0] = cheapest_notes(record, costs, extra["no_money_fix"], sol.result.describe())
         # the budget this plan asks for is what it spends (the lifted budgets were a device of the solve)
         costs = {**costs, "capital_budget_yuan": capital, "recurrent_budget_yuan_per_year": recurrent}
