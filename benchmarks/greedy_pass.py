@@ -7,7 +7,8 @@ cheapest means: for each choice of the one indicator allowed at 85% (or none), t
 (yuan, at least one 10,000-yuan lot), multimedia sets (whole rooms, at most one per classroom),
 the cheapest set of the school's expansion options covering its floor and sports area, and
 recruits for the teacher indicators (a PE/art recruit counts for above-required too; the
-scenario's hires cap for the county; backbone teachers cannot be recruited). Capital plus one
+scenario's hires cap for the county, and at a school no more than its staffing norm allows, as in the
+optimiser's model; backbone teachers cannot be recruited). Capital plus one
 year's recruits is the cost, as the optimiser's objective states it. A part no choice passes is
 left (no land, hires cap used, backbone short, too few classrooms). Every step is applied to the
 county with :func:`planner.plan.plan.apply_plan` and judged by the assessment engine
@@ -74,7 +75,7 @@ class Greedy:
         return proj, hires
 
 
-def _assess(county: County, greedy: Greedy, std: Standards) -> tuple[County, Assessment]:
+def _assess(county: County, greedy: Greedy, std: Standards) -> tuple[County, Assessment, pd.DataFrame]:
     """The county as the greedy's decisions would leave it, assessed by the engine."""
     proj, hires = greedy.tables()
     assign = pd.concat(
@@ -85,7 +86,8 @@ def _assess(county: County, greedy: Greedy, std: Standards) -> tuple[County, Ass
     assign = assign[assign["school_id"].astype(str).str.len() > 0]
     none = pd.DataFrame(columns=["teacher_id", "to_school_id"])
     after = apply_plan(county, assign, proj, none, hires, county.schools.iloc[0:0], limits_of(std)["class_limit"])
-    return after, assess_parts(school_parts(after, std), std)
+    parts = school_parts(after, std)
+    return after, assess_parts(parts, std), parts
 
 
 def _means(row_of: dict[str, pd.Series], school: pd.Series, stage: str, pupils_school: float, greedy: Greedy,
@@ -159,7 +161,7 @@ def _why_stuck(row_of: dict[str, pd.Series], school_id: str, county: County, gre
     elif any(k in _AREA for k in short):
         why.append("expansion options too small")
     if any(k in ("above_required", "pe_art") for k in short) and hires_left <= 0:
-        why.append("hires cap used")
+        why.append("recruits: staffing norm (编制) or hires cap")
     return "; ".join(why) or "other"
 
 
@@ -169,9 +171,10 @@ def greedy_pass(county: County, scenario: Scenario, std: Standards) -> dict[str,
     greedy = Greedy()
     cap = scenario.hires.max_total if scenario.levers.hires else 0
     uc = county.parameters.unit_costs
+    norm = limits_of(std)["staffing_norm"]
     steps = 0
     while True:
-        after, a = _assess(county, greedy, std)
+        after, a, parts = _assess(county, greedy, std)
         schools = a.schools
         fail = schools[schools["assessed"].astype(bool) & ~schools["passes"].fillna(False).astype(bool)
                        & schools["ownership"].eq("public")]  # fmt: skip
@@ -186,7 +189,11 @@ def greedy_pass(county: County, scenario: Scenario, std: Standards) -> dict[str,
         row_of = {str(r["indicator"]): r for _, r in rows.iterrows()}
         school = after.schools.loc[sid]
         pupils_school = float(school["pupils_primary"]) + float(school["pupils_junior"])
-        left = cap - greedy.hired()
+        # recruits: the county's cap, and the staffing norm (编制) — a school never ends above the larger of its
+        # teachers today and its norm, one post per 19 primary / 13.5 junior pupils (as the optimiser's model)
+        part = parts[(parts["school_id"] == sid) & (parts["stage"] == stage)].iloc[0]
+        posts = math.ceil(float(part["pupils"]) / norm[stage] - 1e-9)
+        left = min(cap - greedy.hired(), max(0, posts - int(part["teachers"])))
         found = _means(row_of, school, stage, pupils_school, greedy, county, left)
         if found is None:
             greedy.stuck[(sid, stage)] = _why_stuck(row_of, sid, county, greedy, left)
@@ -212,7 +219,7 @@ def greedy_pass(county: County, scenario: Scenario, std: Standards) -> dict[str,
                 greedy.hires[(sid, stage, pe_art)] = greedy.hires.get((sid, stage, pe_art), 0) + n
         steps += 1
         # the engine has the last word: a part the step did not pass is not tried again
-        _after, check = _assess(county, greedy, std)
+        _after, check, _parts = _assess(county, greedy, std)
         row = check.schools[(check.schools["school_id"] == sid) & (check.schools["stage"] == stage)].iloc[0]
         if not bool(row["passes"]):
             greedy.stuck[(sid, stage)] = "step did not pass it (assessment engine)"
@@ -238,18 +245,19 @@ def figures(a: Assessment) -> dict[str, object]:
 
 
 def optimiser(county: County, scenario: Scenario, time_limit_s: float, bottom_lines: str = "today",
-              greedy_levers: bool = False) -> dict[str, object]:  # fmt: skip
+              greedy_levers: bool = False, parts: tuple[str, ...] = ()) -> dict[str, object]:  # fmt: skip
     """The optimiser's cheapest passing plan, read from the plan and its assessment.
 
     ``greedy_levers``: only the greedy's means (equipment and rooms, expansions, recruits): no re-zoning, no
-    new schools, no rotation.
+    new schools, no rotation. ``parts``: pass these parts only (``cheapest.parts``, e.g. the greedy's set).
     """
     from planner.plan.pipeline import plan_county
     from planner.travel import plan_travel_times
 
     solver = scenario.solver.model_copy(update={"time_limit_s": time_limit_s})
     update: dict[str, object] = {"objective": "min_cost_to_pass", "solver": solver,
-                                 "cheapest": scenario.cheapest.model_copy(update={"bottom_lines": bottom_lines})}
+                                 "cheapest": scenario.cheapest.model_copy(update={"bottom_lines": bottom_lines,
+                                                                                  "parts": parts})}
     if greedy_levers:
         update["levers"] = scenario.levers.model_copy(update={"catchments": False, "new_schools": False,
                                                               "rotation": False, "closures": False})
@@ -273,6 +281,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="the optimiser's cheapest.bottom_lines setting")
     ap.add_argument("--greedy-levers", action="store_true",
                     help="the optimiser with the greedy's means only (no re-zoning, new schools or rotation)")
+    ap.add_argument("--greedy-set", action="store_true",
+                    help="the optimiser passes the parts the greedy passes, and no more (cheapest.parts)")
     ap.add_argument("-v", "--verbose", action="store_true", help="log the solves")
     ap.add_argument("--save", type=Path, help="folder to write the optimiser's plan tables and the greedy's into")
     args = ap.parse_args(argv)
@@ -298,9 +308,14 @@ def main(argv: list[str] | None = None) -> int:
     print("greedy: parts it cannot pass, by reason:", why.to_dict())
     if args.greedy_only:
         return 0
-    o = optimiser(county, scenario, args.time_limit, args.bottom_lines, args.greedy_levers)
+    passing = g["assessment"].schools  # type: ignore[union-attr]
+    passing = passing[passing["assessed"].astype(bool) & passing["passes"].fillna(False).astype(bool)]
+    ids = zip(passing["school_id"], passing["stage"], strict=True)
+    parts = tuple(f"{sid}:{stage}" for sid, stage in ids) if args.greedy_set else ()
+    o = optimiser(county, scenario, args.time_limit, args.bottom_lines, args.greedy_levers, parts)
     of = figures(o["plan"].after)  # type: ignore[union-attr]
-    what = f"min_cost_to_pass, bottom lines {args.bottom_lines}{', greedy levers' if args.greedy_levers else ''}"
+    what = (f"min_cost_to_pass, bottom lines {args.bottom_lines}{', greedy levers' if args.greedy_levers else ''}"
+            f"{f', the greedy set of {len(parts)} parts' if parts else ''}")  # fmt: skip
     print(f"optimiser ({what}, {args.time_limit:g} s): capital {o['capital_yuan'] / 1e4:,.1f} 万元, "
           f"recurrent {o['recurrent_yuan_per_year'] / 1e4:,.1f} 万元/年, {o['status']}, "
           f"{o['seconds']:.0f} s")  # fmt: skip

@@ -158,6 +158,11 @@ def test_the_parts_named_pass_the_cheapest_way() -> None:
         assert record.stage1_status == "skipped"
         passed = {k for k, v in sol.built.ctx.vars["fail"].items() if (v.varValue or 0) < 0.5}
         assert {(p.split(":")[0], "primary") for p in parts} <= passed
+    # a named part no money can pass (C: no land) stays failing instead of making the model infeasible
+    sol, _record = min_cost_to_pass(inp, _scenario(cheapest={"parts": ["B", "C"]}))
+    assert sol.built.ctx.capital_yuan.value() == pytest.approx(by_hand["B"], rel=1e-6)
+    assert math.isinf(by_hand["C"])
+    assert sol.built.ctx.vars["fail"][("C", "primary")].varValue == pytest.approx(1)
     with pytest.raises(ScenarioError, match=r"cheapest\.parts"):
         min_cost_to_pass(inp, _scenario(cheapest={"parts": ["B:junior"]}))
 
@@ -211,6 +216,13 @@ def test_the_tiny_county_lists_what_no_money_can_fix_and_the_rest_passes(tmp_pat
     assert plan.notes[0].startswith("无论投入多少资金都无法达标")
     assert plan.costs["capital_yuan"] == pytest.approx(float(plan.projects["cost_yuan"].sum()))
     assert plan.solver.status in ("optimal", "feasible")
+    # no bottom line traded: no existing school part enters or leaves the assessment (the 50-pupil line)
+    def scope(a) -> set[tuple[str, str]]:
+        s = a.schools
+        return {(r.school_id, r.stage) for r in s[s["assessed"].astype(bool)].itertuples() if r.school_id in
+                set(county.schools.index)}  # fmt: skip
+
+    assert scope(plan.after) == scope(plan.before)
     # CVs the plan leaves over their threshold are listed too
     over = plan.after.balance[~plan.after.balance["met"].astype(bool)]
     assert len(table[table["source"] == "cv"]) == len(over)

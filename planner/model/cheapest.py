@@ -280,8 +280,15 @@ def _stage_two_hook(
         for key in record.cv_over:  # the threshold's slack, made before any cut, so every cut reuses it
             if key not in ctx.vars.get("cv_excess", {}):
                 ctx.objective["cv"].add(ctx.var("cv_excess", key), CV_HELD_WEIGHT)
+        # parts named by cheapest.parts: passing one outweighs every yuan the model could spend (a part the
+        # scenario's rules do not let pass stays failing, and is listed); parts stage 1 passed: they pass
+        named_weight = (record.lifted_capital_yuan + record.lifted_recurrent_yuan) / 1e4
         for key, fail in ctx.vars.get("fail", {}).items():
-            if key not in failing:
+            if key in failing:
+                continue
+            if record.stage1_status == SKIPPED:
+                ctx.objective["failing"].add(fail, named_weight)
+            else:
                 fail.upBound = 0
                 fail.setInitialValue(0.0)
         if not bottom.is_constant() and held is not None:
@@ -358,7 +365,10 @@ def named_parts(inp: ModelInputs, scenario: Scenario) -> tuple[tuple[str, str], 
 
 
 def named_parts_record(inp: ModelInputs, scenario: Scenario) -> CheapestRecord:
-    """The record of a solve whose parts to pass are named (``cheapest.parts``): stage 1 skipped, no CV pursued."""
+    """The record of a solve whose parts to pass are named (``cheapest.parts``): stage 1 skipped, no CV pursued.
+
+    ``failing_parts`` holds the parts not named (free to fail); the named ones are passed first, then cheapest.
+    """
     must = set(named_parts(inp, scenario))
     cap, rec = lifted_budgets(inp, scenario)
     others = tuple(sorted(k for k, row in inp.parts.iterrows() if bool(row["included"]) and k not in must))
