@@ -223,6 +223,10 @@ def test_the_tiny_county_lists_what_no_money_can_fix_and_the_rest_passes(tmp_pat
                 set(county.schools.index)}  # fmt: skip
 
     assert scope(plan.after) == scope(plan.before)
+    # the notes say a CV was made worse exactly when the assessment shows one above max(threshold, before)
+    b = plan.before.balance.set_index(["stage", "indicator"])["cv"]
+    worse = [r for r in plan.after.balance.itertuples() if r.cv > max(r.threshold, b[(r.stage, r.indicator)]) + 1e-3]
+    assert ("差异系数不恶化" in plan.notes[0]) == (not worse)
     # CVs the plan leaves over their threshold are listed too
     over = plan.after.balance[~plan.after.balance["met"].astype(bool)]
     assert len(table[table["source"] == "cv"]) == len(over)

@@ -98,8 +98,32 @@ def no_money_fix(after: Assessment, unmet: pd.DataFrame, named: set[tuple[str, s
     return pd.DataFrame(rows, columns=list(NO_MONEY_COLUMNS))
 
 
-def cheapest_notes(record: CheapestRecord, costs: dict[str, float], table: pd.DataFrame, description: str) -> list[str]:
-    """The plan's notes, what no money can fix first, then the cost (Chinese first, English alongside)."""
+def cvs_made_worse(before: Assessment, after: Assessment) -> list[str]:
+    """CVs the plan leaves above the larger of their threshold and their value before it (the no-worse rule).
+
+    The model keeps the rule through cutting planes at fixed pupils; this reads the assessment engine's CVs, so
+    the notes never claim what the plan does not do.
+    """
+    b = before.balance.set_index(["stage", "indicator"])["cv"]
+    out = []
+    for r in after.balance.itertuples(index=False):
+        was = float(b.get((r.stage, r.indicator), float("nan")))
+        ceiling = max(float(r.threshold), was) if was == was else float(r.threshold)
+        if float(r.cv) > ceiling + 1e-3:
+            out.append(f"{r.stage}:{r.indicator} {was:.3f}→{float(r.cv):.3f}")
+    return out
+
+
+def cheapest_notes(
+    record: CheapestRecord, costs: dict[str, float], table: pd.DataFrame, description: str, worse: list[str]
+) -> list[str]:
+    """The plan's notes, what no money can fix first, then the cost (Chinese first, English alongside).
+
+    ``worse``: :func:`cvs_made_worse` of the plan.
+    """
+    cv_text = ("差异系数不恶化 no CV made worse" if not worse else
+               f"差异系数变差 CVs made worse: {', '.join(worse)}（模型以割平面近似，学区调整改变学生数时可能低估"
+               " the model's cuts hold pupils at their point and can miss this when pupils move）")  # fmt: skip
     parts = table.loc[table["source"] == "school", ["school_id", "stage"]].drop_duplicates()
     cvs = table[table["source"] == "cv"]
     if record.stage1_status == SKIPPED:  # cheapest.parts named the parts to pass
@@ -107,8 +131,7 @@ def cheapest_notes(record: CheapestRecord, costs: dict[str, float], table: pd.Da
         return [
             "只测算指定的学校学段 only the school parts named (cheapest.parts) are asked to pass; "
             f"其中仍未达标 of them still failing: {len(parts)}（见 no_money_fix 表 see table no_money_fix）；"
-            f"其余 {asked} 个学校学段不作要求 the {asked} others are not asked to pass; "
-            "差异系数不恶化 no CV made worse.",
+            f"其余 {asked} 个学校学段不作要求 the {asked} others are not asked to pass; {cv_text}.",
             "指定学校学段达标的最低投入 cheapest plan passing the parts named: "
             f"资本性 capital {costs['capital_yuan'] / 1e4:,.1f} 万元，"
             f"经常性 recurrent {costs['recurrent_yuan_per_year'] / 1e4:,.1f} 万元/年（{description}）。",
@@ -129,7 +152,8 @@ def cheapest_notes(record: CheapestRecord, costs: dict[str, float], table: pd.Da
                  else "不劣于资金不限时的方案")  # fmt: skip
         held = ("no worse than today (today's catchments, the policy's rotations)" if record.bottom_lines_today
                 is not None else "no worse than the plan with the budgets lifted")  # fmt: skip
-        first += f" 班额、规模、服务半径和轮岗政策等底线合计{level} bottom lines and policy rules in total {held}."
+        first += f" 班额、规模、服务半径和轮岗政策等底线逐项{level} bottom lines and policy rules item by item {held}."
+    first += f" {cv_text}."
     second = (
         "其余全部达标的最低投入 cheapest plan passing the rest: "
         f"资本性 capital {costs['capital_yuan'] / 1e4:,.1f} 万元，"
@@ -138,4 +162,4 @@ def cheapest_notes(record: CheapestRecord, costs: dict[str, float], table: pd.Da
     return [first, second]
 
 
-__all__ = ["NO_MONEY_COLUMNS", "cheapest_notes", "no_money_fix"]
+__all__ = ["NO_MONEY_COLUMNS", "cheapest_notes", "cvs_made_worse", "no_money_fix"]

@@ -19,7 +19,7 @@ from planner.county import County
 from planner.model.backend import relative_gap
 from planner.model.cheapest import min_cost_to_pass, named_parts
 from planner.model.optimise import optimise
-from planner.plan.cheapest import cheapest_notes, no_money_fix
+from planner.plan.cheapest import cheapest_notes, cvs_made_worse, no_money_fix
 from planner.plan.horizon import county_in_year, horizon_tables
 from planner.plan.instance import limits_of, model_inputs, model_parts
 from planner.plan.plan import Plan, SolverRecord, apply_plan
@@ -163,7 +163,8 @@ def plan_county(
     if record is not None:  # what no money can fix, listed first (the budgets were lifted: money never binds)
         named = set(named_parts(inp, scenario)) if scenario.cheapest.parts else None
         extra["no_money_fix"] = no_money_fix(after, extra["unmet"], named)
-        notes[:0] = cheapest_notes(record, costs, extra["no_money_fix"], sol.result.describe())
+        worse = cvs_made_worse(before, after)
+        notes[:0] = cheapest_notes(record, costs, extra["no_money_fix"], sol.result.describe(), worse)
         # the budget this plan asks for is what it spends (the lifted budgets were a device of the solve)
         costs = {**costs, "capital_budget_yuan": capital, "recurrent_budget_yuan_per_year": recurrent}
     r = sol.result
