@@ -257,3 +257,20 @@ def test_sweep_names_the_cheapest_passing_plan(tmp_path) -> None:
     at = grid[grid["capital_budget_yuan"] >= capital - 1e-6]
     assert len(at) and (at["schools_failing"] == n).all()
     assert (out / "sweep.xlsx").stat().st_size > 0
+
+
+def test_area_no_money_can_fix_is_land_and_the_travel_cap_by_the_data() -> None:
+    from planner.plan.cheapest import area_binds
+
+    schools = pd.DataFrame({"pupils_primary": [1000], "pupils_junior": [0], "sports_area_m2": [5000.0],
+                            "floor_area_m2": [9000.0]}, index=pd.Index(["S"], name="school_id"))  # fmt: skip
+    opts = pd.DataFrame({"option_id": ["E1", "E2"], "school_id": ["S", "S"], "added_sports_area_m2": [1000.0, 500.0],
+                         "added_floor_area_m2": [0.0, 0.0]})  # fmt: skip
+    taken = pd.DataFrame({"kind": ["expansion"], "item": ["E2"]})  # E2 is built already: its area is in the 5000
+    # 85% of 7.5 m² is 6.375 m² a pupil; 5000 + 1000 (E1) = 6000 m² is 6.0 for 1000 pupils: land
+    why, _ = area_binds(schools, opts, taken, {"S": 900.0}, "S", "sports_area", 7.5, 0.85)
+    assert why == ["land"]  # 900 pupils who cannot go elsewhere would have 6.67 m² each: the cap does not bind
+    why, _ = area_binds(schools, opts, taken, {"S": 950.0}, "S", "sports_area", 7.5, 0.85)
+    assert why == ["land", "distance_cap"]  # 6000 / 950 = 6.32 < 6.375
+    # with E2 not taken its 500 m² count too: 6500 / 1000 = 6.5 ≥ 6.375, nothing binds by the data
+    assert area_binds(schools, opts, taken.iloc[0:0], {}, "S", "sports_area", 7.5, 0.85)[0] == []

@@ -8,6 +8,8 @@ run with the lifted budgets, so money is never the reason given.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pandas as pd
 
 from planner.assess import Assessment
@@ -25,6 +27,61 @@ _RULES_ZH = "资金不限时仍未达标：受班额、规模、服务半径、�
 _BACKBONE_ZH = "骨干教师不能招聘，只能交流轮岗：可交流的骨干教师不足、不在交流距离内或调出学校不能再少"
 
 
+_AREA_COLUMNS = {"floor_area": ("floor_area_m2", "added_floor_area_m2"),
+                 "sports_area": ("sports_area_m2", "added_sports_area_m2")}  # fmt: skip
+
+
+def area_binds(
+    after_schools: pd.DataFrame,
+    expansion_options: pd.DataFrame,
+    projects: pd.DataFrame,
+    stuck_pupils: dict[str, float],
+    school_id: str,
+    indicator: str,
+    standard: float,
+    floor_share: float,
+) -> tuple[list[str], str]:
+    """Why floor or sports area per pupil stays below ``floor_share`` of ``standard`` whatever the money.
+
+    ``land`` when the school's area after the plan plus every expansion option the plan did not take stays
+    under ``floor_share × standard`` per pupil at its pupils after the plan; ``distance_cap`` as well when even
+    its pupils with no other school or opened site within their travel cap (``stuck_pupils``) alone are too
+    many for that area. Empty when neither holds (the area could reach the school rule's floor).
+    """
+    if school_id not in after_schools.index or indicator not in _AREA_COLUMNS:
+        return [], ""
+    have_col, add_col = _AREA_COLUMNS[indicator]
+    row = after_schools.loc[school_id]
+    pupils = float(row["pupils_primary"]) + float(row["pupils_junior"])
+    taken = set(projects.loc[projects["kind"] == "expansion", "item"]) if len(projects) else set()
+    opts = expansion_options[(expansion_options["school_id"] == school_id)
+                             & ~expansion_options["option_id"].isin(taken)]  # fmt: skip
+    most = float(row[have_col]) + float(opts[add_col].sum())
+    need = floor_share * standard
+    if pupils <= 0 or most / pupils >= need:
+        return [], ""
+    why = ["land"]
+    detail = (f"现有及全部可选扩建方案合计{most:,.0f}㎡，按{pupils:,.0f}名学生仅达标准的{most / pupils / standard:.0%}"
+              f"（须{floor_share:.0%}）")  # fmt: skip
+    stuck = float(stuck_pupils.get(school_id, 0.0))
+    if stuck > 0 and most / stuck < need:
+        why.append("distance_cap")
+        detail += f"；其中{stuck:,.0f}名学生的居民点在服务半径内无其他学校，仅这些学生也超出可达面积"
+    return why, detail
+
+
+def stuck_pupils(assignments: pd.DataFrame, arcs: pd.DataFrame, unavailable: set[str]) -> dict[str, float]:
+    """Pupils per school after the plan whose settlement has no other school or opened site within its cap."""
+    within = arcs[arcs["within_cap"].astype(bool) & ~arcs["unit_id"].isin(unavailable)]
+    reach = within.groupby(["settlement_id", "stage"])["unit_id"].agg(set)
+    out: dict[str, float] = {}
+    for s, k, u, n in assignments[["settlement_id", "stage", "school_id", "pupils"]].itertuples(index=False):
+        others = reach.get((s, k), set()) - {u}
+        if not others:
+            out[u] = out.get(u, 0.0) + float(n)
+    return out
+
+
 def _indicator_binds(k: str, why: pd.DataFrame | None, key: tuple[str, str, str]) -> tuple[str, str]:
     """(reason codes, detail) of one unmet indicator: what_binds's, backbone teachers read as the rotation pool."""
     binds, detail = "trade_off", ""
@@ -37,7 +94,12 @@ def _indicator_binds(k: str, why: pd.DataFrame | None, key: tuple[str, str, str]
     return binds, detail
 
 
-def no_money_fix(after: Assessment, unmet: pd.DataFrame, named: set[tuple[str, str]] | None = None) -> pd.DataFrame:
+def no_money_fix(
+    after: Assessment,
+    unmet: pd.DataFrame,
+    named: set[tuple[str, str]] | None = None,
+    area: Callable[[str, str, float], tuple[list[str], str]] | None = None,
+) -> pd.DataFrame:
     """What the cheapest passing plan leaves failing, with what binds: one row per failing part and per CV over.
 
     Parameters
@@ -49,6 +111,9 @@ def no_money_fix(after: Assessment, unmet: pd.DataFrame, named: set[tuple[str, s
     named : set of (school_id, stage), optional
         The parts ``cheapest.parts`` asked to pass: only those are listed (a named part the plan could not
         pass), and no CV (none was pursued).
+    area : callable, optional
+        ``(school_id, indicator, standard) -> (reasons, detail)`` for floor and sports area below the school
+        rule's floor where what_binds finds no single cause (:func:`area_binds`).
 
     Returns
     -------
@@ -76,6 +141,10 @@ def no_money_fix(after: Assessment, unmet: pd.DataFrame, named: set[tuple[str, s
             ratio = float(ind.loc[key, "ratio"]) if key in ind.index else float("nan")
             shares.append(f"{INDICATORS_BY_KEY[k].zh} {ratio:.1%}")
             binds, detail = _indicator_binds(k, why, key)
+            if binds == "trade_off" and area is not None and key in ind.index:
+                found, text = area(r.school_id, k, float(ind.loc[key, "standard"]))
+                if found:
+                    binds, detail = ";".join(found), text
             if binds != "trade_off":
                 codes += [c for c in binds.split(";") if c not in codes]
                 text = detail or "；".join(REASONS_ZH[c] for c in binds.split(";"))
@@ -162,4 +231,4 @@ def cheapest_notes(
     return [first, second]
 
 
-__all__ = ["NO_MONEY_COLUMNS", "cheapest_notes", "cvs_made_worse", "no_money_fix"]
+__all__ = ["NO_MONEY_COLUMNS", "area_binds", "cheapest_notes", "cvs_made_worse", "no_money_fix", "stuck_pupils"]

@@ -19,7 +19,7 @@ from planner.county import County
 from planner.model.backend import relative_gap
 from planner.model.cheapest import min_cost_to_pass, named_parts
 from planner.model.optimise import optimise
-from planner.plan.cheapest import cheapest_notes, cvs_made_worse, no_money_fix
+from planner.plan.cheapest import area_binds, cheapest_notes, cvs_made_worse, no_money_fix, stuck_pupils
 from planner.plan.horizon import county_in_year, horizon_tables
 from planner.plan.instance import limits_of, model_inputs, model_parts
 from planner.plan.plan import Plan, SolverRecord, apply_plan
@@ -162,7 +162,13 @@ def plan_county(
     extra["unmet"] = what_binds(after, assign, inp.arcs, proj, hired, costs, county, max_hires, unavailable, places)
     if record is not None:  # what no money can fix, listed first (the budgets were lifted: money never binds)
         named = set(named_parts(inp, scenario)) if scenario.cheapest.parts else None
-        extra["no_money_fix"] = no_money_fix(after, extra["unmet"], named)
+        stuck = stuck_pupils(assign, inp.arcs, unavailable)
+        floor = float(std.school_rule.floor_share)
+
+        def area(sid: str, k: str, standard: float) -> tuple[list[str], str]:
+            return area_binds(after_county.schools, county.expansion_options, proj, stuck, sid, k, standard, floor)
+
+        extra["no_money_fix"] = no_money_fix(after, extra["unmet"], named, area)
         worse = cvs_made_worse(before, after)
         notes[:0] = cheapest_notes(record, costs, extra["no_money_fix"], sol.result.describe(), worse)
         # the budget this plan asks for is what it spends (the lifted budgets were a device of the solve)
