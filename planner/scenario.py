@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from planner.errors import ScenarioError
 from planner.network import TravelModes
@@ -281,12 +281,13 @@ class CheapestSettings(_Strict):
         "lines held at today's. Empty: every part money can pass, and every CV money can bring within threshold.",
     )
 
-    @model_validator(mode="after")
-    def _stages(self) -> CheapestSettings:
-        for p in self.parts:
+    @field_validator("parts")
+    @classmethod
+    def _stages(cls, parts: tuple[str, ...]) -> tuple[str, ...]:
+        for p in parts:
             if ":" in p and p.split(":", 1)[1] not in ("primary", "junior"):
                 raise ValueError(f"part {p!r}: the stage after ':' must be primary or junior")
-        return self
+        return parts
 
 
 class Scenario(_Strict):

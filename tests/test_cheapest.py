@@ -274,3 +274,20 @@ def test_area_no_money_can_fix_is_land_and_the_travel_cap_by_the_data() -> None:
     assert why == ["land", "distance_cap"]  # 6000 / 950 = 6.32 < 6.375
     # with E2 not taken its 500 m² count too: 6500 / 1000 = 6.5 ≥ 6.375, nothing binds by the data
     assert area_binds(schools, opts, taken.iloc[0:0], {}, "S", "sports_area", 7.5, 0.85)[0] == []
+
+
+def test_bad_cheapest_settings_name_the_key(tmp_path) -> None:
+    from tiny_county import write_tiny_county
+
+    from planner.errors import ScenarioError
+    from planner.loader import load_county
+    from planner.scenario_check import validate_against_county
+
+    with pytest.raises(ScenarioError, match=r"key cheapest\.parts.*stage after ':' must be primary or junior"):
+        _scenario(cheapest={"parts": ["P1:senior"]})
+    with pytest.raises(ScenarioError, match=r"key objective"):
+        scenario_from_dict({"name": "t", "objective": "cheapest"})
+    county = load_county(write_tiny_county(tmp_path / "c"), check_network=False)
+    validate_against_county(_scenario(cheapest={"parts": ["P1", "J1:junior"]}), county)
+    with pytest.raises(ScenarioError, match=r"key cheapest\.parts: school 'P999' does not exist"):
+        validate_against_county(_scenario(cheapest={"parts": ["P999"]}), county)
