@@ -167,6 +167,26 @@ def no_money_fix(
     return pd.DataFrame(rows, columns=list(NO_MONEY_COLUMNS))
 
 
+def stages_table(
+    record: CheapestRecord, stage2_description: str, capital_yuan: float, recurrent_yuan: float
+) -> pd.DataFrame:
+    """The two solves of the cheapest passing plan, one row each (``plan/cheapest_stages.csv``).
+
+    ``model_parts_failing``: the parts the model's stage 1 left failing (``;``-joined ``id:stage``), to set
+    against the after-assessment's (table ``no_money_fix``).
+    """
+    failing = ";".join(f"{u}:{s}" for u, s in record.failing_parts)
+    return pd.DataFrame([
+        {"阶段 stage": "1 资金不限 budgets lifted", "status": record.stage1_status,
+         "description": record.stage1_description, "capital_yuan": record.stage1_capital_yuan,
+         "recurrent_yuan_per_year": record.stage1_recurrent_yuan, "model_parts_failing": failing,
+         "bottom_lines": record.bottom_lines},
+        {"阶段 stage": "2 最低投入 cheapest", "status": "", "description": stage2_description,
+         "capital_yuan": capital_yuan, "recurrent_yuan_per_year": recurrent_yuan, "model_parts_failing": failing,
+         "bottom_lines": record.bottom_lines_held},
+    ])  # fmt: skip
+
+
 def cvs_made_worse(before: Assessment, after: Assessment) -> list[str]:
     """CVs the plan leaves above the larger of their threshold and their value before it (the no-worse rule).
 
@@ -231,4 +251,12 @@ def cheapest_notes(
     return [first, second]
 
 
-__all__ = ["NO_MONEY_COLUMNS", "area_binds", "cheapest_notes", "cvs_made_worse", "no_money_fix", "stuck_pupils"]
+__all__ = [
+    "NO_MONEY_COLUMNS",
+    "area_binds",
+    "cheapest_notes",
+    "cvs_made_worse",
+    "no_money_fix",
+    "stages_table",
+    "stuck_pupils",
+]

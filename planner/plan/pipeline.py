@@ -19,7 +19,14 @@ from planner.county import County
 from planner.model.backend import relative_gap
 from planner.model.cheapest import min_cost_to_pass, named_parts
 from planner.model.optimise import optimise
-from planner.plan.cheapest import area_binds, cheapest_notes, cvs_made_worse, no_money_fix, stuck_pupils
+from planner.plan.cheapest import (
+    area_binds,
+    cheapest_notes,
+    cvs_made_worse,
+    no_money_fix,
+    stages_table,
+    stuck_pupils,
+)
 from planner.plan.horizon import county_in_year, horizon_tables
 from planner.plan.instance import limits_of, model_inputs, model_parts
 from planner.plan.plan import Plan, SolverRecord, apply_plan
@@ -169,6 +176,7 @@ def plan_county(
             return area_binds(after_county.schools, county.expansion_options, proj, stuck, sid, k, standard, floor)
 
         extra["no_money_fix"] = no_money_fix(after, extra["unmet"], named, area)
+        extra["cheapest_stages"] = stages_table(record, sol.result.describe(), capital, recurrent)
         worse = cvs_made_worse(before, after)
         notes[:0] = cheapest_notes(record, costs, extra["no_money_fix"], sol.result.describe(), worse)
         # the budget this plan asks for is what it spends (the lifted budgets were a device of the solve)
