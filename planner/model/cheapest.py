@@ -10,20 +10,26 @@ Stage 1 — what money can fix at all
     inspectors' order (bottom lines, schools failing, CVs over their threshold) with the
     shortfall-below-full-standard and guarantee-item weights at 0 (they do not decide a pass).
     The parts that still fail are what no money can fix within the scenario's rules (land, the
-    travel cap, the hires cap, the rotation pool, the bottom lines); the plan's bottom-line
-    penalties ``L1`` are what the county cannot avoid.
+    travel cap, the hires cap and staffing norm, the rotation pool, the bottom lines); the CVs still
+    over their threshold likewise.
 
 Stage 2 — the cheapest plan that does as well
-    The same model with ``fail[u,s] = 0`` for every part stage 1 passed, the bottom lines and policy
-    rules held at ``≤ L1`` (a constraint, no longer an objective term), both budgets at stage 1's
-    total cost (stage 1's plan is feasible, so the optimum is not cut off) and the objective
+    The same model with ``fail[u,s] = 0`` for every part stage 1 passed; the bottom lines and policy
+    rules (the ``limits`` group) leave the objective and are held item by item (:func:`hold_items`)
+    at the larger of their values in today's plan and stage 1's (``cheapest.bottom_lines: today``)
+    or at stage 1's (``best``), their weighted total as a constraint too; both budgets at stage 1's
+    total cost (stage 1's plan is feasible, so the optimum is not cut off); the objective
     ``capital + recurrent`` in 万元 (10,000 yuan), the cost as the balance objective states it.
     The CV terms stay in the objective at a weight where 0.01 of CV outweighs stage 1's whole
     cost, so a CV stage 1 brought within its threshold stays there (they are cutting-plane
-    slacks, so a soft term: a hard one would cut off plans once pupils move). Travel, re-zoning and
-    teacher moves keep a thousandth of their weight, as tie-breakers worth a few thousand yuan.
-    It starts from stage 1's plan; status and gap are the solver's own, measured on the cost (the
-    CV slacks are 0 at a passing plan), so a time-limited answer reads "feasible, gap X%".
+    slacks, so a soft term: a hard one would cut off plans once pupils move); a CV stage 1 left over
+    is held by the no-worse rule, not pursued. Travel, re-zoning and teacher moves keep a thousandth
+    of their weight, as tie-breakers worth a few thousand yuan. It starts from stage 1's plan;
+    status and gap are the solver's own, measured on the cost (the CV slacks are 0 at a passing
+    plan), so a time-limited answer reads "feasible, gap X%".
+
+With ``cheapest.parts`` stage 1 is skipped: the named parts weigh more than all the money, the others
+are free, the bottom lines are held at today's and no CV is pursued (:func:`named_parts_record`).
 
 Time: stage 1 gets :data:`STAGE1_SHARE` of the scenario's ``solver.time_limit_s``, stage 2 the rest.
 """
