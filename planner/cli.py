@@ -163,6 +163,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--budget", required=True, help="FROM:TO:STEPS, e.g. 0:300000000:7 or 0万:30000万:7")
     p.add_argument("--data", type=Path, default=DEFAULT_DATA, help=f"county folder (default {DEFAULT_DATA})")
     p.add_argument("--out", type=Path, required=True, help="new folder to write the sweep into")
+    p.add_argument("--no-cheapest", action="store_true",
+                   help="skip the cheapest passing plan (objective min_cost_to_pass) that names the smallest passing "
+                   "budget and what no money can fix")  # fmt: skip
     _add_strict(p)
     _add_common(p)
 
@@ -389,7 +392,13 @@ def _cmd_sweep(args: argparse.Namespace, out: _Output) -> int:
     from tqdm import tqdm
 
     from planner.loader import load_county
-    from planner.plan.variants import parse_budget_range, run_sweep, smallest_passing_budget
+    from planner.plan.variants import (
+        cheapest_passing,
+        cheapest_summary,
+        parse_budget_range,
+        run_sweep,
+        smallest_passing_budget,
+    )
     from planner.report.sweep import write_sweep
     from planner.rundir import atomic_run_dir, ensure_new
     from planner.scenario import load_scenario
@@ -404,11 +413,17 @@ def _cmd_sweep(args: argparse.Namespace, out: _Output) -> int:
     ensure_new(args.out)  # before the slow work, not only at the end
     county = load_county(args.data, strict=args.strict)
     travel = plan_travel_times(county, scenario)
-    with tqdm(total=len(budgets), disable=out.quiet, desc="planner sweep", unit="budget", file=sys.stderr) as bar:
+    steps = len(budgets) + (0 if args.no_cheapest else 1)
+    with tqdm(total=steps, disable=out.quiet, desc="planner sweep", unit="solve", file=sys.stderr) as bar:
         table = run_sweep(county, scenario, budgets, travel.long, travel.school_times,
                           distance_method=travel.method, progress=lambda i, b: bar.update())  # fmt: skip
+        cheapest = nm = None
+        if not args.no_cheapest:  # the smallest passing budget, solved for directly (planner/model/cheapest.py)
+            plan = cheapest_passing(county, scenario, travel.long, travel.school_times, distance_method=travel.method)
+            cheapest, nm = cheapest_summary(plan), plan.extra_tables["no_money_fix"]
+            bar.update()
     with atomic_run_dir(args.out) as tmp:
-        write_sweep(table, tmp)
+        write_sweep(table, tmp, cheapest, nm)
     best = smallest_passing_budget(table)
     out.say(
         table[["capital_budget_yuan", "capital_yuan", "unmet_standards", "schools_failing", "passes"]].to_string(
@@ -416,11 +431,22 @@ def _cmd_sweep(args: argparse.Namespace, out: _Output) -> int:
         )
     )
     out.say(
-        f"最小达标预算 smallest passing budget: {best / 1e4:,.0f} 万元" if best is not None
+        f"预算网格中的最小达标预算 smallest passing budget of the grid: {best / 1e4:,.0f} 万元" if best is not None
         else "在测算范围内未能达标 the county does not pass within the budgets swept"
     )  # fmt: skip
+    if cheapest is not None:
+        n = cheapest["no_money_fix_parts"]
+        if n or cheapest["no_money_fix_cvs"]:
+            out.say(f"无论投入多少都无法达标 no money can fix: {n} 个学校学段 school parts "
+                    f"({cheapest['no_money_fix_binds'] or '—'}), {cheapest['no_money_fix_cvs']} 项差异系数 CVs "
+                    f"(见 see no_money_fix.csv)")  # fmt: skip
+        label = "最小达标预算 smallest passing budget" if cheapest["passes"] else (
+            "其余全部达标的最低投入 cheapest plan passing the rest")  # fmt: skip
+        out.say(f"{label}: 资本性 capital {cheapest['capital_yuan'] / 1e4:,.1f} 万元 + 经常性 recurrent "
+                f"{cheapest['recurrent_yuan_per_year'] / 1e4:,.1f} 万元/年 "
+                f"({cheapest['solver_description']})")  # fmt: skip
     out.say(f"✓ 预算测算已写入 sweep written to {args.out}")
-    out.result({"ok": True, "out": str(args.out), "smallest_passing_budget_yuan": best,
+    out.result({"ok": True, "out": str(args.out), "smallest_passing_budget_yuan": best, "cheapest": cheapest,
                 "rows": table.to_dict("records")})  # fmt: skip
     return EXIT_OK
 

@@ -176,9 +176,13 @@ def run_plan(
 
 
 def _spends_money(scenario: Scenario) -> bool:
-    """Whether a budget change can change the plan (some lever costs money)."""
+    """Whether a budget change can change the plan (some lever costs money, and the budget binds).
+
+    The cheapest passing plan (``objective: min_cost_to_pass``) lifts the budgets: ±δ of them changes nothing.
+    """
     lv = scenario.levers
-    return lv.new_schools or lv.expansions or lv.resources or lv.hires or lv.rotation
+    spends = lv.new_schools or lv.expansions or lv.resources or lv.hires or lv.rotation
+    return spends and scenario.objective == "balance"
 
 
 def _travel(county: Any, scenario: Any) -> Any:

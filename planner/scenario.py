@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from planner.errors import ScenarioError
 from planner.network import TravelModes
@@ -263,6 +263,33 @@ class ReportSettings(_Strict):
     )
 
 
+class CheapestSettings(_Strict):
+    """The cheapest passing plan (``objective: min_cost_to_pass``; planner/model/cheapest.py, docs/model.md)."""
+
+    bottom_lines: Literal["today", "best"] = Field(
+        "today",
+        description="today: the bottom lines and policy rules (pupils over capacity, over the size limit, beyond "
+        "the travel cap; the rotation policy) in total no worse than the plan's start (today's catchments, the "
+        "policy's rotations): the cost of passing. best: no worse than the plan with the budgets lifted, which also "
+        "fixes every bottom line money can (new schools where pupils have none within reach): the cost of passing "
+        "and of the bottom lines.",
+    )
+    parts: tuple[str, ...] = Field(
+        (),
+        description="Pass these school parts only, the cheapest way: a school id (every assessed part of it) or "
+        "'id:primary' / 'id:junior'; the budgets are lifted and no CV is made worse (none is pursued), the bottom "
+        "lines held at today's. Empty: every part money can pass, and every CV money can bring within threshold.",
+    )
+
+    @field_validator("parts")
+    @classmethod
+    def _stages(cls, parts: tuple[str, ...]) -> tuple[str, ...]:
+        for p in parts:
+            if ":" in p and p.split(":", 1)[1] not in ("primary", "junior"):
+                raise ValueError(f"part {p!r}: the stage after ':' must be primary or junior")
+        return parts
+
+
 class Scenario(_Strict):
     """Everything a plan is asked to do."""
 
@@ -292,6 +319,14 @@ class Scenario(_Strict):
     report: ReportSettings = ReportSettings()
     catchment_rules: CatchmentRules = CatchmentRules()
     horizon: HorizonSettings | None = Field(None, description="Plan for the pupils of a horizon of years (projection).")
+    objective: Literal["balance", "min_cost_to_pass"] = Field(
+        "balance",
+        description="balance: the weighted objective in the inspectors' order within the budget (docs/model.md). "
+        "min_cost_to_pass: the cheapest plan that passes every school part that can pass at all and keeps every "
+        "CV within its threshold, the budgets lifted; what no money can fix is listed with what binds "
+        "(planner/model/cheapest.py).",
+    )
+    cheapest: CheapestSettings = CheapestSettings()
 
 
 def _read(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:

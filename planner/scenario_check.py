@@ -68,6 +68,14 @@ def validate_against_county(scenario: object, county: object) -> None:
         exist in the county``.
     """
     budget_warnings(scenario, county)
+    cheapest = getattr(scenario, "cheapest", None)
+    for part in getattr(cheapest, "parts", ()):
+        sid = part.split(":", 1)[0]
+        if sid not in set(county.schools.index.astype(str)):
+            raise ScenarioError(
+                f"scenario {getattr(scenario, 'name', '?')}, key cheapest.parts: school '{sid}' does not exist in "
+                "the county"
+            )
     rules = getattr(scenario, "catchment_rules", None)
     if rules is None:
         return

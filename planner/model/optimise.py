@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -188,7 +188,12 @@ def _polished(built: BuiltModel, scenario: Scenario, result: SolverRun, deadline
     return replace(result, objective=sub.objective, status=status, gap=gap)
 
 
-def optimise(inp: ModelInputs, scenario: Scenario, start_values: Mapping[str, float] | None = None) -> Solution:
+def optimise(
+    inp: ModelInputs,
+    scenario: Scenario,
+    start_values: Mapping[str, float] | None = None,
+    prepare: Callable[[BuiltModel], None] | None = None,
+) -> Solution:
     """Build, solve and tighten the CV; returns the last solution.
 
     Parameters
@@ -201,12 +206,17 @@ def optimise(inp: ModelInputs, scenario: Scenario, start_values: Mapping[str, fl
         Variable name -> value of a plan to start from (:meth:`Solution.values` of a plan of the
         same instance under a smaller budget, which is feasible here): it replaces the do-nothing
         plan as the registered start, so the start heuristic and the full MIP never do worse.
+    prepare : callable, optional
+        Called with the built model before the first CV cut and the solve: constraints, bounds and a
+        start of a caller's own (the stages of :mod:`planner.model.cheapest`).
     """
     built = build_model(inp, scenario)
     if start_values is not None:
         register_start(built, start_values)
         log.info("budget chain: at most %d parts failing and %d school-indicators unmet (the smaller budget's)",
                  *hold_counts(built.ctx, start_values))  # fmt: skip
+    if prepare is not None:
+        prepare(built)
     base = baseline_state(inp)
     base_cv = model_cv(base, inp)
     ceilings = cv_ceilings(base_cv)

@@ -17,7 +17,16 @@ from planner.assess import Assessment, assess_parts, school_parts
 from planner.binding import free_places, what_binds
 from planner.county import County
 from planner.model.backend import relative_gap
+from planner.model.cheapest import min_cost_to_pass, named_parts
 from planner.model.optimise import optimise
+from planner.plan.cheapest import (
+    area_binds,
+    cheapest_notes,
+    cvs_made_worse,
+    no_money_fix,
+    stages_table,
+    stuck_pupils,
+)
 from planner.plan.horizon import county_in_year, horizon_tables
 from planner.plan.instance import limits_of, model_inputs, model_parts
 from planner.plan.plan import Plan, SolverRecord, apply_plan
@@ -87,7 +96,13 @@ def plan_county(
         parts_in = parts_in.assign(pupils=[float(target.at[u, f"pupils_{s}"]) for u, s in parts_in.index])
     inp = model_inputs(county, scenario, travel, school_times, standards=std, parts=parts_in,
                        demand_by_year=by_year, target_year=None if h is None else h.target_year)  # fmt: skip
-    sol = optimise(inp, scenario, start_values=start.values if start is not None else None)
+    record = None
+    if scenario.objective == "min_cost_to_pass":  # the cheapest passing plan, budgets lifted (model/cheapest.py)
+        sol, record = min_cost_to_pass(inp, scenario)
+        inp = replace(inp, capital_budget_yuan=record.lifted_capital_yuan,
+                      recurrent_budget_yuan=record.lifted_recurrent_yuan)  # fmt: skip
+    else:
+        sol = optimise(inp, scenario, start_values=start.values if start is not None else None)
     if not sol.result.has_solution:
         raise RuntimeError(f"the solver returned no plan ({sol.result.describe()})")
     ctx = sol.built.ctx
@@ -152,6 +167,20 @@ def plan_county(
     places = free_places(after_county.schools, limit, limits_of(std)["size_limit"])
     extra["rotation_policy"] = rotation_policy(ex, pool, scenario, std)
     extra["unmet"] = what_binds(after, assign, inp.arcs, proj, hired, costs, county, max_hires, unavailable, places)
+    if record is not None:  # what no money can fix, listed first (the budgets were lifted: money never binds)
+        named = set(named_parts(inp, scenario)) if scenario.cheapest.parts else None
+        stuck = stuck_pupils(assign, inp.arcs, unavailable)
+        floor = float(std.school_rule.floor_share)
+
+        def area(sid: str, k: str, standard: float) -> tuple[list[str], str]:
+            return area_binds(after_county.schools, county.expansion_options, proj, stuck, sid, k, standard, floor)
+
+        extra["no_money_fix"] = no_money_fix(after, extra["unmet"], named, area)
+        extra["cheapest_stages"] = stages_table(record, sol.result.describe(), capital, recurrent)
+        worse = cvs_made_worse(before, after)
+        notes[:0] = cheapest_notes(record, costs, extra["no_money_fix"], sol.result.describe(), worse)
+        # the budget this plan asks for is what it spends (the lifted budgets were a device of the solve)
+        costs = {**costs, "capital_budget_yuan": capital, "recurrent_budget_yuan_per_year": recurrent}
     r = sol.result
     return Plan(
         scenario_name=scenario.name,

@@ -12,7 +12,8 @@ Every "the same scenario, but with …" of the planner is made here:
   (the marginal value of money), solved as a chain in increasing order of budget, each starting
   from the plan before it, tabulated by :func:`marginal_table`;
 - :func:`run_sweep` — ``planner sweep``: the plan over a range of capital budgets, and
-  :func:`smallest_passing_budget` (the number a finance bureau asks for first);
+  :func:`smallest_passing_budget` (the number a finance bureau asks for first), which
+  :func:`cheapest_passing` answers directly (the cheapest passing plan, :mod:`planner.model.cheapest`);
   :func:`planner.report.sweep.write_sweep` writes it.
 
 Unmet-standard total (the measure compared across budgets)
@@ -243,7 +244,8 @@ def run_sweep(
     """
     rows = []
     budgets = sorted(budgets)
-    variants = [with_budget(scenario, capital_yuan=float(b), scale=1.0) for b in budgets]
+    grid = scenario.model_copy(update={"objective": "balance"})  # a budget of the grid binds: the balance objective
+    variants = [with_budget(grid, capital_yuan=float(b), scale=1.0) for b in budgets]
     plans = solve_variants(county, variants, travel, school_times, distance_method=distance_method, chain=True,
                            progress=(lambda i: progress(i, budgets[i])) if progress else None)  # fmt: skip
     for budget, (plan, _wall) in zip(budgets, plans, strict=True):
@@ -269,6 +271,44 @@ def smallest_passing_budget(table: pd.DataFrame) -> float | None:
     """The smallest budget of the sweep at which the county passes, or None."""
     ok = table[table["passes"]]
     return float(ok["capital_budget_yuan"].min()) if len(ok) else None
+
+
+def cheapest_passing(
+    county: County,
+    scenario: Scenario,
+    travel: pd.DataFrame,
+    school_times: pd.DataFrame,
+    *,
+    distance_method: str = "network",
+    before: Assessment | None = None,
+) -> Plan:
+    """The scenario's cheapest passing plan (``objective: min_cost_to_pass``, :mod:`planner.model.cheapest`)."""
+    sc = scenario.model_copy(update={"objective": "min_cost_to_pass"})
+    return plan_county(county, sc, travel, school_times, distance_method=distance_method, before=before)
+
+
+def cheapest_summary(plan: Plan) -> dict[str, Any]:
+    """One row for the cheapest passing plan: its cost, what no money can fix, and the assessment's verdict.
+
+    ``smallest_passing_budget_yuan`` is the plan's capital when the county passes after it, else None (some
+    part or CV no money can fix: ``capital_yuan`` is then what passing everything else costs).
+    """
+    table = plan.extra_tables["no_money_fix"]
+    u = unmet_summary(plan.after)
+    parts = table[table["source"] == "school"]
+    return {
+        "capital_yuan": float(plan.costs["capital_yuan"]),
+        "recurrent_yuan_per_year": float(plan.costs["recurrent_yuan_per_year"]),
+        "status": plan.solver.status,
+        "gap": float(plan.solver.gap) if plan.solver.gap is not None else np.nan,
+        "solver_description": plan.solver.description,
+        "schools_passing": u["schools_passing"],
+        "no_money_fix_parts": len(parts),
+        "no_money_fix_cvs": int((table["source"] == "cv").sum()),
+        "no_money_fix_binds": ";".join(sorted({c for b in parts["binds"] for c in str(b).split(";")})),
+        "passes": u["passes"],
+        "smallest_passing_budget_yuan": float(plan.costs["capital_yuan"]) if u["passes"] else None,
+    }
 
 
 #: Columns of the marginal table, in order.
