@@ -255,12 +255,15 @@ def optimiser(county: County, scenario: Scenario, time_limit_s: float, bottom_li
     from planner.travel import plan_travel_times
 
     solver = scenario.solver.model_copy(update={"time_limit_s": time_limit_s})
-    update: dict[str, object] = {"objective": "min_cost_to_pass", "solver": solver,
-                                 "cheapest": scenario.cheapest.model_copy(update={"bottom_lines": bottom_lines,
-                                                                                  "parts": parts})}
+    update: dict[str, object] = {
+        "objective": "min_cost_to_pass",
+        "solver": solver,
+        "cheapest": scenario.cheapest.model_copy(update={"bottom_lines": bottom_lines, "parts": parts}),
+    }
     if greedy_levers:
-        update["levers"] = scenario.levers.model_copy(update={"catchments": False, "new_schools": False,
-                                                              "rotation": False, "closures": False})
+        update["levers"] = scenario.levers.model_copy(
+            update={"catchments": False, "new_schools": False, "rotation": False, "closures": False}
+        )
     sc = scenario.model_copy(update=update)  # fmt: skip
     travel = plan_travel_times(county, sc)
     t0 = time.perf_counter()
@@ -277,12 +280,22 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--scenario", type=Path, default=ROOT / "scenarios" / "combined.yaml")
     ap.add_argument("--time-limit", type=float, default=240.0, help="the optimiser's two stages together (s)")
     ap.add_argument("--greedy-only", action="store_true")
-    ap.add_argument("--bottom-lines", choices=("today", "best"), default="today",
-                    help="the optimiser's cheapest.bottom_lines setting")
-    ap.add_argument("--greedy-levers", action="store_true",
-                    help="the optimiser with the greedy's means only (no re-zoning, new schools or rotation)")
-    ap.add_argument("--greedy-set", action="store_true",
-                    help="the optimiser passes the parts the greedy passes, and no more (cheapest.parts)")
+    ap.add_argument(
+        "--bottom-lines",
+        choices=("today", "best"),
+        default="today",
+        help="the optimiser's cheapest.bottom_lines setting",
+    )
+    ap.add_argument(
+        "--greedy-levers",
+        action="store_true",
+        help="the optimiser with the greedy's means only (no re-zoning, new schools or rotation)",
+    )
+    ap.add_argument(
+        "--greedy-set",
+        action="store_true",
+        help="the optimiser passes the parts the greedy passes, and no more (cheapest.parts)",
+    )
     ap.add_argument("-v", "--verbose", action="store_true", help="log the solves")
     ap.add_argument("--save", type=Path, help="folder to write the optimiser's plan tables and the greedy's into")
     args = ap.parse_args(argv)
@@ -324,8 +337,12 @@ def main(argv: list[str] | None = None) -> int:
     by_kind = proj.groupby("kind")["cost_yuan"].agg(["size", "sum"]) if len(proj) else pd.DataFrame()
     print("optimiser: capital by kind (projects, 万元):",
           {k: (int(r["size"]), round(float(r["sum"]) / 1e4, 1)) for k, r in by_kind.iterrows()})  # fmt: skip
-    print("optimiser: recruits", int(o["plan"].hires["count"].sum()) if len(o["plan"].hires) else 0,  # type: ignore[union-attr]
-          "rotated", int((o["plan"].exchange_list["kind"] == "rotation").sum()))  # type: ignore[union-attr]
+    print(
+        "optimiser: recruits",
+        int(o["plan"].hires["count"].sum()) if len(o["plan"].hires) else 0,  # type: ignore[union-attr]
+        "rotated",
+        int((o["plan"].exchange_list["kind"] == "rotation").sum()),
+    )  # type: ignore[union-attr]
     for n in o["notes"]:  # type: ignore[union-attr]
         print("optimiser:", n)
     if args.save is not None:

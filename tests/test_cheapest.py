@@ -219,6 +219,7 @@ def test_the_tiny_county_lists_what_no_money_can_fix_and_the_rest_passes(tmp_pat
     assert plan.notes[0].startswith("无论投入多少资金都无法达标")
     assert plan.costs["capital_yuan"] == pytest.approx(float(plan.projects["cost_yuan"].sum()))
     assert plan.solver.status in ("optimal", "feasible")
+
     # no bottom line traded: no existing school part enters or leaves the assessment (the 50-pupil line)
     def scope(a) -> set[tuple[str, str]]:
         s = a.schools

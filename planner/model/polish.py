@@ -31,8 +31,16 @@ from planner.scenario import SolverSettings
 log = logging.getLogger(__name__)
 
 #: the neighbourhoods, smallest first: integer variable groups each leaves free (all others fixed)
-_PURCHASES: tuple[str, ...] = ("equipment_buy", "multimedia", "music_room", "art_room", "expand", "fail", "miss",
-                               "unmet")
+_PURCHASES: tuple[str, ...] = (
+    "equipment_buy",
+    "multimedia",
+    "music_room",
+    "art_room",
+    "expand",
+    "fail",
+    "miss",
+    "unmet",
+)
 NEIGHBOURHOODS: dict[str, tuple[str, ...]] = {
     # the knapsack: purchases (equipment_buy: a school's equipment lot, bought or not) and expansions for the
     # plan's pupils and teachers
