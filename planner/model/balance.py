@@ -356,7 +356,7 @@ def add_cv_cut(
     if P <= 0 or R <= 0:
         return False
     if k in TEACHER_INDICATORS:
-        return _add_teacher_cv_cut(ctx, stage, k, parts, resources, pupils, tag, ceiling)
+        return _add_teacher_cv_cut(ctx, stage, k, parts, resources, pupils, tag, c, ceiling)
     mean = R / P
     y = np.zeros_like(resources, dtype=float)
     y[keep] = (resources[keep] - mean * pupils[keep]) / np.sqrt(pupils[keep])
@@ -476,6 +476,7 @@ def _add_teacher_cv_cut(
     resources: np.ndarray,
     pupils: np.ndarray,
     tag: str,
+    c: float,
     ceiling: float | None,
 ) -> bool:
     """The cut of ``CV ≤ c`` for a teacher indicator, in the parts' teachers ``r`` and pupils ``P`` together.
@@ -495,10 +496,9 @@ def _add_teacher_cv_cut(
     replaced by its tangent at ``R⁰`` (recruits change a stage's total by a few percent), which errs only on
     the strict side, by ``(1 + c²)(R − R⁰)² / P``. A part with no pupils at the point (a new school) is first
     taken at the stage's mean ``x⁰ = R⁰ / P⁰``. The slack reads in CV units near ``c``. Same slacks and
-    weights as :func:`add_cv_cut`.
+    weights as :func:`add_cv_cut`, which gives ``c`` (the threshold less the margin, or ``ceiling``).
     """
     keep = pupils > 0
-    c = ctx.inp.cv_max[stage] - CV_MARGIN if ceiling is None else float(ceiling)
     P = float(pupils[keep].sum())
     R = float(resources[keep].sum())
     mean = R / P

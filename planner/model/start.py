@@ -148,21 +148,13 @@ def lp_guided_start(
     def restricted(fix: dict[str, float], budget: float, start: dict[str, float] | None = None) -> SolverRun | None:
         if budget <= 1:
             return None
-        saved = [(v, v.lowBound, v.upBound) for v in ints if v.name in fix]
-        for v, _lo, _up in saved:
-            v.lowBound = v.upBound = fix[v.name]
         # partial MIP start: the fixed values (or ``start``) plus the registered start's non-zero moves (the
         # teacher swaps that meet the rotation policy, indicator-neutral); the solver completes the rest
         start = fix if start is None else start
         for v in variables:
             reg = registered[v.name]
             v.varValue = start.get(v.name, reg if v.cat == pulp.LpInteger and reg else None)
-        try:
-            return run(prob, settings.name, time_limit_s=budget, gap_rel=settings.gap_rel, threads=settings.threads,
-                       warm_start=True)  # fmt: skip
-        finally:
-            for v, lo, up in saved:
-                v.lowBound, v.upBound = lo, up
+        return solve_fixed(prob, [v for v in ints if v.name in fix], fix, settings, budget)
 
     # keep back about one LP's time (model hand-over included) for evaluating the registered start
     sub: SolverRun | None = None
@@ -224,20 +216,35 @@ def lp_guided_start(
     return StartResult(lp.objective, len(fix), len(ints) - len(fix), sub.objective, sub.status, seconds)
 
 
+def solve_fixed(
+    prob: pulp.LpProblem,
+    fixed: list[pulp.LpVariable],
+    values: Mapping[str, float],
+    settings: SolverSettings,
+    time_limit_s: float,
+) -> SolverRun:
+    """Solve ``prob`` with each variable of ``fixed`` held at ``values[name]``, started from the variables' values.
+
+    The bounds are given back after the solve; the solution's values stay on the variables.
+    """
+    saved = [(v, v.lowBound, v.upBound) for v in fixed]
+    for v in fixed:
+        v.lowBound = v.upBound = values[v.name]
+    try:
+        return run(prob, settings.name, time_limit_s=time_limit_s, gap_rel=settings.gap_rel,
+                   threads=settings.threads, warm_start=True)  # fmt: skip
+    finally:
+        for v, lo, up in saved:
+            v.lowBound, v.upBound = lo, up
+
+
 def registered_plan(built: Any, settings: SolverSettings, time_limit_s: float) -> SolverRun:
     """The registered start (the do-nothing plan, or a budget chain's smaller plan) as a plan of its own.
 
     Every integer is fixed at its registered value and the continuous rest is solved (an LP after presolve):
     the last resort when a loaded machine let no solve report a plan within its time, since the registered start
-    is feasible by construction. Bounds and values are restored around the solve; the solution's values stay.
+    is feasible by construction.
     """
     ints = [v for v in built.prob.variables() if v.cat == pulp.LpInteger]
-    saved = [(v, v.lowBound, v.upBound) for v in ints]
-    for v in ints:
-        v.lowBound = v.upBound = float(round(v.varValue or 0.0))
-    try:
-        return run(built.prob, settings.name, time_limit_s=time_limit_s, gap_rel=settings.gap_rel,
-                   threads=settings.threads, warm_start=True)  # fmt: skip
-    finally:
-        for v, lo, up in saved:
-            v.lowBound, v.upBound = lo, up
+    return solve_fixed(built.prob, ints, {v.name: float(round(v.varValue or 0.0)) for v in ints}, settings,
+                       time_limit_s)  # fmt: skip
