@@ -58,11 +58,90 @@ def max_pupils(ctx: ModelContext) -> dict[tuple[str, str], float]:
     return out
 
 
+def min_pupils(ctx: ModelContext) -> dict[tuple[str, str], float]:
+    """Lower bound on each part's pupils in any plan: its constant (captive or fixed) pupils, or the share
+    of today's an existing school keeps (:func:`planner.model.catchments.keep_share`), whichever is larger.
+
+    A school the closures lever may close gets 0 (a closed school has no pupils).
+    """
+    out = {}
+    for key, lin in ctx.pupils.items():
+        out[key] = 0.0 if key[0] in ctx.closed else max(lin.const, ctx.pupils_floor.get(key, 0.0))
+    return out
+
+
+def add_pass_implications(
+    ctx: ModelContext, unit: str, stage: str, k: str, least_pupils: float, std: float
+) -> int:
+    """Rows the school rule implies for indicator k of part (unit, stage), whose basis has at least
+    ``least_pupils`` pupils in any plan; returns the rows added.
+
+    A part that passes has ``resource ≥ 85% · std · pupils ≥ 85% · std · least`` on every indicator, and
+    ``≥ std · least`` unless k is the one it misses. Written with ``fail`` and ``miss``:
+
+    - ``res + 0.85·std·least·fail ≥ 0.85·std·least`` and ``res + std·least·(fail + miss) ≥ std·least``;
+    - with ``R`` the most the resource can reach within its variables' bounds: ``fail = 1`` when
+      ``R < 0.85·std·least`` (no plan passes it: no land, a private school), ``fail + miss ≥ 1`` when
+      ``R < std·least``;
+    - a project (a binary of the resource, coefficient ``a``) without which ``R − a`` falls short:
+      ``fail + y ≥ 1`` (or ``fail + miss + y ≥ 1`` below the full standard). The LP then pays for a
+      whole project to pass the school rather than a fraction of it.
+
+    The relaxation's ``fail`` is otherwise bounded only by ``rule ≤ std · Pmax · fail``, with ``Pmax``
+    every pupil within reach: on the bundled county these rows raise the LP bound by 1.1 M of the 3.1 M
+    the plan can change (docs/performance.md, "Proven plans").
+    """
+    if least_pupils <= 0 or std <= 0:
+        return 0
+    fail = ctx.vars["fail"][(unit, stage)]
+    miss = ctx.vars["miss"][(unit, stage, k)]
+    res = part_resource(ctx, unit, stage, k)
+    low, full = ctx.inp.rule_floor * std * least_pupils, std * least_pupils
+    name = f"{unit}_{stage}_{k}"
+    tol = 1e-6 * max(1.0, full)
+    reach = res.upper()
+    if reach < low - tol:
+        fail.lowBound = 1
+        fail.setInitialValue(1.0)
+        return 0
+    rows = 0
+    for coef, extra, tag in ((low, [], "passlow"), (full, [miss], "passfull")):
+        lhs = Lin()
+        lhs.add_lin(res)
+        for v in (fail, *extra):
+            lhs.add(v, coef)
+        ctx.constrain(lhs, ">=", coef, f"{tag}_{name}")
+        rows += 1
+    if reach < full - tol:
+        lhs = Lin()
+        lhs.add(fail)
+        lhs.add(miss)
+        ctx.constrain(lhs, ">=", 1, f"needmiss_{name}")
+        rows += 1
+    for v, a in res.terms.items():
+        if a <= 0 or v.cat != pulp.LpInteger or v.upBound != 1 or (v.lowBound or 0) != 0:
+            continue
+        if reach - a >= full - tol:
+            continue
+        lhs = Lin()
+        lhs.add(fail)
+        lhs.add(v)
+        if reach - a >= low - tol:
+            lhs.add(miss)
+        ctx.constrain(lhs, ">=", 1, f"need_{v.name}_{name}")
+        rows += 1
+    return rows
+
+
 def add_standards(ctx: ModelContext) -> None:
     """Shortfall and school-rule terms for every assessed part."""
     inp, w = ctx.inp, ctx.scenario.weights
     n_allowed_miss = len(INDICATORS) - inp.rule_min_met
     pmax = max_pupils(ctx)
+    pmin = min_pupils(ctx)
+    school_min: dict[str, float] = {}
+    for (u, _s), p in pmin.items():
+        school_min[u] = school_min.get(u, 0.0) + p
     school_total: dict[str, Lin] = {}
     school_max: dict[str, float] = {}
     parts_of: dict[str, int] = {}
@@ -120,6 +199,9 @@ def add_standards(ctx: ModelContext) -> None:
         add_failing(ctx, unit, stage, {k: (inp.std(stage, k),
                                            pmax[(unit, stage)] if k in TEACHER_INDICATORS else school_max[unit])
                                        for k in INDICATORS})  # fmt: skip
+        for k in INDICATORS:
+            least = pmin.get((unit, stage), 0.0) if k in TEACHER_INDICATORS else school_min.get(unit, 0.0)
+            add_pass_implications(ctx, unit, stage, k, least, inp.std(stage, k))
         if single_basis and not ws.is_constant() and n_allowed_miss == 1:
             # Σ_k P·miss_k ≤ P: only one indicator may be missed, so at most P pupils' worth of
             # relief in total (tightens the LP relaxation a lot)

@@ -173,6 +173,8 @@ def keep_share(ctx: ModelContext, demand: pd.DataFrame) -> None:
             lhs = Lin()
             lhs.add_lin(kept[(unit, stage)])
             lhs.add_lin(ctx.closed[unit], need)
+        else:
+            ctx.pupils_floor[(unit, stage)] = need
         ctx.constrain(lhs, ">=", need, f"keep_share_{unit}_{stage}")
 
 

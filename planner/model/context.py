@@ -10,6 +10,8 @@ PuLP models slow).
 
 from __future__ import annotations
 
+import math
+
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -53,6 +55,16 @@ class Lin:
         """Value at the current solution (variables without a value count as 0)."""
         return self.const + sum(c * (v.varValue or 0.0) for v, c in self.terms.items())
 
+    def upper(self) -> float:
+        """The largest value the expression can take within its variables' bounds (``inf`` if unbounded)."""
+        total = self.const
+        for v, c in self.terms.items():
+            bound = v.upBound if c > 0 else v.lowBound
+            if c and bound is None:
+                return math.inf
+            total += c * (bound or 0.0)
+        return total
+
     def is_constant(self) -> bool:
         """Whether no variable has a non-zero coefficient."""
         return not any(self.terms.values())
@@ -92,6 +104,10 @@ class ModelContext:
     #: linear expressions kept for extraction and cuts
     exprs: dict[str, dict[Any, Lin]] = field(default_factory=lambda: defaultdict(dict))
     n_constraints: int = 0
+    #: least pupils a part has in any plan beyond its constant (captive) pupils: the share of today's an
+    #: existing school keeps (:func:`planner.model.catchments.keep_share`); read by the school rule's
+    #: implied rows (:func:`planner.model.balance.min_pupils`)
+    pupils_floor: dict[tuple[str, str], float] = field(default_factory=dict)
     #: the catchment contiguity rule (a :class:`planner.model.contiguity.ContiguityRule`) when the scenario
     #: turns it on; set by :func:`planner.model.contiguity.add_contiguity`, read by the start heuristic
     contiguity_rule: Any = None
