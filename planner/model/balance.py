@@ -70,9 +70,7 @@ def min_pupils(ctx: ModelContext) -> dict[tuple[str, str], float]:
     return out
 
 
-def add_pass_implications(
-    ctx: ModelContext, unit: str, stage: str, k: str, least_pupils: float, std: float
-) -> int:
+def add_pass_implications(ctx: ModelContext, unit: str, stage: str, k: str, least_pupils: float, std: float) -> int:
     """Rows the school rule implies for indicator k of part (unit, stage), whose basis has at least
     ``least_pupils`` pupils in any plan; returns the rows added.
 
@@ -83,6 +81,7 @@ def add_pass_implications(
     - with ``R`` the most the resource can reach within its variables' bounds: ``fail = 1`` when
       ``R < 0.85·std·least`` (no plan passes it: no land, a private school), ``fail + miss ≥ 1`` when
       ``R < std·least``;
+    - where the resource takes whole values only (teachers), both thresholds are rounded up;
     - a project (a binary of the resource, coefficient ``a``) without which ``R − a`` falls short:
       ``fail + y ≥ 1`` (or ``fail + miss + y ≥ 1`` below the full standard). The LP then pays for a
       whole project to pass the school rather than a fraction of it.
@@ -99,6 +98,9 @@ def add_pass_implications(
     low, full = ctx.inp.rule_floor * std * least_pupils, std * least_pupils
     name = f"{unit}_{stage}_{k}"
     tol = 1e-6 * max(1.0, full)
+    if res.is_integral():
+        # teachers come whole: a part needing 0.42 backbone teachers needs one (Chvátal–Gomory rounding)
+        low, full = math.ceil(low - tol), math.ceil(full - tol)
     reach = res.upper()
     if reach < low - tol:
         fail.lowBound = 1
@@ -228,7 +230,8 @@ def add_failing(ctx: ModelContext, unit: str, stage: str, bounds: dict[str, tupl
     fail = ctx.var("fail", (unit, stage), up=1, cat=pulp.LpBinary)
     fail.setInitialValue(1.0)  # the do-nothing start stays feasible whatever the part's rule shortfall
     for k, (std, basis_max) in bounds.items():
-        big = std * basis_max
+        # the rule shortfall is at most the standard on every pupil within reach less the least resource
+        big = std * basis_max - max(part_resource(ctx, unit, stage, k).lower(), 0.0)
         if big <= 0:
             continue
         lhs = Lin()

@@ -11,7 +11,6 @@ PuLP models slow).
 from __future__ import annotations
 
 import math
-
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -64,6 +63,21 @@ class Lin:
                 return math.inf
             total += c * (bound or 0.0)
         return total
+
+    def lower(self) -> float:
+        """The smallest value the expression can take within its variables' bounds (``-inf`` if unbounded)."""
+        total = self.const
+        for v, c in self.terms.items():
+            bound = v.lowBound if c > 0 else v.upBound
+            if c and bound is None:
+                return -math.inf
+            total += c * (bound or 0.0)
+        return total
+
+    def is_integral(self) -> bool:
+        """Whether the expression takes only whole values: integer variables, whole coefficients and constant."""
+        whole = [self.const, *self.terms.values()]
+        return all(float(c).is_integer() for c in whole) and all(v.cat == pulp.LpInteger for v in self.terms)
 
     def is_constant(self) -> bool:
         """Whether no variable has a non-zero coefficient."""

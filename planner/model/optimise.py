@@ -280,6 +280,9 @@ def optimise(
             log.warning("no solve reported a plan in its time: evaluating the registered start (at most %.0f s)", limit)
             result = registered_plan(built, scenario.solver, limit)
     result = _polished(built, scenario, result, deadline)
+    # cuts added by the CV rounds only raise the model's optimum, so every solve's proven bound stays a bound
+    # on the last model (and on the plan's true score): the best of them is kept, not the last round's own
+    bounds = [result.bound] if result.bound is not None else []
     # the CV rounds run whatever found the plan (start heuristic, regions or the full MIP): a plan whose
     # true CV breaks a threshold or the no-worse rule gets the tangent cuts at its point and a re-solve.
     # With catchments on, a cut holds pupils at its point, so it can misjudge plans that move pupils
@@ -314,6 +317,8 @@ def optimise(
         left = deadline - time.perf_counter()
         if left >= 1:
             again = solve(built, scenario.solver, time_limit_s=left, warm=True, floor=floor)
+            if again.bound is not None:
+                bounds.append(again.bound)
             result = _polished(built, scenario, again, deadline)
     if best is not None and best[2] is not result:
         log.info("CV rounds: keeping an earlier round's plan (true score %.6g)", best[0])
@@ -322,8 +327,10 @@ def optimise(
         _score, _values, result, cv = best
     if best is not None:
         result = at_true_cvs(result, best[0])
-    if start is not None and start.lp_bound is not None and result.has_solution:
-        result = with_bound(result, start.lp_bound)
+    if start is not None and start.lp_bound is not None:
+        bounds.append(start.lp_bound)
+    if bounds and result.has_solution:
+        result = with_bound(result, max(bounds))
     result = on_changeable(result, floor)
     return Solution(built=built, result=result, rounds=rounds, cv=cv, solve_s=time.perf_counter() - t0, start=start)
 
