@@ -379,7 +379,9 @@ def test_token_guards_every_page(tmp_path: Path) -> None:
         assert server.stop(signal.SIGTERM) in (0, -signal.SIGTERM)
 
 
-def test_a_run_on_a_county_with_a_problem_fails_with_the_loader_s_message(site) -> None:
+def test_a_run_on_a_county_with_a_problem_fails_with_the_loader_s_message(site, browser) -> None:
+    # the broken county is the one test_upload_shows_the_problem_then_accepts_the_fix uploads through the
+    # browser (same module, same worker): without chromium both are skipped
     server, client, *_ = site
     uploads = server.runs / ".web" / "counties"
     broken = next(d.name for d in uploads.iterdir()
@@ -397,6 +399,7 @@ def test_a_run_on_a_county_with_a_problem_fails_with_the_loader_s_message(site) 
 
 def test_an_incomplete_run_directory_gives_a_message_not_a_traceback(site) -> None:
     server, client, _, ids = site
+    wait_state(client, ids[1], {"finished"})  # its run directory exists once it has finished
     job = json.loads((server.runs / ".web" / "jobs" / ids[1][2:] / "job.json").read_text("utf-8"))
     copy = server.runs / "copied-by-hand"
     shutil.copytree(job["target"], copy)

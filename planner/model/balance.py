@@ -87,8 +87,8 @@ def add_pass_implications(ctx: ModelContext, unit: str, stage: str, k: str, leas
       whole project to pass the school rather than a fraction of it.
 
     The relaxation's ``fail`` is otherwise bounded only by ``rule ≤ std · Pmax · fail``, with ``Pmax``
-    every pupil within reach: on the bundled county these rows raise the LP bound by 1.1 M of the 3.1 M
-    the plan can change (docs/performance.md, "Proven plans").
+    every pupil within reach: on the bundled county these rows raise the LP bound from 0.76 M to 1.89 M
+    above the penalties no plan avoids, where the best plan known pays 2.36 M (docs/performance.md).
     """
     if least_pupils <= 0 or std <= 0:
         return 0
@@ -217,9 +217,10 @@ def add_failing(ctx: ModelContext, unit: str, stage: str, bounds: dict[str, tupl
     """Binary ``fail[unit, stage]``: 1 when the part misses the school rule on any indicator.
 
     The inspectors' unit is the school (DOMAIN.md §1.1): the objective counts each failing part
-    once at ``weights.failing_school``, whatever its size. ``rule[u,s,k] ≤ std_k · Pmax_k · fail``
-    for each indicator k, ``Pmax_k`` being the most pupils its standard can be written on (so
-    ``std_k · Pmax_k`` bounds the rule shortfall). The shortfall itself stays in the objective at
+    once at ``weights.failing_school``, whatever its size. ``rule[u,s,k] ≤ (std_k · Pmax_k − Rmin_k) · fail``
+    for each indicator k, ``Pmax_k`` being the most pupils its standard can be written on and ``Rmin_k`` the
+    least resource the part can have (so the factor bounds the rule shortfall); the rows of
+    :func:`add_pass_implications` say the rest of what a pass implies. The shortfall itself stays in the objective at
     the ``school_rule`` weight, the tier below.
 
     Parameters

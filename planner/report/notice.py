@@ -82,6 +82,7 @@ def notice_page(
     after = getattr(plan, "after_county", None) or county
     school = after.schools.loc[school_id]
     table = notice_table(plan, county, school_id, stage)
+    use_cjk_font()  # idempotent: the page renders its Chinese however it is called
     fig = plt.figure(figsize=_PAGE_IN)
     name = str(school["name_zh"])
     prefix = "" if name.startswith(county.name_zh) else county.name_zh
