@@ -33,7 +33,7 @@ def _scenario() -> Scenario:
 def _solve(inp: ModelInputs, *, implied: bool, mip: bool, monkeypatch: pytest.MonkeyPatch) -> tuple[float, object]:
     with monkeypatch.context() as m:
         if not implied:
-            m.setattr(balance, "add_pass_implications", lambda *a, **k: 0)
+            m.setattr(balance, "add_pass_implications", lambda *a, **k: None)
         built = build_model(inp, _scenario())
     result = run(built.prob, "highs", mip=mip, time_limit_s=60, gap_rel=0.0, threads=1)
     assert result.status == "optimal", result

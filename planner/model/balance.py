@@ -70,9 +70,9 @@ def min_pupils(ctx: ModelContext) -> dict[tuple[str, str], float]:
     return out
 
 
-def add_pass_implications(ctx: ModelContext, unit: str, stage: str, k: str, least_pupils: float, std: float) -> int:
+def add_pass_implications(ctx: ModelContext, unit: str, stage: str, k: str, least_pupils: float, std: float) -> None:
     """Rows the school rule implies for indicator k of part (unit, stage), whose basis has at least
-    ``least_pupils`` pupils in any plan; returns the rows added.
+    ``least_pupils`` pupils in any plan (called after :func:`add_failing` made ``fail``).
 
     A part that passes has ``resource ≥ 85% · std · pupils ≥ 85% · std · least`` on every indicator, and
     ``≥ std · least`` unless k is the one it misses. Written with ``fail`` and ``miss``:
@@ -91,7 +91,7 @@ def add_pass_implications(ctx: ModelContext, unit: str, stage: str, k: str, leas
     above the penalties no plan avoids, where the best plan known pays 2.36 M (docs/performance.md).
     """
     if least_pupils <= 0 or std <= 0:
-        return 0
+        return
     fail = ctx.vars["fail"][(unit, stage)]
     miss = ctx.vars["miss"][(unit, stage, k)]
     res = part_resource(ctx, unit, stage, k)
@@ -103,23 +103,19 @@ def add_pass_implications(ctx: ModelContext, unit: str, stage: str, k: str, leas
         low, full = math.ceil(low - tol), math.ceil(full - tol)
     reach = res.upper()
     if reach < low - tol:
-        fail.lowBound = 1
-        fail.setInitialValue(1.0)
-        return 0
-    rows = 0
+        fail.lowBound = 1  # its start value is 1 already (add_failing)
+        return
     for coef, extra, tag in ((low, [], "passlow"), (full, [miss], "passfull")):
         lhs = Lin()
         lhs.add_lin(res)
         for v in (fail, *extra):
             lhs.add(v, coef)
         ctx.constrain(lhs, ">=", coef, f"{tag}_{name}")
-        rows += 1
     if reach < full - tol:
         lhs = Lin()
         lhs.add(fail)
         lhs.add(miss)
         ctx.constrain(lhs, ">=", 1, f"needmiss_{name}")
-        rows += 1
     for v, a in res.terms.items():
         if a <= 0 or v.cat != pulp.LpInteger or v.upBound != 1 or (v.lowBound or 0) != 0:
             continue
@@ -131,8 +127,6 @@ def add_pass_implications(ctx: ModelContext, unit: str, stage: str, k: str, leas
         if reach - a >= low - tol:
             lhs.add(miss)
         ctx.constrain(lhs, ">=", 1, f"need_{v.name}_{name}")
-        rows += 1
-    return rows
 
 
 def add_standards(ctx: ModelContext) -> None:
@@ -141,16 +135,15 @@ def add_standards(ctx: ModelContext) -> None:
     n_allowed_miss = len(INDICATORS) - inp.rule_min_met
     pmax = max_pupils(ctx)
     pmin = min_pupils(ctx)
-    school_min: dict[str, float] = {}
-    for (u, _s), p in pmin.items():
-        school_min[u] = school_min.get(u, 0.0) + p
     school_total: dict[str, Lin] = {}
     school_max: dict[str, float] = {}
+    school_min: dict[str, float] = {}
     parts_of: dict[str, int] = {}
     for u, s in inp.parts.index:
         parts_of[u] = parts_of.get(u, 0) + 1
         school_total.setdefault(u, Lin()).add_lin(ctx.pupils[(u, s)])
         school_max[u] = school_max.get(u, 0.0) + pmax[(u, s)]
+        school_min[u] = school_min.get(u, 0.0) + pmin.get((u, s), 0.0)
     for (unit, stage), row in inp.parts.iterrows():
         if not bool(row["included"]) or pmax[(unit, stage)] <= 0:
             continue
@@ -202,7 +195,7 @@ def add_standards(ctx: ModelContext) -> None:
                                            pmax[(unit, stage)] if k in TEACHER_INDICATORS else school_max[unit])
                                        for k in INDICATORS})  # fmt: skip
         for k in INDICATORS:
-            least = pmin.get((unit, stage), 0.0) if k in TEACHER_INDICATORS else school_min.get(unit, 0.0)
+            least = pmin.get((unit, stage), 0.0) if k in TEACHER_INDICATORS else school_min[unit]
             add_pass_implications(ctx, unit, stage, k, least, inp.std(stage, k))
         if single_basis and not ws.is_constant() and n_allowed_miss == 1:
             # Σ_k P·miss_k ≤ P: only one indicator may be missed, so at most P pupils' worth of

@@ -56,21 +56,18 @@ class Lin:
 
     def upper(self) -> float:
         """The largest value the expression can take within its variables' bounds (``inf`` if unbounded)."""
-        total = self.const
-        for v, c in self.terms.items():
-            bound = v.upBound if c > 0 else v.lowBound
-            if c and bound is None:
-                return math.inf
-            total += c * (bound or 0.0)
-        return total
+        return self._extreme(largest=True)
 
     def lower(self) -> float:
         """The smallest value the expression can take within its variables' bounds (``-inf`` if unbounded)."""
+        return self._extreme(largest=False)
+
+    def _extreme(self, *, largest: bool) -> float:
         total = self.const
         for v, c in self.terms.items():
-            bound = v.lowBound if c > 0 else v.upBound
+            bound = v.upBound if (c > 0) == largest else v.lowBound
             if c and bound is None:
-                return -math.inf
+                return math.inf if largest else -math.inf
             total += c * (bound or 0.0)
         return total
 

@@ -82,7 +82,7 @@ def notice_page(
     after = getattr(plan, "after_county", None) or county
     school = after.schools.loc[school_id]
     table = notice_table(plan, county, school_id, stage)
-    use_cjk_font()  # idempotent: the page renders its Chinese however it is called
+    use_cjk_font()  # each page sets its own font (idempotent), however it is called
     fig = plt.figure(figsize=_PAGE_IN)
     name = str(school["name_zh"])
     prefix = "" if name.startswith(county.name_zh) else county.name_zh
@@ -141,6 +141,7 @@ def _detached_note(plan: object, county: object, school_id: str, stage: str) -> 
 def overview_page(plan: object, county: object, stage: str, polygons: gpd.GeoDataFrame) -> plt.Figure:
     """County-wide map of every catchment of ``stage`` with the school names."""
     after = getattr(plan, "after_county", None) or county
+    use_cjk_font()
     fig = plt.figure(figsize=_PAGE_IN)
     fig.text(0.5, 0.965, f"{county.name_zh}义务教育{STAGE_ZH[stage]}招生划片总图", ha="center", fontsize=15)
     sub = f"{len(polygons)} catchments ({stage})" + (" · 模拟数据 synthetic data" if county.synthetic else "")
@@ -165,7 +166,6 @@ def write_public_notice(plan: object, county: object, out_dir: Path) -> list[Pat
 
     Returns the files written: ``<school_id>_<stage>.png/.pdf`` and ``overview_<stage>.png/.pdf``.
     """
-    use_cjk_font()
     out_dir.mkdir(parents=True, exist_ok=True)
     cells = settlement_cells(county)
     written: list[Path] = []
