@@ -204,6 +204,13 @@ class SolverSettings(_Strict):
         "variables or more (counties about twice the bundled one and larger). A heuristic: the bound reported "
         "is the LP relaxation's (docs/performance.md, 'Scale').",
     )
+    region_bound: bool = Field(
+        True,
+        description="Prove a bound region by region alongside the solve (planner/model/lagrange.py): the "
+        "Lagrangian decomposition at the LP's duals, each region's schools, projects and catchments a small "
+        "MIP, in a second process (HiGHS, where the county has two regions or more). The better of it and the "
+        "solver's own bound is reported (docs/performance.md).",
+    )
 
 
 class HorizonSettings(_Strict):

@@ -30,8 +30,9 @@ from planner.model.balance import CV_MARGIN, add_cv_cut, cv_point, hold_counts, 
 from planner.model.build import OBJECTIVE_GROUPS, BuiltModel, build_model, set_objective
 from planner.model.context import ModelContext
 from planner.model.inputs import INDICATORS, SCHOOL_INDICATORS, TEACHER_INDICATORS, ModelInputs
+from planner.model.lagrange import BoundChild, collect_region_bound, start_region_bound
 from planner.model.polish import ctx_objective, polish
-from planner.model.regions import region_fix_and_optimise, use_regions
+from planner.model.regions import partition_units, region_fix_and_optimise, use_regions
 from planner.model.start import (
     StartResult,
     lp_guided_start,
@@ -238,6 +239,8 @@ def optimise(
             scenario.solver.time_limit_s * scenario.solver.start_share,
             assignments=assignment_groups(built),
         )
+    # a bound region by region, in a second process alongside whatever finds the plan (planner/model/lagrange.py)
+    bound_child = region_bound_child(built, scenario.solver, start, deadline, floor)
     # the full MIP always gets at least a fifth of the time limit, so that it reports a proven bound even
     # when the start heuristic ran over its share (slow model hand-over on a loaded machine)
     remaining = max(deadline - time.perf_counter(), 0.2 * scenario.solver.time_limit_s)
@@ -329,10 +332,45 @@ def optimise(
         result = at_true_cvs(result, best[0])
     if start is not None and start.lp_bound is not None:
         bounds.append(start.lp_bound)
+    if bound_child is not None:
+        lagrangian = collect_region_bound(bound_child)
+        if lagrangian is not None:
+            bounds.append(lagrangian.bound)
+            rounds.append({"phase": "region_bound", "bound": lagrangian.bound, "lp_bound": lagrangian.lp_bound,
+                           "blocks": len(lagrangian.blocks), "blocks_solved": lagrangian.solved_blocks,
+                           "blocks_proved": sum(b.proved for b in lagrangian.blocks),
+                           "rows_dualized": lagrangian.dualized_rows, "complete": lagrangian.complete,
+                           "seconds": lagrangian.seconds})  # fmt: skip
+            log.info("region bound %.9g (%d of %d blocks solved%s)", lagrangian.bound, lagrangian.solved_blocks,
+                     len(lagrangian.blocks), "" if lagrangian.complete else ", stopped at the time limit")  # fmt: skip
     if bounds and result.has_solution:
         result = with_bound(result, max(bounds))
     result = on_changeable(result, floor)
     return Solution(built=built, result=result, rounds=rounds, cv=cv, solve_s=time.perf_counter() - t0, start=start)
+
+
+def region_bound_child(
+    built: BuiltModel, settings: SolverSettings, start: StartResult | None, deadline: float, floor: float | None
+) -> BoundChild | None:
+    """Start the Lagrangian bound by regions (:mod:`planner.model.lagrange`) until ``deadline``, or None.
+
+    Only with HiGHS (``solver.region_bound``), where the county has two regions or more (with one, the
+    bound would be the full MIP again) and at least a few seconds are left. Its multipliers are the start
+    heuristic's LP duals, else the child solves the LP itself. Each block's MIP may stop at a tenth of the
+    solve's gap tolerance on what the plan can change (the start's objective above ``floor``), shared
+    between the blocks.
+    """
+    left = deadline - time.perf_counter()
+    if not settings.region_bound or settings.name != "highs" or left < 5:
+        return None
+    regions = partition_units(built.ctx.inp)
+    if len(regions) < 2:
+        return None
+    duals = start.lp_duals if start is not None else None
+    gap_abs = 0.0
+    if start is not None and start.objective is not None and floor is not None and start.objective > floor:
+        gap_abs = 0.1 * settings.gap_rel * (start.objective - floor) / (len(regions) + 1)
+    return start_region_bound(built.ctx, regions, duals, left, gap_abs)
 
 
 def unavoidable_floor(built: BuiltModel, settings: SolverSettings, time_limit_s: float) -> float | None:

@@ -184,7 +184,7 @@ def _k_medoids(dist: np.ndarray, k: int) -> list[np.ndarray]:
     return [m for m in (np.flatnonzero(label == c) for c in range(len(medoids))) if len(m)]
 
 
-def _unit_of_key(key: Any, unit_ids: set[str], option_unit: dict[str, str]) -> str | None:
+def unit_of_key(key: Any, unit_ids: set[str], option_unit: dict[str, str]) -> str | None:
     """The unit a variable's key belongs to: the first key part that is a unit or an expansion option."""
     parts = key if isinstance(key, tuple) else (key,)
     for p in parts:
@@ -231,7 +231,7 @@ def region_columns(
             if group == "x":
                 groups.setdefault((str(key[0]), str(key[1])), []).append(v)
                 continue
-            u = _unit_of_key(key, unit_ids, option_unit)
+            u = unit_of_key(key, unit_ids, option_unit)
             if u is not None and u in region_of:
                 free[region_of[u]].add(v.name)
     for sk, vs in groups.items():
@@ -280,22 +280,9 @@ class _HighsBackend:
         rows = np.flatnonzero(np.diff(sub.indptr) > 0)
         sub = sub[rows]
         shift = (self.a_csr @ fixed)[rows]
-        lp = hs.HighsLp()
-        lp.num_col_ = len(cols)
-        lp.num_row_ = len(rows)
-        lp.col_cost_ = self.cost[cols]
-        lp.col_lower_ = lower[cols]
-        lp.col_upper_ = upper[cols]
-        lp.row_lower_ = self.row_lo[rows] - shift
-        lp.row_upper_ = self.row_up[rows] - shift
+        lp = highs_lp(sub, self.cost[cols], lower[cols], upper[cols], self.row_lo[rows] - shift,
+                      self.row_up[rows] - shift, self.is_int[cols] if mip else None)  # fmt: skip
         lp.offset_ = self.offset + float(self.cost @ fixed)
-        lp.a_matrix_.format_ = hs.MatrixFormat.kRowwise
-        lp.a_matrix_.start_ = sub.indptr.astype(np.int32)
-        lp.a_matrix_.index_ = sub.indices.astype(np.int32)
-        lp.a_matrix_.value_ = sub.data.astype(float)
-        if mip:
-            kinds = (hs.HighsVarType.kContinuous, hs.HighsVarType.kInteger)
-            lp.integrality_ = [kinds[int(i)] for i in self.is_int[cols]]
         h = hs.Highs()
         h.setOptionValue("output_flag", False)
         h.setOptionValue("time_limit", float(limit_s))
@@ -335,6 +322,36 @@ class _HighsBackend:
         cols = np.arange(self.n, dtype=np.int32)
         obj, x, optimal = self._run(cols, self.lower, self.upper, None, False, limit_s)
         return (obj, x) if optimal else (None, None)
+
+
+def highs_lp(
+    a: Any,
+    cost: np.ndarray,
+    lower: np.ndarray,
+    upper: np.ndarray,
+    row_lo: np.ndarray,
+    row_up: np.ndarray,
+    is_int: np.ndarray | None = None,
+) -> Any:
+    """A :class:`highspy.HighsLp` of CSR matrix ``a`` with these costs and bounds (a MIP when ``is_int`` is given)."""
+    import highspy as hs
+
+    lp = hs.HighsLp()
+    lp.num_col_ = a.shape[1]
+    lp.num_row_ = a.shape[0]
+    lp.col_cost_ = np.asarray(cost, dtype=float)
+    lp.col_lower_ = np.asarray(lower, dtype=float)
+    lp.col_upper_ = np.asarray(upper, dtype=float)
+    lp.row_lower_ = np.asarray(row_lo, dtype=float)
+    lp.row_upper_ = np.asarray(row_up, dtype=float)
+    lp.a_matrix_.format_ = hs.MatrixFormat.kRowwise
+    lp.a_matrix_.start_ = a.indptr.astype(np.int32)
+    lp.a_matrix_.index_ = a.indices.astype(np.int32)
+    lp.a_matrix_.value_ = a.data.astype(float)
+    if is_int is not None:
+        kinds = (hs.HighsVarType.kContinuous, hs.HighsVarType.kInteger)
+        lp.integrality_ = [kinds[int(i)] for i in is_int]
+    return lp
 
 
 def model_arrays(prob: pulp.LpProblem, variables: list[pulp.LpVariable]) -> dict[str, Any]:

@@ -19,12 +19,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pulp
 
 from planner.model.backend import SolverRun, run
 from planner.model.balance import settle_failing
 from planner.model.catchments import share_fix
 from planner.model.contiguity import contiguous_fix
+from planner.model.lagrange import model_duals
 from planner.scenario import SolverSettings
 
 log = logging.getLogger(__name__)
@@ -81,6 +83,9 @@ class StartResult:
         Status of the sub-MIP (see :class:`~planner.model.backend.SolverRun`), or why it was skipped.
     seconds : float
         Wall time of LP and sub-MIP together.
+    lp_duals : numpy.ndarray or None
+        The LP relaxation's row duals in the model's row order (HiGHS), the multipliers of the
+        Lagrangian bound (:mod:`planner.model.lagrange`); None when the solver gave none.
     """
 
     lp_bound: float | None
@@ -89,6 +94,7 @@ class StartResult:
     objective: float | None
     status: str
     seconds: float
+    lp_duals: np.ndarray | None = None
 
 
 def lp_guided_start(
@@ -144,6 +150,7 @@ def lp_guided_start(
         restore()
         return StartResult(None, 0, len(ints), None, f"LP {lp.status}", time.perf_counter() - t0)
     lp_value = {v.name: v.varValue for v in variables}
+    duals = model_duals(prob)
 
     def restricted(fix: dict[str, float], budget: float, start: dict[str, float] | None = None) -> SolverRun | None:
         if budget <= 1:
@@ -192,7 +199,7 @@ def lp_guided_start(
         restore()
         status = "skipped (no time left)" if sub is None else f"restricted MIP {sub.status}"
         log.warning("start heuristic found no plan (%s): starting from the registered start", status)
-        return StartResult(lp.objective, len(fix), len(ints) - len(fix), None, status, time.perf_counter() - t0)
+        return StartResult(lp.objective, len(fix), len(ints) - len(fix), None, status, time.perf_counter() - t0, duals)
     found = {v.name: v.varValue for v in variables}
     # never start worse than the registered start: its objective, every integer fixed at it
     budget = max(time_limit_s - (time.perf_counter() - t0), 5.0)  # all integers fixed: an LP after presolve
@@ -203,7 +210,7 @@ def lp_guided_start(
                      sub.objective, reference.objective)  # fmt: skip
             restore()
             return StartResult(lp.objective, len(fix), len(ints) - len(fix), reference.objective,
-                               "registered start kept", time.perf_counter() - t0)  # fmt: skip
+                               "registered start kept", time.perf_counter() - t0, duals)  # fmt: skip
     for v in variables:
         v.varValue = found[v.name]
     for v in ints:
@@ -213,7 +220,7 @@ def lp_guided_start(
     log.info("start heuristic: LP bound %.6g, %d of %d integers fixed, start plan %.6g (%s)",
              lp.objective, len(fix), len(ints), sub.objective, sub.describe())  # fmt: skip
     seconds = time.perf_counter() - t0
-    return StartResult(lp.objective, len(fix), len(ints) - len(fix), sub.objective, sub.status, seconds)
+    return StartResult(lp.objective, len(fix), len(ints) - len(fix), sub.objective, sub.status, seconds, duals)
 
 
 def solve_fixed(

@@ -1,0 +1,334 @@
+"""A proven lower bound by regions: Lagrangian decomposition of the plan MILP (issue #17, docs/performance.md).
+
+The LP relaxation is a weak bound where the plan is lumpy: a school passes or fails whole, a project is
+built or not. The full MIP's search closes that gap slowly on the bundled county and not at all on an 8×
+county, where only the region heuristic runs (:mod:`planner.model.regions`). This bound closes it where it
+lies, school by school, and splits into pieces that each finish:
+
+1. Every column goes to one **block**: the region of the unit its key names (:func:`column_blocks`: a
+   catchment binary to the region of its school, a project, room, teacher flow or school-rule binary to
+   its unit's), or a county-wide block for the rest (the CV slacks).
+2. A row whose columns all lie in one block stays in it; every other row (the budgets, the CV cuts, the
+   county-wide teacher pools, the catchment of a settlement between two regions) is **dualized** with a
+   multiplier ``y`` of the right sign (the LP relaxation's row duals: the start heuristic's, or solved here).
+3. For any such ``y``, every plan ``x`` has ``c·x ≥ c·x + y·(b − A_D·x) = y·b + Σ_blocks (c − A_Dᵀy)_B·x_B``,
+   so ``L(y) = y·b + Σ_B min{(c − A_Dᵀy)_B·x_B : x_B within block B's own rows, bounds and integrality}``
+   is a lower bound of the MILP. Each block's minimum is a small MIP (a region's schools, projects and
+   catchments); any lower bound of it — the MIP's proven bound when its time runs out, at least its LP —
+   keeps ``L`` valid.
+4. At the LP's duals the blocks' LPs sum to the LP bound exactly (checked and logged), so ``L`` is never
+   below it; the blocks' integrality (a school passes whole, a project is whole) is what it adds.
+
+The blocks are solved smallest first, each with its share (by columns) of the time left, so the small ones
+finish and hand unused time to the large ones. In :func:`planner.model.optimise.optimise` the bound runs in a
+forked child alongside the full MIP or the region heuristic (:func:`start_region_bound`), reporting after
+every block; the best bound the solve proves is reported, with the solver's real status rule.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import os
+import signal
+import time
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+import pulp
+
+from planner.model.context import ModelContext
+from planner.model.regions import highs_lp, model_arrays, unit_of_key
+
+log = logging.getLogger(__name__)
+
+#: relative mismatch between the blocks' LPs and the LP bound above which the duals are not trusted
+LP_CHECK_REL = 1e-6
+#: share of the time left that the last blocks keep in hand for reporting (HiGHS overruns its limit)
+END_MARGIN = 0.1
+
+
+@dataclass(frozen=True)
+class BlockBound:
+    """One block of the decomposition: its size and the bound of its subproblem at the multipliers."""
+
+    block: int
+    columns: int
+    rows: int
+    lp: float
+    bound: float
+    proved: bool
+    seconds: float
+
+
+@dataclass(frozen=True)
+class RegionBound:
+    """The Lagrangian bound ``constant + Σ blocks`` (each block at its MIP bound where solved, else its LP)."""
+
+    bound: float
+    lp_bound: float
+    constant: float
+    dualized_rows: int
+    blocks: tuple[BlockBound, ...]
+    complete: bool
+    seconds: float
+
+    @property
+    def solved_blocks(self) -> int:
+        """Blocks whose MIP was solved (to optimality or to its time limit, its proven bound kept)."""
+        return sum(b.bound > b.lp or b.proved for b in self.blocks)
+
+
+@dataclass
+class BoundChild:
+    """A forked child computing :func:`region_bound`; read it with :func:`collect_region_bound`."""
+
+    pid: int
+    receiver: Any
+    latest: RegionBound | None = None
+    started: float = field(default_factory=time.perf_counter)
+
+
+def column_blocks(ctx: ModelContext, variables: list[pulp.LpVariable], regions: list[list[str]]) -> np.ndarray:
+    """Block of every column: the index of its unit's region, or ``len(regions)`` (county-wide).
+
+    A catchment binary ``x[settlement, stage, unit]`` goes with its school's region; any other variable
+    with the region of the first unit (or expansion option's unit) its key names.
+    """
+    inp = ctx.inp
+    unit_ids = {str(u) for u in inp.units.index}
+    option_unit = {str(o): str(u) for o, u in zip(inp.expansions["option_id"], inp.expansions["unit_id"], strict=True)}
+    region_of = {u: i for i, r in enumerate(regions) for u in r}
+    pos = {v.name: i for i, v in enumerate(variables)}
+    block = np.full(len(variables), len(regions), dtype=np.int64)
+    for group, d in ctx.vars.items():
+        for key, v in d.items():
+            i = pos.get(v.name)
+            if i is None:
+                continue
+            unit = str(key[2]) if group == "x" else unit_of_key(key, unit_ids, option_unit)
+            if unit in region_of:
+                block[i] = region_of[unit]
+    return block
+
+
+def row_blocks(a: Any, block: np.ndarray) -> np.ndarray:
+    """Block of every row of CSR matrix ``a`` whose columns all lie in one block; -1 for a row across blocks
+    (dualized) and -2 for an empty row."""
+    coo = a.tocoo()
+    lo = np.full(a.shape[0], np.iinfo(np.int64).max)
+    hi = np.full(a.shape[0], -1)
+    np.minimum.at(lo, coo.row, block[coo.col])
+    np.maximum.at(hi, coo.row, block[coo.col])
+    out = np.where(lo == hi, lo, -1)
+    out[hi < 0] = -2
+    return out
+
+
+def signed_duals(duals: np.ndarray, row_lo: np.ndarray, row_up: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Multipliers of the sign that keeps the Lagrangian a bound, and the side of each row they price.
+
+    A row ``lo ≤ a·x ≤ up`` of a minimisation priced at ``y > 0`` pays ``y·(lo − a·x) ≤ 0``, at ``y < 0``
+    ``y·(up − a·x) ≤ 0``: so ``y`` is kept only where that side is finite (a ``≥`` row keeps ``y ≥ 0``,
+    a ``≤`` row ``y ≤ 0``); a solver's round-off of the wrong sign becomes 0. Returns ``(y, b)``.
+    """
+    y = np.nan_to_num(np.asarray(duals, dtype=float))
+    y = np.where((y > 0) & ~np.isfinite(row_lo), 0.0, y)
+    y = np.where((y < 0) & ~np.isfinite(row_up), 0.0, y)
+    b = np.where(y > 0, row_lo, np.where(y < 0, row_up, 0.0))
+    return y, np.nan_to_num(b, posinf=0.0, neginf=0.0)
+
+
+def region_bound(
+    arrays: dict[str, Any],
+    block: np.ndarray,
+    duals: np.ndarray | None,
+    time_limit_s: float,
+    report: Any | None = None,
+    gap_abs: float = 0.0,
+) -> RegionBound | None:
+    """The Lagrangian bound of the model in ``arrays`` (:func:`planner.model.regions.model_arrays`).
+
+    Parameters
+    ----------
+    arrays : dict
+        The model as arrays.
+    block : numpy.ndarray
+        Block of every column (:func:`column_blocks`).
+    duals : numpy.ndarray or None
+        Row multipliers (the LP relaxation's row duals, HiGHS's sign convention); rows beyond its length
+        (cuts added after the LP) get 0. None solves the LP relaxation here first.
+    time_limit_s : float
+        Wall-clock budget; blocks left without time keep their LP value (still a bound).
+    report : callable, optional
+        Called with the :class:`RegionBound` so far after the blocks' LPs and after every block's MIP.
+    gap_abs : float
+        Absolute gap at which a block's MIP may stop (its proven bound is what counts, so a block whose
+        integrality changes little stops early and leaves the time to the others).
+
+    Returns
+    -------
+    RegionBound or None
+        None when the LP relaxation or a block's LP does not solve (no bound is claimed).
+    """
+    import highspy
+
+    t0 = time.perf_counter()
+    deadline = t0 + time_limit_s
+    a = arrays["a"]
+    cost, lower, upper, is_int = arrays["cost"], arrays["lower"], arrays["upper"], arrays["is_int"]
+    row_lo, row_up = arrays["row_lo"], arrays["row_up"]
+    n_rows = a.shape[0]
+    lp_value: float | None = None
+    if duals is None:
+        h = _highs(highs_lp(a, cost, lower, upper, row_lo, row_up), deadline - time.perf_counter())
+        h.run()
+        if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            log.info("Lagrangian bound: the LP relaxation ended %s", h.getModelStatus())
+            return None
+        duals = np.array(h.getSolution().row_dual, dtype=float)
+        lp_value = float(h.getInfo().objective_function_value) + arrays["offset"]
+    y = np.zeros(n_rows)
+    y[: min(len(duals), n_rows)] = duals[:n_rows]
+    where = row_blocks(a, block)
+    dualized = where == -1
+    y = np.where(dualized, y, 0.0)
+    y, b = signed_duals(y, row_lo, row_up)
+    priced = cost - a.T @ y
+    constant = float(y @ b) + float(arrays["offset"])
+    a_csc = a.tocsc()
+    order = sorted(np.unique(block).tolist(), key=lambda k: int(np.sum(block == k)))
+    parts: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    for k in order:
+        cols = np.flatnonzero(block == k)
+        parts[k] = (cols, np.flatnonzero(where == k))
+    blocks: dict[int, BlockBound] = {}
+    for k in order:
+        cols, rows = parts[k]
+        sub = a_csc[:, cols].tocsr()[rows]
+        h = _highs(highs_lp(sub, priced[cols], lower[cols], upper[cols], row_lo[rows], row_up[rows]),
+                   max(deadline - time.perf_counter(), 1.0))  # fmt: skip
+        t = time.perf_counter()
+        h.run()
+        if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            log.info("Lagrangian bound: block %d's LP ended %s; no bound", k, h.getModelStatus())
+            return None
+        value = float(h.getInfo().objective_function_value)
+        blocks[k] = BlockBound(k, len(cols), len(rows), value, value, not is_int[cols].any(),
+                               time.perf_counter() - t)  # fmt: skip
+    lp_sum = constant + sum(bb.lp for bb in blocks.values())
+    if lp_value is not None and abs(lp_sum - lp_value) > LP_CHECK_REL * max(1.0, abs(lp_value)):
+        log.warning("Lagrangian bound: the blocks' LPs sum to %.9g, the LP relaxation is %.9g", lp_sum, lp_value)
+
+    def current(complete: bool) -> RegionBound:
+        total = constant + sum(bb.bound for bb in blocks.values())
+        return RegionBound(total, lp_sum, constant, int(dualized.sum()), tuple(blocks[k] for k in order), complete,
+                           time.perf_counter() - t0)  # fmt: skip
+
+    if report is not None:
+        report(current(False))
+    left_cols = sum(len(parts[k][0]) for k in order if is_int[parts[k][0]].any())
+    for k in order:
+        cols, rows = parts[k]
+        if not is_int[cols].any():
+            continue
+        left = deadline - time.perf_counter()
+        if left < 0.5:
+            break
+        # its share by columns, ending early enough that its bound is reported before the time is up
+        # (HiGHS may overrun its limit in the root node's cut rounds)
+        limit = min(max(left * len(cols) / max(left_cols, 1), min(left, 1.0)), left - max(1.0, END_MARGIN * left))
+        left_cols -= len(cols)
+        sub = a_csc[:, cols].tocsr()[rows]
+        lp = highs_lp(sub, priced[cols], lower[cols], upper[cols], row_lo[rows], row_up[rows], is_int[cols])
+        h = _highs(lp, limit)
+        h.setOptionValue("mip_rel_gap", 1e-6)
+        h.setOptionValue("mip_abs_gap", max(float(gap_abs), 1e-6))
+        t = time.perf_counter()
+        h.run()
+        info = h.getInfo()
+        proved = h.getModelStatus() == highspy.HighsModelStatus.kOptimal
+        mip_bound = float(info.mip_dual_bound)
+        if math.isfinite(mip_bound) and mip_bound > blocks[k].bound:
+            blocks[k] = replace(blocks[k], bound=mip_bound, proved=proved, seconds=blocks[k].seconds +
+                                time.perf_counter() - t)  # fmt: skip
+        elif proved:
+            blocks[k] = replace(blocks[k], proved=True)
+        if report is not None:
+            report(current(False))
+    result = current(True)
+    if report is not None:
+        report(result)
+    log.info("Lagrangian bound %.9g (LP %.9g): %d blocks, %d rows dualized, %d block MIPs proved, %.1f s",
+             result.bound, result.lp_bound, len(blocks), result.dualized_rows,
+             sum(bb.proved for bb in result.blocks), result.seconds)  # fmt: skip
+    return result
+
+
+def _highs(lp: Any, limit_s: float) -> Any:
+    import highspy
+
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("time_limit", float(max(limit_s, 0.1)))
+    h.passModel(lp)
+    return h
+
+
+def model_duals(prob: pulp.LpProblem) -> np.ndarray | None:
+    """The row duals PuLP left on ``prob``'s constraints after an LP (``pi``), in row order; None if any is missing."""
+    pis = [c.pi for c in prob.constraints.values()]
+    if not pis or any(p is None for p in pis):
+        return None
+    return np.array(pis, dtype=float)
+
+
+def start_region_bound(
+    ctx: ModelContext,
+    regions: list[list[str]],
+    duals: np.ndarray | None,
+    time_limit_s: float,
+    gap_abs: float = 0.0,
+) -> BoundChild | None:
+    """Start :func:`region_bound` of ``ctx``'s model in a forked child (None where ``fork`` is missing)."""
+    if not hasattr(os, "fork"):  # pragma: no cover - Windows
+        return None
+    from planner.model.backend import fork_child
+
+    t0 = time.perf_counter()
+
+    def child(sender: Any, _parent: int) -> None:
+        import highspy
+
+        # the parent's HiGHS thread pool was copied without its worker threads: drop it (backend.py)
+        highspy.Highs.resetGlobalScheduler(False)
+        # the model as arrays here, in the child's copy of it: the parent goes on at once
+        variables = ctx.prob.variables()
+        arrays = model_arrays(ctx.prob, variables)
+        block = column_blocks(ctx, variables, regions)
+        region_bound(arrays, block, duals, time_limit_s - (time.perf_counter() - t0), sender.send, gap_abs)
+
+    pid, receiver = fork_child(child)
+    return BoundChild(pid, receiver)
+
+
+def collect_region_bound(child: BoundChild, wait_s: float = 0.0) -> RegionBound | None:
+    """The latest bound ``child`` reported, waiting at most ``wait_s`` for it to finish; the child is stopped."""
+    deadline = time.perf_counter() + max(wait_s, 0.0)
+    try:
+        while child.latest is None or not child.latest.complete:
+            if not child.receiver.poll(max(deadline - time.perf_counter(), 0.0)):
+                break
+            try:
+                child.latest = child.receiver.recv()
+            except (EOFError, OSError):
+                break
+    finally:
+        child.receiver.close()
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(child.pid, signal.SIGKILL)
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(child.pid, 0)
+    return child.latest

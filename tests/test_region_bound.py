@@ -1,0 +1,139 @@
+"""The Lagrangian bound by regions (planner/model/lagrange.py) on the tiny county, with the real solver.
+
+Checked as an operations-research reviewer would: at the LP's duals the blocks' LPs add up to the LP
+relaxation's value (the sign conventions are right); the bound lies between the LP bound and the MIP's
+proven optimum at every budget; it stays below the optimum for any multipliers of the right sign, also
+ones no solver produced; every catchment binary sits in its school's region; and ``optimise`` reports it
+(a bound no higher than its plan) when it runs, and not when switched off.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pulp
+import pytest
+from tiny_county import straight_line_travel, write_tiny_county
+
+from planner.loader import load_county
+from planner.model import lagrange
+from planner.model.backend import run
+from planner.model.build import build_model
+from planner.model.optimise import optimise
+from planner.model.regions import model_arrays, partition_units
+from planner.plan.instance import model_inputs
+from planner.scenario import Scenario, load_scenario
+
+ROOT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.xdist_group("tiny_models")
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory: pytest.TempPathFactory):
+    county = load_county(write_tiny_county(tmp_path_factory.mktemp("lag") / "c"), check_network=False)
+    travel, school_times = straight_line_travel(county)
+    sc = load_scenario(ROOT / "scenarios" / "combined.yaml")
+    sc = sc.model_copy(update={"solver": sc.solver.model_copy(update={"gap_rel": 0.0, "cv_iterations": 0})})
+    return sc, model_inputs(county, sc, travel, school_times)
+
+
+def _lp_and_optimum(inp, sc: Scenario):
+    built = build_model(inp, sc)
+    lp = run(built.prob, "highs", mip=False, time_limit_s=60)
+    assert lp.status == "optimal"
+    duals = lagrange.model_duals(built.prob)
+    assert duals is not None and len(duals) == len(built.prob.constraints)
+    mip = run(build_model(inp, sc).prob, "highs", time_limit_s=60, gap_rel=0.0, gap_abs=1e-9)
+    assert mip.status == "optimal"
+    return built, float(lp.objective), float(mip.objective), duals
+
+
+def _bound(built, regions, duals) -> lagrange.RegionBound:
+    variables = built.prob.variables()
+    block = lagrange.column_blocks(built.ctx, variables, regions)
+    result = lagrange.region_bound(model_arrays(built.prob, variables), block, duals, 60.0)
+    assert result is not None and result.complete
+    return result
+
+
+@pytest.mark.parametrize("budget_scale", [0.0, 0.3, 1.0])
+def test_between_the_lp_bound_and_the_optimum(tiny, budget_scale: float) -> None:
+    sc, inp = tiny
+    inp = replace(inp, capital_budget_yuan=inp.capital_budget_yuan * budget_scale)
+    built, lp, optimum, duals = _lp_and_optimum(inp, sc)
+    regions = partition_units(inp, 2)
+    assert len(regions) >= 2
+    result = _bound(built, regions, duals)
+    assert result.dualized_rows > 0  # the budgets at least
+    # at the LP's duals the blocks' LPs sum to the LP relaxation (the multipliers' signs are the solver's)
+    assert result.lp_bound == pytest.approx(lp, rel=1e-7, abs=1e-6)
+    tol = 1e-7 * max(1.0, abs(optimum))
+    assert lp - tol <= result.bound <= optimum + tol
+    assert all(b.bound >= b.lp - 1e-9 * max(1.0, abs(b.lp)) for b in result.blocks)
+    if budget_scale > 0:
+        # a school passes whole within its region: the bound closes part of the LP's gap (about 4 of 12 here)
+        assert result.bound - lp > 0.2 * (optimum - lp) > 0
+    # solving the LP itself (no duals handed in) gives the same decomposition
+    again = _bound(built, regions, None)
+    assert again.lp_bound == pytest.approx(lp, rel=1e-7, abs=1e-6)
+    assert again.bound <= optimum + tol
+
+
+def test_any_multipliers_of_the_right_sign_give_a_bound(tiny) -> None:
+    sc, inp = tiny
+    built, _lp, optimum, duals = _lp_and_optimum(inp, sc)
+    regions = partition_units(inp, 2)
+    rng = np.random.default_rng(7)
+    scale = float(np.abs(duals).max())
+    for _ in range(4):
+        # random multipliers, clipped to the right sign by the module: still a lower bound of the optimum
+        noise = rng.normal(0.0, scale, size=len(duals))
+        result = _bound(built, regions, duals + noise)
+        assert result.bound <= optimum + 1e-7 * max(1.0, abs(optimum))
+    zero = _bound(built, regions, np.zeros_like(duals))
+    assert zero.bound <= optimum + 1e-7 * max(1.0, abs(optimum))
+
+
+def test_signed_duals_keep_the_finite_side() -> None:
+    lo = np.array([0.0, -np.inf, 1.0, 2.0])
+    up = np.array([np.inf, 5.0, 1.0, 3.0])
+    y, b = lagrange.signed_duals(np.array([-1.0, 2.0, -3.0, 4.0]), lo, up)
+    # a ≥ row priced negative and a ≤ row priced positive are round-off: dropped
+    assert y.tolist() == [0.0, 0.0, -3.0, 4.0]
+    assert b.tolist() == [0.0, 0.0, 1.0, 2.0]
+
+
+def test_catchment_binaries_sit_in_their_schools_region(tiny) -> None:
+    sc, inp = tiny
+    built = build_model(inp, sc)
+    regions = partition_units(inp, 2)
+    variables = built.prob.variables()
+    block = lagrange.column_blocks(built.ctx, variables, regions)
+    pos = {v.name: i for i, v in enumerate(variables)}
+    region_of = {u: i for i, r in enumerate(regions) for u in r}
+    for (_sid, _stage, unit), v in built.ctx.vars["x"].items():
+        assert block[pos[v.name]] == region_of[unit]
+    for (unit, _stage), v in built.ctx.vars["fail"].items():
+        assert block[pos[v.name]] == region_of[unit]
+    ints = [i for i, v in enumerate(variables) if v.cat == pulp.LpInteger]
+    assert set(block[ints].tolist()) <= set(range(len(regions) + 1))
+
+
+def test_optimise_reports_it(tiny, monkeypatch: pytest.MonkeyPatch) -> None:
+    sc, inp = tiny
+    from planner.model import regions as regions_module
+
+    monkeypatch.setattr(regions_module, "REGION_UNITS", 2)
+    monkeypatch.setattr("planner.model.optimise.partition_units", lambda i: regions_module.partition_units(i, 2))
+    sc = sc.model_copy(update={"solver": sc.solver.model_copy(update={"time_limit_s": 30.0, "gap_rel": 0.01})})
+    sol = optimise(inp, sc)
+    entry = [d for d in sol.rounds if d.get("phase") == "region_bound"]
+    assert len(entry) == 1
+    r = sol.result
+    assert r.bound is not None and r.objective is not None
+    assert entry[0]["bound"] <= r.bound + 1e-9 * abs(r.bound)  # the best bound is the one reported
+    assert r.bound <= r.objective + 1e-7 * abs(r.objective)
+    off = sc.model_copy(update={"solver": sc.solver.model_copy(update={"region_bound": False})})
+    assert not [d for d in optimise(inp, off).rounds if d.get("phase") == "region_bound"]
