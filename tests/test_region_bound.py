@@ -137,3 +137,18 @@ def test_optimise_reports_it(tiny, monkeypatch: pytest.MonkeyPatch) -> None:
     assert r.bound <= r.objective + 1e-7 * abs(r.objective)
     off = sc.model_copy(update={"solver": sc.solver.model_copy(update={"region_bound": False})})
     assert not [d for d in optimise(inp, off).rounds if d.get("phase") == "region_bound"]
+
+
+def test_a_child_left_unread_is_stopped(tiny) -> None:
+    import gc
+    import os
+
+    sc, inp = tiny
+    built = build_model(inp, sc)
+    child = lagrange.start_region_bound(built.ctx, partition_units(inp, 2), None, 60.0)
+    assert child is not None
+    pid = child.pid
+    del child  # a solve that raised before reading it
+    gc.collect()
+    with pytest.raises(ChildProcessError):  # killed and reaped already
+        os.waitpid(pid, os.WNOHANG)

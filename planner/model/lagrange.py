@@ -33,6 +33,7 @@ import math
 import os
 import signal
 import time
+import weakref
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -83,12 +84,28 @@ class RegionBound:
 
 @dataclass
 class BoundChild:
-    """A forked child computing :func:`region_bound`; read it with :func:`collect_region_bound`."""
+    """A forked child computing :func:`region_bound`; read it with :func:`collect_region_bound`.
+
+    ``stop`` kills and reaps the child; it also runs when the object is dropped unread (a solve that
+    raised), so no child outlives its solve.
+    """
 
     pid: int
     receiver: Any
     latest: RegionBound | None = None
     started: float = field(default_factory=time.perf_counter)
+    stop: weakref.finalize = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.stop = weakref.finalize(self, _stop_child, self.pid, self.receiver)
+
+
+def _stop_child(pid: int, receiver: Any) -> None:
+    receiver.close()
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, 0)
 
 
 def column_blocks(ctx: ModelContext, variables: list[pulp.LpVariable], regions: list[list[str]]) -> np.ndarray:
@@ -326,9 +343,5 @@ def collect_region_bound(child: BoundChild, wait_s: float = 0.0) -> RegionBound 
             except (EOFError, OSError):
                 break
     finally:
-        child.receiver.close()
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(child.pid, signal.SIGKILL)
-        with contextlib.suppress(ChildProcessError):
-            os.waitpid(child.pid, 0)
+        child.stop()
     return child.latest
