@@ -300,7 +300,8 @@ def optimise(
         excess = cv["cv"] - cv["threshold"]
         worse = cv["cv"] - [ceilings[(r.stage, r.indicator)] for r in cv.itertuples(index=False)]
         score = true_score(built, scenario, excess.to_numpy(), worse.to_numpy())
-        rounds.append({"round": it, "status": result.status, "gap": result.gap, "objective": result.objective,
+        shown = on_changeable(result, floor)  # each round's status and gap by the rule of the final one
+        rounds.append({"round": it, "status": shown.status, "gap": shown.gap, "objective": result.objective,
                        "max_cv_excess": float(excess.max()), "max_cv_worse": float(worse.max()),
                        "true_score": score, "cuts": cuts})  # fmt: skip
         if best is None or score < best[0] - 1e-9 * max(1.0, abs(score)):
