@@ -35,6 +35,7 @@ import signal
 import time
 import weakref
 from dataclasses import dataclass, field, replace
+from multiprocessing.connection import Connection
 from typing import Any
 
 import numpy as np
@@ -78,7 +79,7 @@ class RegionBound:
 
     @property
     def solved_blocks(self) -> int:
-        """Blocks whose MIP was solved (to optimality or to its time limit, its proven bound kept)."""
+        """Blocks whose MIP proved optimality or raised the block's bound above its LP within its time."""
         return sum(b.bound > b.lp or b.proved for b in self.blocks)
 
 
@@ -91,16 +92,15 @@ class BoundChild:
     """
 
     pid: int
-    receiver: Any
+    receiver: Connection
     latest: RegionBound | None = None
-    started: float = field(default_factory=time.perf_counter)
     stop: weakref.finalize = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.stop = weakref.finalize(self, _stop_child, self.pid, self.receiver)
 
 
-def _stop_child(pid: int, receiver: Any) -> None:
+def _stop_child(pid: int, receiver: Connection) -> None:
     receiver.close()
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGKILL)
