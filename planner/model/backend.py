@@ -55,6 +55,7 @@ import tempfile
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
+from multiprocessing.connection import Connection
 from typing import Any
 
 import pulp
@@ -358,11 +359,8 @@ def _child_main(h: Any, conn: Any, parent: int) -> None:
     row_value, row_dual, info)``. Objectives and bounds are HiGHS's (without PuLP's objective constant).
     The child stops HiGHS at its next callback when process ``parent`` is gone.
     """
-    import highspy
     import numpy as np
 
-    # the parent's HiGHS thread pool was copied without its worker threads: drop it, or the child hangs
-    highspy.Highs.resetGlobalScheduler(False)
     last_bound = [-math.inf]
 
     def on_bound(e: Any) -> None:
@@ -505,6 +503,8 @@ def fork_child(target: Callable[[Any, int], None]) -> tuple[int, Any]:
     ``sender`` / ``receiver`` are the two ends of a one-way pipe. os.fork rather than
     multiprocessing.Process: it works in daemonic processes too (Dask workers), and the child leaves by
     ``os._exit`` without running the parent's exit handlers or flushing its copies of the parent's buffers.
+    Every child here runs HiGHS, so the child first drops the HiGHS thread pool it copied from the parent
+    (without its worker threads; HiGHS would hang on it). Stop it with :func:`stop_child`.
     """
     receiver, sender = multiprocessing.Pipe(duplex=False)
     parent = os.getpid()
@@ -512,14 +512,26 @@ def fork_child(target: Callable[[Any, int], None]) -> tuple[int, Any]:
     if pid == 0:  # pragma: no cover - the child (coverage does not follow it)
         code = 1
         try:
+            import highspy
+
             die_with_parent(parent)
             receiver.close()
+            highspy.Highs.resetGlobalScheduler(False)
             target(sender, parent)
             code = 0
         finally:
             os._exit(code)
     sender.close()
     return pid, receiver
+
+
+def stop_child(pid: int, receiver: Connection) -> None:
+    """Close the pipe from a :func:`fork_child` child, kill the child if it still runs, and reap it."""
+    receiver.close()
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, 0)
 
 
 def run_in_child(h: Any, kill_at: float, start: Any | None, complete_s: float) -> _ChildOutcome:

@@ -27,11 +27,9 @@ every block; the best bound the solve proves is reported, with the solver's real
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import math
 import os
-import signal
 import time
 import weakref
 from dataclasses import dataclass, field, replace
@@ -41,6 +39,7 @@ from typing import Any
 import numpy as np
 import pulp
 
+from planner.model.backend import fork_child, stop_child
 from planner.model.context import ModelContext
 from planner.model.regions import highs_lp, model_arrays, unit_of_key
 
@@ -97,15 +96,7 @@ class BoundChild:
     stop: weakref.finalize = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self.stop = weakref.finalize(self, _stop_child, self.pid, self.receiver)
-
-
-def _stop_child(pid: int, receiver: Connection) -> None:
-    receiver.close()
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGKILL)
-    with contextlib.suppress(ChildProcessError):
-        os.waitpid(pid, 0)
+        self.stop = weakref.finalize(self, stop_child, self.pid, self.receiver)
 
 
 def column_blocks(ctx: ModelContext, variables: list[pulp.LpVariable], regions: list[list[str]]) -> np.ndarray:
@@ -312,15 +303,9 @@ def start_region_bound(
     """Start :func:`region_bound` of ``ctx``'s model in a forked child (None where ``fork`` is missing)."""
     if not hasattr(os, "fork"):  # pragma: no cover - Windows
         return None
-    from planner.model.backend import fork_child
-
     t0 = time.perf_counter()
 
     def child(sender: Any, _parent: int) -> None:
-        import highspy
-
-        # the parent's HiGHS thread pool was copied without its worker threads: drop it (backend.py)
-        highspy.Highs.resetGlobalScheduler(False)
         # the model as arrays here, in the child's copy of it: the parent goes on at once
         variables = ctx.prob.variables()
         arrays = model_arrays(ctx.prob, variables)

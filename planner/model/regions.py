@@ -41,7 +41,6 @@ import contextlib
 import logging
 import math
 import os
-import signal
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -49,7 +48,15 @@ from typing import Any
 import numpy as np
 import pulp
 
-from planner.model.backend import SolverRun, classify, hard_limit_available, run, solver_label
+from planner.model.backend import (
+    SolverRun,
+    classify,
+    fork_child,
+    hard_limit_available,
+    run,
+    solver_label,
+    stop_child,
+)
 from planner.model.inputs import ModelInputs
 from planner.scenario import SolverSettings
 
@@ -577,13 +584,8 @@ def region_fix_and_optimise(
 
 def _lp_in_child(backend: _HighsBackend, limit_s: float) -> tuple[int, Any]:
     """Start the LP relaxation in a forked child; returns ``(pid, receiving end of a pipe)``."""
-    from planner.model.backend import fork_child
 
     def lp(sender: Any, _parent: int) -> None:
-        import highspy
-
-        # the parent's HiGHS thread pool was copied without its worker threads: drop it (solve.py)
-        highspy.Highs.resetGlobalScheduler(False)
         value, _x = backend.lp_relaxation(limit_s)
         sender.send(value)
 
@@ -598,11 +600,7 @@ def _lp_result(pid: int, receiver: Any, deadline: float) -> float | None:
             with contextlib.suppress(EOFError, OSError):
                 value = receiver.recv()
     finally:
-        receiver.close()
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
-        with contextlib.suppress(ChildProcessError):
-            os.waitpid(pid, 0)
+        stop_child(pid, receiver)
     return value
 
 
