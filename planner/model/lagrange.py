@@ -41,7 +41,7 @@ import pulp
 
 from planner.model.backend import fork_child, stop_child
 from planner.model.context import ModelContext
-from planner.model.regions import highs_lp, model_arrays, unit_of_key
+from planner.model.regions import highs_lp, highs_solver, model_arrays, unit_of_key
 
 log = logging.getLogger(__name__)
 
@@ -191,7 +191,7 @@ def region_bound(
     n_rows = a.shape[0]
     lp_value: float | None = None
     if duals is None:
-        h = _highs(highs_lp(a, cost, lower, upper, row_lo, row_up), deadline - time.perf_counter())
+        h = highs_solver(highs_lp(a, cost, lower, upper, row_lo, row_up), deadline - time.perf_counter())
         h.run()
         if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
             log.info("Lagrangian bound: the LP relaxation ended %s", h.getModelStatus())
@@ -207,17 +207,17 @@ def region_bound(
     priced = cost - a.T @ y
     constant = float(y @ b) + float(arrays["offset"])
     a_csc = a.tocsc()
-    order = sorted(np.unique(block).tolist(), key=lambda k: int(np.sum(block == k)))
-    parts: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-    for k in order:
-        cols = np.flatnonzero(block == k)
-        parts[k] = (cols, np.flatnonzero(where == k))
+    # each block's columns, rows and their matrix, smallest block first
+    parts: dict[int, tuple[np.ndarray, np.ndarray, Any]] = {}
+    for k in np.unique(block).tolist():
+        cols, rows = np.flatnonzero(block == k), np.flatnonzero(where == k)
+        parts[k] = (cols, rows, a_csc[:, cols].tocsr()[rows])
+    order = sorted(parts, key=lambda k: len(parts[k][0]))
     blocks: dict[int, BlockBound] = {}
     for k in order:
-        cols, rows = parts[k]
-        sub = a_csc[:, cols].tocsr()[rows]
-        h = _highs(highs_lp(sub, priced[cols], lower[cols], upper[cols], row_lo[rows], row_up[rows]),
-                   max(deadline - time.perf_counter(), 1.0))  # fmt: skip
+        cols, rows, sub = parts[k]
+        h = highs_solver(highs_lp(sub, priced[cols], lower[cols], upper[cols], row_lo[rows], row_up[rows]),
+                         max(deadline - time.perf_counter(), 1.0))  # fmt: skip
         t = time.perf_counter()
         h.run()
         if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
@@ -239,7 +239,7 @@ def region_bound(
         report(current(False))
     left_cols = sum(len(parts[k][0]) for k in order if is_int[parts[k][0]].any())
     for k in order:
-        cols, rows = parts[k]
+        cols, rows, sub = parts[k]
         if not is_int[cols].any():
             continue
         left = deadline - time.perf_counter()
@@ -249,9 +249,8 @@ def region_bound(
         # (HiGHS may overrun its limit in the root node's cut rounds)
         limit = min(max(left * len(cols) / max(left_cols, 1), min(left, 1.0)), left - max(1.0, END_MARGIN * left))
         left_cols -= len(cols)
-        sub = a_csc[:, cols].tocsr()[rows]
         lp = highs_lp(sub, priced[cols], lower[cols], upper[cols], row_lo[rows], row_up[rows], is_int[cols])
-        h = _highs(lp, limit)
+        h = highs_solver(lp, limit)
         h.setOptionValue("mip_rel_gap", 1e-6)
         h.setOptionValue("mip_abs_gap", max(float(gap_abs), 1e-6))
         t = time.perf_counter()
@@ -273,16 +272,6 @@ def region_bound(
              result.bound, result.lp_bound, len(blocks), result.dualized_rows,
              sum(bb.proved for bb in result.blocks), result.seconds)  # fmt: skip
     return result
-
-
-def _highs(lp: Any, limit_s: float) -> Any:
-    import highspy
-
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
-    h.setOptionValue("time_limit", float(max(limit_s, 0.1)))
-    h.passModel(lp)
-    return h
 
 
 def model_duals(prob: pulp.LpProblem) -> np.ndarray | None:

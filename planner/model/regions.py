@@ -290,11 +290,8 @@ class _HighsBackend:
         lp = highs_lp(sub, self.cost[cols], lower[cols], upper[cols], self.row_lo[rows] - shift,
                       self.row_up[rows] - shift, self.is_int[cols] if mip else None)  # fmt: skip
         lp.offset_ = self.offset + float(self.cost @ fixed)
-        h = hs.Highs()
-        h.setOptionValue("output_flag", False)
-        h.setOptionValue("time_limit", float(limit_s))
+        h = highs_solver(lp, limit_s)
         h.setOptionValue("mip_rel_gap", self.gap_rel)
-        h.passModel(lp)
         if mip and start is not None:
             h.setSolution(len(cols), np.arange(len(cols), dtype=np.int32), start[cols])
         if mip and hard_limit_available():
@@ -359,6 +356,17 @@ def highs_lp(
         kinds = (hs.HighsVarType.kContinuous, hs.HighsVarType.kInteger)
         lp.integrality_ = [kinds[int(i)] for i in is_int]
     return lp
+
+
+def highs_solver(lp: Any, limit_s: float) -> Any:
+    """A quiet :class:`highspy.Highs` holding ``lp``, with a time limit of ``limit_s`` (at least 0.1 s)."""
+    import highspy
+
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("time_limit", float(max(limit_s, 0.1)))
+    h.passModel(lp)
+    return h
 
 
 def model_arrays(prob: pulp.LpProblem, variables: list[pulp.LpVariable]) -> dict[str, Any]:
