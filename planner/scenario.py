@@ -201,8 +201,8 @@ class SolverSettings(_Strict):
         "auto",
         description="Region fix-and-optimise after the start heuristic, in place of the full MIP "
         "(planner/model/regions.py): 'regions' always, 'off' never, 'auto' for HiGHS models of 50,000 "
-        "variables or more (counties about twice the bundled one and larger). A heuristic: the bound reported "
-        "is the LP relaxation's (docs/performance.md, 'Scale').",
+        "variables or more (counties about twice the bundled one and larger). A heuristic: its plan is judged "
+        "against the LP relaxation's bound, or the bound by regions when higher (docs/performance.md, 'Scale').",
     )
     region_bound: bool = Field(
         True,
