@@ -252,3 +252,30 @@ def test_progress_listeners_hear_the_child_run() -> None:
     n = len(heard)
     run(knapsack(seed=5)[0], "highs", time_limit_s=0.5, gap_rel=0.0)
     assert len(heard) == n  # stopped listening
+
+
+def test_a_start_with_integers_unset_reports_only_the_models_own_bounds() -> None:
+    # HiGHS completes such a start by an auxiliary MIP with the given integers fixed, and reports that MIP's
+    # bound through the run's callbacks: here 1 + 2·10 = 21 (z6 and two w), against the model's optimum 3
+    # (three z). Every bound heard, and the run's, must be a bound of the model (a restricted MIP of the 2×
+    # county once read "optimal, gap 0.26%" at 8.91e8 with its true bound at 5.99e8)
+    from planner.model.backend import listen_to_progress
+
+    prob = pulp.LpProblem("completion", pulp.LpMinimize)
+    z = [pulp.LpVariable(f"z{i}", cat="Binary") for i in range(6)]
+    w = pulp.LpVariable("w", lowBound=0, upBound=3, cat="Integer")
+    prob += pulp.lpSum(z) + 10 * w + CONSTANT
+    prob += pulp.lpSum(z) + w >= 3, "cover"
+    for v in z[:5]:
+        v.varValue = 0.0  # z0..z4 given as 0; z5 and w left to the solver
+    heard: list[tuple[str, float]] = []
+    stop = listen_to_progress(lambda event, value: heard.append((event, value)))
+    try:
+        r = run(prob, "highs", time_limit_s=10.0, gap_rel=0.0, warm_start=True)
+    finally:
+        stop()
+    assert r.status == "optimal" and r.objective == pytest.approx(3 + CONSTANT)
+    assert r.bound is not None and r.bound <= r.objective + 1e-6
+    bounds = [v for e, v in heard if e == "bound"]
+    assert max(bounds, default=-1.0) <= 3 + 1e-6
+    assert sum(v.varValue for v in z) == pytest.approx(3) and w.varValue == pytest.approx(0)
