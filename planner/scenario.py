@@ -204,6 +204,14 @@ class SolverSettings(_Strict):
         "variables or more (counties about twice the bundled one and larger). A heuristic: its plan is judged "
         "against the LP relaxation's bound, or the bound by regions when higher (docs/performance.md, 'Scale').",
     )
+    region_sweep: bool = Field(
+        True,
+        description="Before the full MIP, one sweep of the region fix-and-optimise over the start heuristic's "
+        "plan (HiGHS; at most a fifth of time_limit_s): each region's schools, projects and catchments "
+        "re-optimised with the rest of the plan fixed. Where rounding the LP left pupils over the bottom lines "
+        "(a cut budget, a large county) it repairs what the full MIP does not reach in its time "
+        "(docs/performance.md).",
+    )
     region_bound: bool = Field(
         True,
         description="Prove a bound region by region alongside the solve (planner/model/lagrange.py): the "

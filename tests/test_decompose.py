@@ -207,3 +207,32 @@ def test_optimise_and_plan_with_regions(tiny) -> None:
                 if row[f"pupils_{st}"] > 0}  # fmt: skip
     assert set(zip(a["settlement_id"], a["stage"], strict=True)) == expected
     assert plan.costs["capital_yuan"] <= county.parameters.budget.capital_yuan + 1e-6
+
+
+def test_region_sweep_repairs_a_poor_plan_before_the_full_mip(tiny) -> None:
+    # the do-nothing plan on the variables, as a start heuristic that rounded badly would leave it: the sweeps
+    # re-decide each region's schools, projects and catchments and keep only what improves the whole plan
+    from planner.model.optimise import SWEEPS_BEFORE_MIP, ctx_objective, region_sweep
+    from planner.model.start import mip_start, registered_plan
+
+    *_, sc, inp = tiny
+    probe = build_model(inp, sc)
+    start = lp_guided_start(probe, sc.solver, 30.0, assignments=assignment_groups(probe))
+    assert start.lp_bound is not None
+    built = build_model(inp, sc)
+    mip_start(built.prob)
+    nothing = registered_plan(built, sc.solver, 30.0)
+    assert nothing.objective is not None and ctx_objective(built) == pytest.approx(nothing.objective, rel=1e-9)
+    rounds = region_sweep(built, sc.solver, start, 30.0, region_units=2)
+    assert 1 <= len(rounds) <= SWEEPS_BEFORE_MIP
+    assert all(r["phase"] == "region_sweep" for r in rounds)
+    assert len({r["regions"] for r in rounds}) == 1 and rounds[0]["regions"] >= 2  # the same regions, not merged
+    objs = [r["objective"] for r in rounds]
+    assert objs == sorted(objs, reverse=True)
+    assert rounds[0]["improved"] >= 1 and objs[0] < nothing.objective - 1.0  # the do-nothing plan is repaired
+    assert rounds[-1]["improved"] == 0 or len(rounds) == SWEEPS_BEFORE_MIP
+    objective = _check_plan(built, inp)  # feasible, budgets kept
+    assert objective == pytest.approx(objs[-1], rel=1e-9)
+    assert objective >= start.lp_bound - 1e-6 * abs(start.lp_bound)
+    # one region (the county as a whole): no sweep, the full MIP is that
+    assert region_sweep(built, sc.solver, start, 30.0, region_units=len(inp.units)) == []

@@ -443,6 +443,7 @@ def region_fix_and_optimise(
     regions: list[list[str]] | None = None,
     region_units: int | None = None,
     max_sweeps: int = 50,
+    merge: bool = True,
 ) -> DecomposeResult:
     """Improve the plan held in the variables' values region by region (see the module docstring).
 
@@ -468,6 +469,8 @@ def region_fix_and_optimise(
         Target units per region when ``regions`` is not given (default :data:`REGION_UNITS`).
     max_sweeps : int
         Stop after this many sweeps.
+    merge : bool
+        After a sweep that improves nothing, go on with regions twice the size (False: stop there).
 
     Returns
     -------
@@ -540,13 +543,16 @@ def region_fix_and_optimise(
     stalled = False
     for sweep in range(1, max_sweeps + 1):
         improved = 0
+        # each region's share of the time left by its free integers: a county seat's region of thousands of
+        # catchment binaries needs more than a mountain region of a few hundred
+        todo = sum(len(f) for f in free_names)
         for i, free in enumerate(free_names):
             left = deadline - time.perf_counter()
             if left < MIN_REGION_S:
                 stalled = True
                 break
-            todo = len(free_names) - i
-            limit = min(left, max(MIN_REGION_S, left / todo))
+            limit = min(left, max(MIN_REGION_S, left * len(free) / max(todo, 1)))
+            todo -= len(free)
             if not free:
                 continue
             lo, up = fixed_bounds(free)
@@ -562,7 +568,7 @@ def region_fix_and_optimise(
                        "seconds": time.perf_counter() - t0})  # fmt: skip
         log.info("regions: sweep %d objective %.6g (%d of %d regions improved, %.1fs)", sweep, best, improved,
                  len(free_names), time.perf_counter() - t0)  # fmt: skip
-        if stalled or (not improved and len(regions) == 1):
+        if stalled or (not improved and (len(regions) == 1 or not merge)):
             break
         if not improved:
             # a local optimum for these regions: merge them into regions twice the size and go on
