@@ -236,3 +236,22 @@ def test_region_sweep_repairs_a_poor_plan_before_the_full_mip(tiny) -> None:
     assert objective >= start.lp_bound - 1e-6 * abs(start.lp_bound)
     # one region (the county as a whole): no sweep, the full MIP is that
     assert region_sweep(built, sc.solver, start, 30.0, region_units=len(inp.units)) == []
+
+
+def test_sweeps_run_where_rounding_left_the_start_far_from_the_lp() -> None:
+    # the figures of docs/performance.md: start, LP bound and floor of three solves
+    from planner.model.optimise import rounding_hurt
+    from planner.model.start import StartResult
+
+    def start(objective: float | None, lp: float | None, status: str = "feasible") -> StartResult:
+        return StartResult(lp, 0, 0, objective, status, 1.0)
+
+    assert rounding_hurt(start(163.83e6, 151.112e6), 149.2e6)  # 确山, a fifth of the budget cut: 87% of the room
+    assert rounding_hurt(start(9.16756e8, 5.98755e8), 5.957e8)  # the 2× county: 99%
+    assert not rounding_hurt(start(152.085e6, 151.097e6), 149.2e6)  # the combined plan: 34%
+    assert rounding_hurt(start(152.085e6, 151.097e6, "registered start kept"), 149.2e6)  # no plan of its own
+    assert rounding_hurt(start(None, 151.097e6, "restricted MIP no_solution"), 149.2e6)
+    assert not rounding_hurt(start(None, None, "LP time_limit"), 149.2e6)  # no LP bound: nothing to judge by
+    assert not rounding_hurt(None, 149.2e6)
+    assert rounding_hurt(start(23_000.0, 11_100.0), None)  # a cost objective without a floor: 52% of it
+    assert not rounding_hurt(start(21_000.0, 11_100.0), None)  # 47%
