@@ -206,10 +206,11 @@ class SolverSettings(_Strict):
     )
     region_sweep: bool = Field(
         True,
-        description="Before the full MIP, one sweep of the region fix-and-optimise over the start heuristic's "
-        "plan (HiGHS; at most a fifth of time_limit_s): each region's schools, projects and catchments "
-        "re-optimised with the rest of the plan fixed. Where rounding the LP left pupils over the bottom lines "
-        "(a cut budget, a large county) it repairs what the full MIP does not reach in its time "
+        description="Before the full MIP, up to three sweeps of the region fix-and-optimise over the start "
+        "heuristic's plan (HiGHS; at most a fifth of time_limit_s), when that plan lies further from the LP bound "
+        "than half of what it pays above the unavoidable penalties: each region's schools, projects and "
+        "catchments re-optimised with the rest of the plan fixed. Where rounding the LP left pupils over the "
+        "bottom lines (a cut budget, a large county) it repairs what the full MIP does not reach in its time "
         "(docs/performance.md).",
     )
     region_bound: bool = Field(
