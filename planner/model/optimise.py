@@ -374,11 +374,12 @@ def rounding_hurt(start: StartResult | None, floor: float | None) -> bool:
     Then rounding the LP's catchments did the harm the region sweeps repair (确山 with a fifth of the budget cut:
     87%; the 2× county: 99%); nearer (the combined plan: 34%) the full MIP's time is worth more than the sweeps'
     (with sweeps, the cheapest-passing scenario's first stage passed one part fewer and ended at a gap of 25%
-    against 4%). Also true when the start found no plan of its own (the registered start is on the variables).
+    against 4%). The registered start (the do-nothing plan, or a budget chain's smaller plan) is judged the same
+    way when the heuristic kept it; true when no plan was evaluated at all.
     """
     if start is None or start.lp_bound is None:
         return False
-    if start.objective is None or start.status == "registered start kept":
+    if start.objective is None:
         return True
     room = start.objective - (floor if floor is not None else 0.0)
     return room > 0 and start.objective - start.lp_bound > SWEEP_WHEN_FAR * room
