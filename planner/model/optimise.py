@@ -406,11 +406,11 @@ def region_sweep(
     """
     if start is None or start.lp_bound is None or time_limit_s < 1:
         return []
-    units = region_units or REGION_UNITS
-    if len(partition_units(built.ctx.inp, units)) < 2:
+    regions = partition_units(built.ctx.inp, region_units or REGION_UNITS)
+    if len(regions) < 2:
         return []
     try:
-        swept = region_fix_and_optimise(built, settings, time_limit_s, lp_bound=start.lp_bound, region_units=units,
+        swept = region_fix_and_optimise(built, settings, time_limit_s, lp_bound=start.lp_bound, regions=regions,
                                         max_sweeps=SWEEPS_BEFORE_MIP, merge=False)  # fmt: skip
     except RuntimeError as err:  # the plan on the variables could not be evaluated with its integers fixed
         log.warning("region sweep skipped: %s", err)
