@@ -158,6 +158,13 @@ class ObjectiveWeights(_Strict):
         description="Per 0.01 of CV above the larger of its threshold and its value before the plan: no balance "
         "is made worse (a CV within its threshold stays within it, one over it does not rise).",
     )
+    cv_crossed: float = Field(
+        20_000_000,
+        ge=0,
+        description="Once per CV within its threshold before the plan that the plan pushes above it: the county "
+        "newly fails that balance, which no number of schools passing pays for (200 failing school parts; "
+        "cv_worse alone let a rise of 0.005 cost one school).",
+    )
     failing_school: float = Field(
         100000,
         ge=0,

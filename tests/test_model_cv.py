@@ -118,3 +118,48 @@ def test_teacher_cv_cut_sees_pupils_moved_away_from_their_teachers() -> None:
     assert reading(1.0) < 0  # today's plan keeps it
     assert reading(0.0) > 0  # the move breaks it, and the cut says so
     assert reading(0.0) <= formula([390, 410]) + 1e-12  # never more than the formula: a valid cut
+
+
+def _crossing_instance() -> ModelInputs:
+    """A: 397 + 3 pupils (v1, v3), 8 backbone teachers and a sports area 85% of the standard for 398.5 pupils; B:
+    400 pupils (v2) and 2 backbone teachers; v3 may go to B. The stage's CV threshold is 0.607."""
+    inp = _moved_pupils_instance()
+    units = inp.units.copy()
+    units.loc["A", "sports_area"] = 0.85 * 7.5 * 398.5
+    demand = pd.DataFrame([("v1", "primary", 397, "A"), ("v3", "primary", 3, "A"), ("v2", "primary", 400, "B")],
+                          columns=["settlement_id", "stage", "pupils", "current_unit"])  # fmt: skip
+    return replace(inp, units=units, demand=demand, cv_max={"primary": 0.607, "junior": 0.45})
+
+
+@pytest.mark.parametrize("crossed_weight", [None, 0])
+def test_no_school_passes_by_pushing_a_balance_over_its_threshold(crossed_weight: float | None) -> None:
+    # Today: A fails (sports area 6.35 m² a pupil, under 85% of 7.5), B fails (backbone 0.5 per 100 pupils,
+    # under 85% of 1.0); backbone CV 0.600, within 0.607. Re-zoning v3's 3 pupils to B passes A (6.40 m²,
+    # its one indicator under the standard, above 85%) and raises the backbone CV to 0.6075: over the threshold.
+    # At cv_worse alone that rise costs 0.0025 above the ceiling (0.605) × 200,000 per 0.01 = 50,000, half a
+    # school: without the crossing charge the optimum takes the trade, with it the county keeps its balance.
+    assert _cv([8, 2], [400, 400]) == pytest.approx(0.6, abs=1e-12)
+    assert _cv([8, 2], [397, 403]) == pytest.approx(0.60752, abs=1e-5)
+    assert 0.85 * 7.5 * 398.5 / 400 < 0.85 * 7.5 <= 0.85 * 7.5 * 398.5 / 397
+    weights = {} if crossed_weight is None else {"cv_crossed": crossed_weight}
+    sc = scenario_from_dict(
+        {"name": "x", "weights": weights, "solver": {"gap_rel": 0.0, "cv_iterations": 5},
+         "levers": {"catchments": True, "new_schools": False, "expansions": False, "resources": False,
+                    "rotation": False, "hires": False}}
+    )  # fmt: skip
+    sol = optimise(_crossing_instance(), sc)
+    ctx = sol.built.ctx
+    at_b = ctx.vars["x"][("v3", "primary", "B")].varValue
+    fails = {u: round(ctx.vars["fail"][(u, "primary")].varValue) for u in ("A", "B")}
+    state = part_state(ctx).set_index("unit_id")
+    backbone = _cv([state.loc["A", "backbone"], state.loc["B", "backbone"]],
+                   [state.loc["A", "pupils"], state.loc["B", "pupils"]])  # fmt: skip
+    if crossed_weight is None:
+        assert at_b == pytest.approx(0.0, abs=1e-6)
+        assert fails == {"A": 1, "B": 1}
+        assert backbone == pytest.approx(0.6, abs=1e-9)
+    else:
+        assert at_b == pytest.approx(1.0, abs=1e-6)
+        assert fails == {"A": 0, "B": 1}
+        assert backbone == pytest.approx(0.60752, abs=1e-5)
+        assert backbone > 0.607

@@ -380,9 +380,35 @@ def cv_point(values: np.ndarray, pupils: np.ndarray) -> float:
     return float(math.sqrt(float((p * (x - mean) ** 2).sum() / p.sum())) / mean)
 
 
+#: the most ``cv_worse`` a plan can have while its ``cv_crossed`` binary is on, in CV units: the big-M of
+#: ``cv_worse ≤ CROSSED_M · cv_crossed`` (a CV 10 above its ceiling already costs 2e8 at ``weights.cv_worse``)
+CROSSED_M = 10.0
+
+#: ``cv_worse`` (CV units) above which a plan counts as having crossed its ceiling in a MIP start
+CROSSED_TOL = 1e-9
+
+
+def crosses(ctx: ModelContext, stage: str, ceiling: float) -> bool:
+    """Whether a rise above ``ceiling`` pushes a CV within its threshold over it: the no-worse ceiling of a
+    (stage, indicator) whose CV before the plan is within the threshold (the ceiling is then at most it)."""
+    return ctx.scenario.weights.cv_crossed > 0 and ceiling <= float(ctx.inp.cv_max[stage]) + 1e-12
+
+
+def _crossing_room(ctx: ModelContext, stage: str, ceiling: float) -> float:
+    """How far a CV may rise above its no-worse ceiling before it crosses the threshold itself (CV units)."""
+    return max(float(ctx.inp.cv_max[stage]) - ceiling, 0.0)
+
+
 def _cv_slack(ctx: ModelContext, stage: str, k: str, ceiling: float | None) -> pulp.LpVariable:
     """The CV excess of (stage, k) in CV units: ``cv_excess`` at ``weights.cv`` (threshold cuts, the CV tier) or,
-    for the no-worse rule's cuts (``ceiling``), ``cv_worse`` at ``weights.cv_worse`` in the bottom lines."""
+    for the no-worse rule's cuts (``ceiling``), ``cv_worse`` at ``weights.cv_worse`` in the bottom lines.
+
+    Where the CV is within its threshold before the plan (:func:`crosses`), ``cv_worse`` beyond the room left
+    between the ceiling and the threshold switches on a binary ``cv_crossed[s,k]``
+    (``cv_worse ≤ room + CROSSED_M · cv_crossed``) charged ``weights.cv_crossed`` once: pushing a balance over its
+    line fails the county on it, so no number of schools passing pays for it (at ``cv_worse`` alone a rise of
+    0.005 cost one school, and a 60 s plan took that trade). Within the margin it costs ``cv_worse`` only.
+    """
     key = (stage, k)
     group, kind, weight = (("cv", "cv_excess", ctx.scenario.weights.cv) if ceiling is None
                            else ("limits", "cv_worse", ctx.scenario.weights.cv_worse))  # fmt: skip
@@ -390,7 +416,29 @@ def _cv_slack(ctx: ModelContext, stage: str, k: str, ceiling: float | None) -> p
     if slack is None:
         slack = ctx.var(kind, key)
         ctx.objective[group].add(slack, weight * 100)
+        if ceiling is not None and crosses(ctx, stage, ceiling):
+            z = ctx.var("cv_crossed", key, up=1, cat=pulp.LpBinary)
+            z.setInitialValue(0)
+            row = Lin()
+            row.add(slack)
+            row.add(z, -CROSSED_M)
+            ctx.constrain(row, "<=", _crossing_room(ctx, stage, ceiling), f"crossed_{stage}_{k}")
+            ctx.objective["limits"].add(z, ctx.scenario.weights.cv_crossed)
     return slack
+
+
+def _start_slack(ctx: ModelContext, stage: str, k: str, slack: pulp.LpVariable, need: float) -> None:
+    """Raise the start value of a cut's slack to ``need`` (CV units), and its ``cv_crossed`` binary with it, so
+    that the current values stay a complete MIP start."""
+    slack.setInitialValue(max(slack.varValue or 0.0, need))
+    z = ctx.vars["cv_crossed"].get((stage, k))
+    if z is not None and slack.varValue > _crossed_at(ctx, stage, k):
+        z.setInitialValue(1)
+
+
+def _crossed_at(ctx: ModelContext, stage: str, k: str) -> float:
+    """The ``cv_worse[s,k]`` above which ``cv_crossed[s,k]`` must be 1: its row's right-hand side."""
+    return float(-ctx.prob.constraints[safe(f"crossed_{stage}_{k}")].constant) + CROSSED_TOL
 
 
 def add_cv_cut(
@@ -453,7 +501,7 @@ def add_cv_cut(
         lhs.add_lin(res, float(grad[i]) * (1.0 if k in TEACHER_INDICATORS else float(shares[i])))
     # the slack that makes the current values feasible, so that they stay a complete MIP start
     need = max(lhs.value(), 0.0) / (math.sqrt(P) * mean)
-    slack.setInitialValue(max(slack.varValue or 0.0, need))
+    _start_slack(ctx, stage, k, slack, need)
     lhs.add(slack, -math.sqrt(P) * mean)
     ctx.constrain(lhs, "<=", 0, f"cv_{stage}_{k}_{tag}")
     return True
@@ -517,8 +565,9 @@ def settle_cv_terms(ctx: ModelContext, tol: float = 1e-9) -> None:
 
     Cuts added after a plan was found may not hold at that plan's auxiliary values: the teacher and pupil copies
     (``teacher_r``, ``part_pupils``) are set from their expressions, each ``q[u,s,k]`` to ``r² / P`` (above all its
-    tangents; the largest tangent where ``P`` is 0), and each cut's slack raised just enough. None of these
-    changes a decision, and the cuts' slacks only rise where a cut would otherwise be broken.
+    tangents; the largest tangent where ``P`` is 0), each cut's slack raised just enough, and each ``cv_crossed``
+    binary set by its slack. None of these changes a decision, and the cuts' slacks only rise where a cut would
+    otherwise be broken.
     """
     for (unit, stage, k), rv in ctx.vars.get("teacher_r", {}).items():
         rv.varValue = part_resource(ctx, unit, stage, k).value()
@@ -545,6 +594,8 @@ def settle_cv_terms(ctx: ModelContext, tol: float = 1e-9) -> None:
             if coef is not None and coef < 0:
                 v.varValue = float(v.varValue or 0.0) + con.value() / -coef
                 break
+    for key, z in ctx.vars.get("cv_crossed", {}).items():
+        z.varValue = 1.0 if float(ctx.vars["cv_worse"][key].varValue or 0.0) > _crossed_at(ctx, *key) else 0.0
 
 
 def _add_teacher_cv_cut(
@@ -593,7 +644,7 @@ def _add_teacher_cv_cut(
         lhs.add_lin(_square(ctx, unit, s, k, [float(x[i]), *(m * mean for m in SQUARE_GRID)]))
     scale = 2.0 * c * R * R / P
     need = max(lhs.value(), 0.0) / scale
-    slack.setInitialValue(max(slack.varValue or 0.0, need))
+    _start_slack(ctx, stage, k, slack, need)
     lhs.add(slack, -scale)
     ctx.constrain(lhs, "<=", 0, f"cv_{stage}_{k}_{tag}")
     return True

@@ -26,7 +26,15 @@ import pandas as pd
 import pulp
 
 from planner.model.backend import SolverRun, classify, on_changeable, run, solver_label
-from planner.model.balance import CV_MARGIN, add_cv_cut, cv_point, hold_counts, settle_cv_terms, settle_failing
+from planner.model.balance import (
+    CV_MARGIN,
+    add_cv_cut,
+    crosses,
+    cv_point,
+    hold_counts,
+    settle_cv_terms,
+    settle_failing,
+)
 from planner.model.build import OBJECTIVE_GROUPS, BuiltModel, build_model, set_objective
 from planner.model.context import ModelContext
 from planner.model.inputs import INDICATORS, SCHOOL_INDICATORS, TEACHER_INDICATORS, ModelInputs
@@ -316,7 +324,7 @@ def optimise(
         cv = model_cv(state, inp)
         excess = cv["cv"] - cv["threshold"]
         worse = cv["cv"] - [ceilings[(r.stage, r.indicator)] for r in cv.itertuples(index=False)]
-        score = true_score(built, scenario, excess.to_numpy(), worse.to_numpy())
+        score = true_score(built, scenario, cv, ceilings)
         shown = on_changeable(result, floor)  # each round's status and gap by the rule of the final one
         rounds.append({"round": it, "status": shown.status, "gap": shown.gap, "objective": result.objective,
                        "max_cv_excess": float(excess.max()), "max_cv_worse": float(worse.max()),
@@ -485,18 +493,26 @@ def at_true_cvs(result: SolverRun, score: float) -> SolverRun:
     return replace(result, objective=score, status=status, gap=gap)
 
 
-def true_score(built: BuiltModel, scenario: Scenario, excess: np.ndarray, worse: np.ndarray) -> float:
+def true_score(
+    built: BuiltModel, scenario: Scenario, cv: pd.DataFrame, ceilings: dict[tuple[str, str], float]
+) -> float:
     """The objective at the current values with the CV terms at the true CVs instead of the cuts' slacks.
 
-    ``excess`` and ``worse``: true CV minus threshold and minus the no-worse ceiling, per stage × indicator.
+    ``cv``: the plan's true CVs (:func:`model_cv`); ``ceilings``: the no-worse ceilings (:func:`cv_ceilings`). A CV
+    within its threshold before the plan is charged ``weights.cv_crossed`` where its true CV is above the
+    threshold (as an inspector reads it; the margin below it costs ``cv_worse`` only).
     """
     ctx, w = built.ctx, scenario.weights
     total = sum(ctx.objective[g].value() for g in OBJECTIVE_GROUPS)
     total -= 100 * w.cv * sum(v.varValue or 0.0 for v in ctx.vars.get("cv_excess", {}).values())
     total -= 100 * w.cv_worse * sum(v.varValue or 0.0 for v in ctx.vars.get("cv_worse", {}).values())
-    total += 100 * w.cv * float(np.clip(excess, 0, None).sum()) + 100 * w.cv_worse * float(
-        np.clip(worse, 0, None).sum()
-    )
+    total -= w.cv_crossed * sum(v.varValue or 0.0 for v in ctx.vars.get("cv_crossed", {}).values())
+    for r in cv.itertuples(index=False):
+        ceiling = ceilings[(r.stage, r.indicator)]
+        total += 100 * w.cv * max(float(r.cv) - float(r.threshold), 0.0)
+        total += 100 * w.cv_worse * max(float(r.cv) - ceiling, 0.0)
+        if float(r.cv) > float(r.threshold) and crosses(ctx, r.stage, ceiling):
+            total += w.cv_crossed
     return float(total)
 
 
