@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -19,7 +20,7 @@ import yaml
 from docx import Document
 from tiny_county import straight_line_travel, write_tiny_county
 
-from planner.assess import assess
+from planner.assess import Assessment, assess
 from planner.loader import load_county
 from planner.plan.pipeline import plan_county
 from planner.plan.variants import (
@@ -27,6 +28,7 @@ from planner.plan.variants import (
     better_of,
     marginal_budget,
     plan_rank,
+    pushed_over,
     solve_variants,
     unmet_summary,
     with_budget,
@@ -85,6 +87,34 @@ def test_more_money_never_ranks_worse(tiny) -> None:
     ranks = list(zip(-t["schools_passing"], t["schools_failing"], t["cv_over"], t["unmet_indicators"], strict=True))
     assert ranks == sorted(ranks, reverse=True)
     assert list(t["schools_passing"]) == sorted(t["schools_passing"])
+
+
+def _with_tables(a: Assessment, **tables: pd.DataFrame) -> Assessment:
+    names = ("parts", "indicators", "schools", "balance", "guarantee", "summary")
+    current = {n: getattr(a, n) for n in names}
+    return Assessment(standards=a.standards, tables={**current, **tables}, county_name_zh=a.county_name_zh,
+                      synthetic=a.synthetic)  # fmt: skip
+
+
+def test_a_plan_pushing_a_balance_over_ranks_below_one_passing_fewer_schools(tiny) -> None:
+    *_, plan, _, _, _ = tiny
+    # the same plan, read as if it passed every school but pushed one CV within its threshold before over it
+    before, after = plan.before.balance, plan.after.balance
+    within = before["met"].astype(bool).to_numpy() & after["met"].astype(bool).to_numpy()
+    assert within.any()
+    i = int(within.nonzero()[0][0])
+    key = (str(after["stage"].iloc[i]), str(after["indicator"].iloc[i]))
+    crossed_balance = after.copy()
+    crossed_balance.loc[crossed_balance.index[i], "met"] = False
+    schools = plan.after.schools.copy()
+    schools["passes"] = True
+    crossed = replace(plan, after=_with_tables(plan.after, balance=crossed_balance, schools=schools))
+    assert pushed_over(plan) == []
+    assert pushed_over(crossed) == [key]
+    assert unmet_summary(crossed.after)["schools_passing"] > unmet_summary(plan.after)["schools_passing"]
+    assert plan_rank(crossed) > plan_rank(plan)
+    # a budget chain keeps the smaller budget's plan over a larger one's that crosses a line
+    assert better_of(crossed, plan).after is plan.after
 
 
 def test_a_worse_plan_at_a_larger_budget_gives_way_to_the_smaller_budgets_plan(tiny) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import replace
 
 import numpy as np
@@ -13,7 +14,16 @@ from model_instances import tiny_primary, two_school_teachers
 from planner.model.balance import add_cv_cut
 from planner.model.build import build_model
 from planner.model.inputs import ModelInputs
-from planner.model.optimise import model_cv, optimise, part_state
+from planner.model.optimise import (
+    add_baseline_cuts,
+    crossings,
+    model_cv,
+    optimise,
+    part_state,
+    repair_crossings,
+    solve,
+    true_score,
+)
 from planner.plan.readback import projects
 from planner.scenario import scenario_from_dict
 
@@ -163,3 +173,46 @@ def test_no_school_passes_by_pushing_a_balance_over_its_threshold(crossed_weight
         assert fails == {"A": 0, "B": 1}
         assert backbone == pytest.approx(0.60752, abs=1e-5)
         assert backbone > 0.607
+
+
+def test_a_kept_plan_that_pushes_a_balance_over_is_repaired_by_cuts_and_the_polish() -> None:
+    # The crossing instance with the rotation lever on: the plan that re-zones v3 to B and moves no teacher
+    # (solved with the moves held at 0) pushes the backbone CV to 0.6075, over 0.607. The repair keeps its
+    # catchments and may move teachers: one backbone teacher from A to B brings the CV far under (formula below).
+    assert _cv([7, 3], [397, 403]) < 0.5
+    sc = scenario_from_dict(
+        {"name": "r", "solver": {"gap_rel": 0.0},
+         "levers": {"catchments": True, "new_schools": False, "expansions": False, "resources": False,
+                    "rotation": True, "hires": False}}
+    )  # fmt: skip
+    inp = _crossing_instance()
+    built = build_model(inp, sc)
+    ctx = built.ctx
+    ceilings, _ = add_baseline_cuts(built)
+    to_b, at_a = ctx.vars["x"][("v3", "primary", "B")], ctx.vars["x"][("v3", "primary", "A")]
+    moves = [v for g in ("out", "in", "redeploy") for v in ctx.vars.get(g, {}).values()]
+    assert moves
+    held = [(v, v.lowBound, v.upBound) for v in [to_b, at_a, *moves]]
+    to_b.lowBound = to_b.upBound = 1
+    at_a.lowBound = at_a.upBound = 0
+    for v in moves:
+        v.lowBound = v.upBound = 0
+    crossing = solve(built, sc.solver, time_limit_s=30)
+    for v, lo, up in held:
+        v.lowBound, v.upBound = lo, up
+    cv = model_cv(part_state(ctx), inp)
+    assert crossings(ctx, cv, ceilings) == [("primary", "backbone")]
+    score = true_score(built, sc, cv, ceilings)
+    rounds: list = []
+    best = repair_crossings(built, sc, ceilings, (score, {v.name: v.varValue for v in built.prob.variables()},
+                                                  crossing, cv), time.perf_counter() + 30, rounds)  # fmt: skip
+    state = part_state(ctx).set_index("unit_id")
+    after = _cv([state.loc["A", "backbone"], state.loc["B", "backbone"]],
+                [state.loc["A", "pupils"], state.loc["B", "pupils"]])  # fmt: skip
+    assert to_b.varValue == pytest.approx(1.0)  # the catchments are the plan's
+    assert state.loc["B", "pupils"] == pytest.approx(403)
+    assert after <= 0.607
+    assert state.loc["B", "backbone"] > 2  # a backbone teacher moved to B
+    assert crossings(ctx, best[3], ceilings) == []
+    assert best[0] < score - sc.weights.cv_crossed / 2  # the crossing's charge is gone from the true score
+    assert rounds and rounds[0]["phase"] == "repair_crossing"

@@ -387,6 +387,10 @@ CROSSED_M = 10.0
 #: ``cv_worse`` (CV units) above which a plan counts as having crossed its ceiling in a MIP start
 CROSSED_TOL = 1e-9
 
+#: integer groups that only record what other variables imply (``cv_crossed``): a neighbourhood search never fixes
+#: them (the polish, the regions, the registered start), since a plan's own values decide them
+AUXILIARY_INTEGERS: tuple[str, ...] = ("cv_crossed",)
+
 
 def crosses(ctx: ModelContext, stage: str, ceiling: float) -> bool:
     """Whether a rise above ``ceiling`` pushes a CV within its threshold over it: the no-worse ceiling of a

@@ -57,6 +57,7 @@ from planner.model.backend import (
     solver_label,
     stop_child,
 )
+from planner.model.balance import AUXILIARY_INTEGERS
 from planner.model.inputs import ModelInputs
 from planner.scenario import SolverSettings
 
@@ -237,6 +238,10 @@ def region_columns(
                 continue
             if group == "x":
                 groups.setdefault((str(key[0]), str(key[1])), []).append(v)
+                continue
+            if group in AUXILIARY_INTEGERS:
+                for names in free:
+                    names.add(v.name)
                 continue
             u = unit_of_key(key, unit_ids, option_unit)
             if u is not None and u in region_of:

@@ -23,7 +23,7 @@ import numpy as np
 import pulp
 
 from planner.model.backend import SolverRun, run
-from planner.model.balance import settle_failing
+from planner.model.balance import AUXILIARY_INTEGERS, settle_failing
 from planner.model.catchments import share_fix
 from planner.model.contiguity import contiguous_fix
 from planner.model.lagrange import model_duals
@@ -248,10 +248,11 @@ def solve_fixed(
 def registered_plan(built: Any, settings: SolverSettings, time_limit_s: float) -> SolverRun:
     """The registered start (the do-nothing plan, or a budget chain's smaller plan) as a plan of its own.
 
-    Every integer is fixed at its registered value and the continuous rest is solved (an LP after presolve):
+    Every integer but the auxiliary ones (``cv_crossed``) is fixed at its registered value and the rest is solved:
     the last resort when a loaded machine let no solve report a plan within its time, since the registered start
     is feasible by construction.
     """
-    ints = [v for v in built.prob.variables() if v.cat == pulp.LpInteger]
+    aux = {v.name for g in AUXILIARY_INTEGERS for v in built.ctx.vars.get(g, {}).values()}
+    ints = [v for v in built.prob.variables() if v.cat == pulp.LpInteger and v.name not in aux]
     return solve_fixed(built.prob, ints, {v.name: float(round(v.varValue or 0.0)) for v in ints}, settings,
                        time_limit_s)  # fmt: skip

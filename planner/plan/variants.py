@@ -39,8 +39,8 @@ Taken from the after-**assessment** (:attr:`Plan.after`), never from the model:
 The optimiser minimises a weighted objective in the inspectors' order (docs/model.md). In a budget
 chain each solve holds the smaller budget's counts of parts failing and school-indicators unmet
 (:func:`planner.model.balance.hold_counts`), and the chain keeps at each budget the better of its own
-plan and the smaller budget's (:func:`plan_rank`: schools passing, schools failing, CVs over, unmet
-indicators), so the table is monotone in those counts by construction; the table's ``notes``
+plan and the smaller budget's (:func:`plan_rank`: CVs pushed over their threshold, schools passing, schools
+failing, CVs over, unmet indicators), so the table is monotone in those counts by construction; the table's ``notes``
 (``table.attrs["notes"]``) say where a plan was kept from a smaller budget, and where any other count
 rises with the money.
 """
@@ -149,16 +149,24 @@ def solve_variants(
 KEPT_NOTE = "沿用较小预算的方案"
 
 
-def plan_rank(plan: Plan) -> tuple[int, int, int, int, float]:
+def plan_rank(plan: Plan) -> tuple[int, int, int, int, int, float]:
     """How the inspectors rank a plan (lower is better).
 
-    Schools passing (more is better), then schools failing (fewer: the two differ where plans build
-    different schools), CVs over their threshold, school-indicators unmet, the shortfall index
-    (:func:`unmet_summary`).
+    First the balances the plan pushes over their threshold (:func:`pushed_over`: the county newly fails
+    them, whatever else it passes), then schools passing (more is better), schools failing (fewer: the two
+    differ where plans build different schools), CVs over their threshold, school-indicators unmet, the
+    shortfall index (:func:`unmet_summary`).
     """
     u = unmet_summary(plan.after)
-    return (-u["schools_passing"], u["schools_failing"], u["cv_over"], u["unmet_indicators"],
-            round(u["shortfall_index"], 9))  # fmt: skip
+    return (len(pushed_over(plan)), -u["schools_passing"], u["schools_failing"], u["cv_over"],
+            u["unmet_indicators"], round(u["shortfall_index"], 9))  # fmt: skip
+
+
+def pushed_over(plan: Plan) -> list[tuple[str, str]]:
+    """The (stage, indicator) CVs within their threshold before the plan and over it after."""
+    before = plan.before.balance.set_index(["stage", "indicator"])["met"].astype(bool)
+    after = plan.after.balance.set_index(["stage", "indicator"])["met"].astype(bool)
+    return [key for key, met in after.items() if not met and bool(before.get(key, False))]
 
 
 def better_of(plan: Plan, smaller: Plan) -> Plan:
