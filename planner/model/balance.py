@@ -21,8 +21,9 @@ shortfall variable, so a plan always exists and says what stays unmet (DESIGN.md
   cone; :func:`add_cv_cut` adds Kelley tangent cuts at a given point, with a slack
   ``cv_excess[s,k]`` (in CV units) penalised in the objective; the same cut at the larger of
   the threshold and the CV before the plan, slack ``cv_worse[s,k]``, keeps every balance from
-  getting worse (a bottom line). The optimiser adds cuts where the true CV of a solution is too
-  high and re-solves (planner/model/optimise.py).
+  getting worse (a bottom line), and a binary ``cv_crossed[s,k]`` charges once a balance pushed
+  over its threshold. The optimiser adds cuts where the true CV of a solution is too high and
+  re-solves (planner/model/optimise.py).
 """
 
 from __future__ import annotations
@@ -381,10 +382,10 @@ def cv_point(values: np.ndarray, pupils: np.ndarray) -> float:
 
 
 #: the most ``cv_worse`` a plan can have while its ``cv_crossed`` binary is on, in CV units: the big-M of
-#: ``cv_worse ≤ CROSSED_M · cv_crossed`` (a CV 10 above its ceiling already costs 2e8 at ``weights.cv_worse``)
+#: ``cv_worse ≤ room + CROSSED_M · cv_crossed`` (a CV 10 above its ceiling already costs 2e8 at ``cv_worse``)
 CROSSED_M = 10.0
 
-#: ``cv_worse`` (CV units) above which a plan counts as having crossed its ceiling in a MIP start
+#: how far ``cv_worse`` (CV units) must exceed its row's room before a MIP start sets ``cv_crossed``
 CROSSED_TOL = 1e-9
 
 #: integer groups that only record what other variables imply (``cv_crossed``): a neighbourhood search never fixes
