@@ -356,6 +356,7 @@ def optimise(
             result = _polished(built, scenario, again, deadline)
     if best is not None and crossings(built.ctx, best[3], ceilings):
         best = repair_crossings(built, scenario, ceilings, best, deadline, rounds)
+        result, cv = best[2], best[3]  # the variables already hold it: no second restore below
     if best is not None and best[2] is not result:
         log.info("CV rounds: keeping an earlier round's plan (true score %.6g)", best[0])
         restore_values(built, best[1])
@@ -572,11 +573,9 @@ def true_score(
     total -= 100 * w.cv_worse * sum(v.varValue or 0.0 for v in ctx.vars.get("cv_worse", {}).values())
     total -= w.cv_crossed * sum(v.varValue or 0.0 for v in ctx.vars.get("cv_crossed", {}).values())
     for r in cv.itertuples(index=False):
-        ceiling = ceilings[(r.stage, r.indicator)]
         total += 100 * w.cv * max(float(r.cv) - float(r.threshold), 0.0)
-        total += 100 * w.cv_worse * max(float(r.cv) - ceiling, 0.0)
-        if float(r.cv) > float(r.threshold) and crosses(ctx, r.stage, ceiling):
-            total += w.cv_crossed
+        total += 100 * w.cv_worse * max(float(r.cv) - ceilings[(r.stage, r.indicator)], 0.0)
+    total += w.cv_crossed * len(crossings(ctx, cv, ceilings))
     return float(total)
 
 
