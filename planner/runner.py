@@ -151,6 +151,8 @@ def run_plan(
             "planner_version": __version__,
             "python": sys.version.split()[0],
             "solver": asdict(plan.solver),
+            # what the objective is made of, by priority group (bottom lines, failing schools, CVs, …)
+            "objective_terms": {k: round(float(v or 0.0), 3) for k, v in plan.objective_terms.items()},
             "status": plan.solver.description,
             "gap": plan.solver.gap,
             "costs": plan.costs,

@@ -151,6 +151,47 @@ def test_one_region_reaches_the_full_optimum(tiny, solver: str) -> None:
         assert res.result.bound is None and res.result.status == "feasible"  # nothing proven
 
 
+@pytest.mark.parametrize("solver", ["highs", "cbc"])
+def test_a_large_floor_does_not_stop_a_region_at_its_incumbent(tiny, solver: str, monkeypatch) -> None:
+    """On 确山 the penalties no plan avoids are 149 M of a 153 M objective: a region's sub-MIP that stopped at 1%
+    of the whole objective stopped at once at the incumbent. With the floor it stops at 1% of what can change.
+
+    The tiny county is solved at HiGHS's root either way, so the gap each sub-MIP was given is read too."""
+    import highspy
+
+    gaps: list[tuple[str, float]] = []
+    set_option = highspy.Highs.setOptionValue
+
+    def spy(h: highspy.Highs, name: str, value: object) -> object:
+        if name in ("mip_rel_gap", "mip_abs_gap"):
+            gaps.append((name, float(value)))  # type: ignore[arg-type]
+        return set_option(h, name, value)
+
+    monkeypatch.setattr(highspy.Highs, "setOptionValue", spy)
+    *_, sc, inp = tiny
+    sc = _with_solver(sc, name=solver, gap_rel=0.01)
+    opt = solve(build_model(inp, sc), _with_solver(sc, gap_rel=0.0).solver, time_limit_s=60)
+    assert opt.status == "optimal"
+    # the do-nothing plan's objective (every integer at 0), as the heuristic evaluates its incumbent
+    nothing = region_fix_and_optimise(build_model(inp, sc), sc.solver, 60.0, regions=[list(inp.units.index)],
+                                      max_sweeps=1).start_objective  # fmt: skip
+    room = nothing - opt.objective
+    assert room > 0
+    floor = 1000.0 * room  # a constant so large that the do-nothing plan is within 0.1% of the whole objective
+    built = build_model(inp, sc)
+    built.prob.objective.constant += floor
+    gaps.clear()
+    res = region_fix_and_optimise(built, sc.solver, 60.0, regions=[list(inp.units.index)], floor=floor)
+    assert violations(built.prob) == []
+    if solver == "highs":  # the first sweep's sub-MIP: no relative gap, 1% of (incumbent − floor) absolute
+        first = gaps.index(("mip_rel_gap", 0.0))
+        assert gaps[first + 1] == ("mip_abs_gap", pytest.approx(0.01 * nothing, rel=1e-6))
+    assert res.start_objective == pytest.approx(nothing + floor, rel=1e-9)
+    # within 1% of what the plan can change (the incumbent − floor) of the optimum, not 1% of the whole objective
+    assert res.result.objective - floor <= opt.objective + 0.01 * nothing + 1e-6 * abs(floor)
+    assert res.result.objective - floor == pytest.approx(built.prob.objective.value() - floor, abs=1e-6 * floor)
+
+
 def test_an_infeasible_incumbent_is_refused(tiny) -> None:
     *_, sc, inp = tiny
     built = build_model(inp, sc)

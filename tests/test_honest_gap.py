@@ -79,5 +79,9 @@ def test_the_registered_start_is_a_plan_of_its_own() -> None:
         today = inp.demand.set_index(["settlement_id", "stage"]).loc[(sid, stage), "current_unit"]
         assert round(x.varValue) == int(unit == today)
     assert all(round(v.varValue) == 0 for v in built.ctx.vars.get("build", {}).values())
+    # what the plan's objective counts failing is what the inspectors would: today A (600 pupils on 2,400 m² of
+    # floor and 4,000 m² of sports area) misses two of the seven (4.0 < 4.5 m² and 6.7 < 7.5 m² a pupil) and fails;
+    # B meets all seven; the sites have no pupils. The do-nothing start sets every part failing: that is not it
+    assert built.ctx.objective["failing"].value() == pytest.approx(sc.weights.failing_school * 1)
     # the bounds are given back: the integers are free again
     assert all(x.lowBound == 0 and x.upBound == 1 for x in built.ctx.vars["x"].values())

@@ -50,6 +50,16 @@ def test_every_scenario_runs(all_runs: tuple[Path, list[Path]]) -> None:
         assert manifest["scenario"]["name"] == run.name
         for f in ("plan/assignments.csv", "plan/projects.csv", "after/self_assessment.xlsx", "before/summary.csv"):
             assert (run / f).exists(), f"{run.name}: {f}"
+        # what the objective is made of: the failing-schools group is the inspectors' count of parts failing
+        # the school rule after the plan, among the parts the model assesses (assessed before the plan too)
+        terms = manifest["objective_terms"]
+        before = pd.read_csv(run / "before" / "schools.csv", encoding="utf-8-sig").set_index(["school_id", "stage"])
+        after = pd.read_csv(run / "after" / "schools.csv", encoding="utf-8-sig").set_index(["school_id", "stage"])
+        was = before["assessed"].reindex(after.index).fillna(False).astype(bool)
+        scoped = after[after["assessed"].astype(bool) & was]
+        failing = int((~scoped["passes"].astype(bool)).sum())
+        weight = manifest["scenario"]["weights"]["failing_school"]
+        assert terms["failing"] == pytest.approx(weight * failing, abs=1e-3), run.name
         # the manifest's 就近入学 read-out: pupils re-zoned per stage, as the assignments table counts them
         a = pd.read_csv(run / "plan" / "assignments.csv", encoding="utf-8-sig")
         moved = a[a["school_id"] != a["current_school_id"]]

@@ -295,7 +295,13 @@ def test_compare_page_shows_planner_compare_s_table_and_charts(site, browser, sh
     server, client, _, ids = site
     page, *_ = browser
     wait_state(client, ids[0], {"finished"})
+    # the form's run too: the compare page lists finished runs only (a row missing waits out Page.check's 30 s)
+    jobs = [d for d in (server.runs / ".web" / "jobs").iterdir() if (d / "job.json").is_file()]
+    web_jobs = [d.name for d in jobs if json.loads((d / "job.json").read_text("utf-8"))["scenario_name"] == "web_plan"]
+    assert len(web_jobs) == 1
+    wait_state(client, f"j-{web_jobs[0]}", {"finished"})
     page.goto(server.url + "compare")
+    assert "web_plan" in page.inner_text("#compare-form"), page.inner_text("#compare-form")
     page.check("#compare-form tr:has-text('web_plan') input")
     page.check(f"#compare-form input[value='{ids[0]}']")
     page.click("#compare-form button")

@@ -391,6 +391,9 @@ CROSSED_TOL = 1e-9
 #: integer groups that only record what other variables imply (``cv_crossed``): a neighbourhood search never fixes
 #: them (the polish, the regions, the registered start), since a plan's own values decide them
 AUXILIARY_INTEGERS: tuple[str, ...] = ("cv_crossed",)
+#: the school rule's binaries (a part failing, an indicator missed, an indicator left below the full standard):
+#: a plan's decisions decide them, so evaluating a given plan (the registered start) leaves them free too
+JUDGEMENT_INTEGERS: tuple[str, ...] = ("fail", "miss", "unmet")
 
 
 def crosses(ctx: ModelContext, stage: str, ceiling: float) -> bool:

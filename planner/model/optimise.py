@@ -27,7 +27,9 @@ import pulp
 
 from planner.model.backend import SolverRun, classify, on_changeable, run, solver_label
 from planner.model.balance import (
+    AUXILIARY_INTEGERS,
     CV_MARGIN,
+    JUDGEMENT_INTEGERS,
     add_cv_cut,
     crosses,
     cv_point,
@@ -39,7 +41,7 @@ from planner.model.build import OBJECTIVE_GROUPS, BuiltModel, build_model, set_o
 from planner.model.context import ModelContext
 from planner.model.inputs import INDICATORS, SCHOOL_INDICATORS, TEACHER_INDICATORS, ModelInputs
 from planner.model.lagrange import BoundChild, collect_region_bound, start_region_bound
-from planner.model.polish import ctx_objective, polish
+from planner.model.polish import ctx_objective, polish, polish_resources
 from planner.model.regions import REGION_UNITS, partition_units, region_fix_and_optimise, use_regions
 from planner.model.start import (
     StartResult,
@@ -58,6 +60,8 @@ CV_TOLERANCE = 1e-3
 CV_RESERVE_SHARE = 0.25
 #: most of the time limit one resource polish may take
 POLISH_SHARE = 0.15
+#: most seconds the school rule's binaries may take to settle at a plan when no time is left for the polish
+SETTLE_S = 5.0
 
 #: the repair of a CV pushed over its threshold (:func:`repair_crossings`): at most this many cut-and-polish steps,
 #: with at least this share of the time limit even when the limit has passed
@@ -209,12 +213,22 @@ def assignment_groups(built: BuiltModel) -> list[list[pulp.LpVariable]]:
 
 
 def _polished(built: BuiltModel, scenario: Scenario, result: SolverRun, deadline: float) -> SolverRun:
-    """``result`` after the resource polish (:mod:`planner.model.polish`), status re-derived against its bound."""
+    """``result`` after the resource polish (:mod:`planner.model.polish`), status re-derived against its bound.
+
+    Where the polish had no time, improved nothing or stopped at its limit, the school rule's binaries are still
+    settled at the plan (at most :data:`SETTLE_S`): a solve stopped at its limit can hand back its start, in which
+    a part that passes still fails at the start's value or misses the wrong indicator (确山, a fifth of the budget
+    cut, 3 s: 159 parts failing in the objective, 152 by the assessment).
+    """
     lv = scenario.levers
-    if not result.has_solution or not (lv.resources or lv.expansions or lv.rotation or lv.hires):
+    if not result.has_solution:
         return result
     limit = min(deadline - time.perf_counter(), max(POLISH_SHARE * scenario.solver.time_limit_s, 5.0))
-    sub = polish(built, scenario.solver, limit)
+    sub = None
+    if limit >= 1 and (lv.resources or lv.expansions or lv.rotation or lv.hires):
+        sub = polish(built, scenario.solver, limit)
+    if sub is None or sub.status != "optimal":  # every other integer fixed: an LP after presolve
+        sub = polish_resources(built, scenario.solver, SETTLE_S, (*JUDGEMENT_INTEGERS, *AUXILIARY_INTEGERS)) or sub
     if sub is None or result.objective is None or sub.objective is None or sub.objective >= result.objective:
         return result
     status, gap = classify(False, True, sub.objective, result.bound, result.gap_rel)
@@ -265,6 +279,7 @@ def optimise(
             scenario.solver,
             scenario.solver.time_limit_s * scenario.solver.start_share,
             assignments=assignment_groups(built),
+            floor=floor,
         )
     # a bound region by region, in a second process alongside whatever finds the plan (planner/model/lagrange.py)
     bound_child = region_bound_child(built, scenario.solver, start, deadline, floor)
@@ -277,12 +292,14 @@ def optimise(
     # region fix-and-optimise in place of the full MIP for large models (solver.decompose; docs/performance.md)
     regions = None
     if not quick and use_regions(scenario.solver.decompose, len(built.prob.variables()), scenario.solver.name):
-        regions = region_fix_and_optimise(built, scenario.solver, remaining, lp_bound=start.lp_bound if start else None)
+        regions = region_fix_and_optimise(built, scenario.solver, remaining, lp_bound=start.lp_bound if start else None,
+                                          floor=floor)  # fmt: skip
         rounds.extend({"phase": "regions", "round": s["sweep"], "objective": s["objective"], "improved": s["improved"],
                        "seconds": s["seconds"], "regions": len(regions.regions)} for s in regions.sweeps)  # fmt: skip
         quick = True  # its plan is the answer: no full MIP (the CV rounds below still re-solve where a CV breaks)
     elif not quick and scenario.solver.region_sweep and scenario.solver.name == "highs" and rounding_hurt(start, floor):
-        sweep_rounds = region_sweep(built, scenario.solver, start, SWEEP_SHARE * scenario.solver.time_limit_s)
+        sweep_rounds = region_sweep(built, scenario.solver, start, SWEEP_SHARE * scenario.solver.time_limit_s,
+                                    floor=floor)  # fmt: skip
         rounds.extend(sweep_rounds)
     if regions is not None:
         result = regions.result
@@ -464,6 +481,7 @@ def region_sweep(
     start: StartResult | None,
     time_limit_s: float,
     region_units: int | None = None,
+    floor: float | None = None,
 ) -> list[dict[str, object]]:
     """Sweeps of the region fix-and-optimise over the plan on the variables (the start's), before the full MIP.
 
@@ -475,7 +493,8 @@ def region_sweep(
     nothing or at ``time_limit_s``. Returns the sweeps' rounds (``phase: region_sweep``) for the solve record;
     none when there is no LP bound to judge it by, the county is one region (the sweep would be the full MIP
     itself) or the plan cannot be evaluated. ``region_units``: units a region (default
-    :data:`planner.model.regions.REGION_UNITS`).
+    :data:`planner.model.regions.REGION_UNITS`); ``floor``: the penalties no plan avoids, on which each region's
+    sub-MIP measures its gap (:func:`planner.model.regions.region_fix_and_optimise`).
     """
     if start is None or start.lp_bound is None or time_limit_s < 1:
         return []
@@ -484,7 +503,7 @@ def region_sweep(
         return []
     try:
         swept = region_fix_and_optimise(built, settings, time_limit_s, lp_bound=start.lp_bound, regions=regions,
-                                        max_sweeps=SWEEPS_BEFORE_MIP, merge=False)  # fmt: skip
+                                        max_sweeps=SWEEPS_BEFORE_MIP, merge=False, floor=floor)  # fmt: skip
     except RuntimeError as err:  # the plan on the variables could not be evaluated with its integers fixed
         log.warning("region sweep skipped: %s", err)
         return []

@@ -276,6 +276,8 @@ class _HighsBackend:
 
         self._hs = highspy
         self.gap_rel = float(settings.gap_rel)
+        #: absolute gap of each sub-MIP (set per sweep from the floor; None: ``gap_rel`` of the whole objective)
+        self.gap_abs: float | None = None
         m = model_arrays(prob, variables)
         self.a_csr, self.a_csc = m["a"], m["a"].tocsc()
         self.row_lo, self.row_up = m["row_lo"], m["row_up"]
@@ -296,7 +298,11 @@ class _HighsBackend:
                       self.row_up[rows] - shift, self.is_int[cols] if mip else None)  # fmt: skip
         lp.offset_ = self.offset + float(self.cost @ fixed)
         h = highs_solver(lp, limit_s)
-        h.setOptionValue("mip_rel_gap", self.gap_rel)
+        if self.gap_abs is None:
+            h.setOptionValue("mip_rel_gap", self.gap_rel)
+        else:
+            h.setOptionValue("mip_rel_gap", 0.0)
+            h.setOptionValue("mip_abs_gap", max(self.gap_abs, 1e-6))
         if mip and start is not None:
             h.setSolution(len(cols), np.arange(len(cols), dtype=np.int32), start[cols])
         if mip and hard_limit_available():
@@ -420,6 +426,8 @@ class _PulpBackend:
         self.lower = np.array([-math.inf if v.lowBound is None else v.lowBound for v in variables], dtype=float)
         self.upper = np.array([math.inf if v.upBound is None else v.upBound for v in variables], dtype=float)
         self.label = "cbc"
+        #: as :attr:`_HighsBackend.gap_abs`
+        self.gap_abs: float | None = None
 
     def solve(self, lower: np.ndarray, upper: np.ndarray, start: np.ndarray, limit_s: float) -> tuple[float, Any]:
         saved = [(v.lowBound, v.upBound) for v in self.vars]
@@ -428,7 +436,8 @@ class _PulpBackend:
             v.upBound = None if math.isinf(up) else float(up)
             v.varValue = float(s) if v.cat == pulp.LpInteger else None
         try:
-            r = run(self.prob, self.settings.name, time_limit_s=limit_s, gap_rel=self.settings.gap_rel,
+            gap_rel = self.settings.gap_rel if self.gap_abs is None else 0.0
+            r = run(self.prob, self.settings.name, time_limit_s=limit_s, gap_rel=gap_rel, gap_abs=self.gap_abs,
                     threads=self.settings.threads, warm_start=True)  # fmt: skip
         finally:
             for v, (lo, up) in zip(self.vars, saved, strict=True):
@@ -449,6 +458,7 @@ def region_fix_and_optimise(
     region_units: int | None = None,
     max_sweeps: int = 50,
     merge: bool = True,
+    floor: float | None = None,
 ) -> DecomposeResult:
     """Improve the plan held in the variables' values region by region (see the module docstring).
 
@@ -476,6 +486,12 @@ def region_fix_and_optimise(
         Stop after this many sweeps.
     merge : bool
         After a sweep that improves nothing, go on with regions twice the size (False: stop there).
+    floor : float, optional
+        The penalties no plan avoids (:func:`planner.model.optimise.unavoidable_floor`). With it, each sub-MIP
+        stops at an absolute gap of ``settings.gap_rel`` × (the incumbent − floor), the full MIP's rule, instead
+        of ``gap_rel`` of the whole objective: on 确山 the floor is 149 M of a 153 M objective, so 1% of the
+        whole let every region stop at once at the incumbent (a budget cut by a fifth: sweeps that improved
+        nothing now take the plan 153.19 M → 152.09 M in 13 s).
 
     Returns
     -------
@@ -548,6 +564,8 @@ def region_fix_and_optimise(
     stalled = False
     for sweep in range(1, max_sweeps + 1):
         improved = 0
+        if floor is not None:
+            backend.gap_abs = settings.gap_rel * max(best - floor, 0.0)
         # each region's share of the time left by its free integers: a county seat's region of thousands of
         # catchment binaries needs more than a mountain region of a few hundred
         todo = sum(len(f) for f in free_names)
