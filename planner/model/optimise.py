@@ -279,7 +279,6 @@ def optimise(
             scenario.solver,
             scenario.solver.time_limit_s * scenario.solver.start_share,
             assignments=assignment_groups(built),
-            floor=floor,
         )
     # a bound region by region, in a second process alongside whatever finds the plan (planner/model/lagrange.py)
     bound_child = region_bound_child(built, scenario.solver, start, deadline, floor)
