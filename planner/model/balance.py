@@ -394,6 +394,8 @@ AUXILIARY_INTEGERS: tuple[str, ...] = ("cv_crossed",)
 #: the school rule's binaries (a part failing, an indicator missed, an indicator left below the full standard):
 #: a plan's decisions decide them, so evaluating a given plan (the registered start) leaves them free too
 JUDGEMENT_INTEGERS: tuple[str, ...] = ("fail", "miss", "unmet")
+#: every integer group a plan's decisions decide: free wherever a given plan is evaluated or polished
+DECIDED_INTEGERS: tuple[str, ...] = (*JUDGEMENT_INTEGERS, *AUXILIARY_INTEGERS)
 
 
 def crosses(ctx: ModelContext, stage: str, ceiling: float) -> bool:

@@ -27,9 +27,8 @@ import pulp
 
 from planner.model.backend import SolverRun, classify, on_changeable, run, solver_label
 from planner.model.balance import (
-    AUXILIARY_INTEGERS,
     CV_MARGIN,
-    JUDGEMENT_INTEGERS,
+    DECIDED_INTEGERS,
     add_cv_cut,
     crosses,
     cv_point,
@@ -228,7 +227,7 @@ def _polished(built: BuiltModel, scenario: Scenario, result: SolverRun, deadline
     if limit >= 1 and (lv.resources or lv.expansions or lv.rotation or lv.hires):
         sub = polish(built, scenario.solver, limit)
     if sub is None or sub.status != "optimal":  # every other integer fixed: an LP after presolve
-        sub = polish_resources(built, scenario.solver, SETTLE_S, (*JUDGEMENT_INTEGERS, *AUXILIARY_INTEGERS)) or sub
+        sub = polish_resources(built, scenario.solver, SETTLE_S, DECIDED_INTEGERS) or sub
     if sub is None or result.objective is None or sub.objective is None or sub.objective >= result.objective:
         return result
     status, gap = classify(False, True, sub.objective, result.bound, result.gap_rel)

@@ -24,7 +24,7 @@ import time
 import pulp
 
 from planner.model.backend import SolverRun, run
-from planner.model.balance import AUXILIARY_INTEGERS, settle_failing
+from planner.model.balance import DECIDED_INTEGERS, settle_failing
 from planner.model.build import OBJECTIVE_GROUPS, BuiltModel
 from planner.scenario import SolverSettings
 
@@ -37,10 +37,7 @@ _PURCHASES: tuple[str, ...] = (
     "music_room",
     "art_room",
     "expand",
-    "fail",
-    "miss",
-    "unmet",
-    *AUXILIARY_INTEGERS,
+    *DECIDED_INTEGERS,
 )
 NEIGHBOURHOODS: dict[str, tuple[str, ...]] = {
     # the knapsack: purchases (equipment_buy: a school's equipment lot, bought or not) and expansions for the

@@ -23,7 +23,7 @@ import numpy as np
 import pulp
 
 from planner.model.backend import SolverRun, run
-from planner.model.balance import AUXILIARY_INTEGERS, JUDGEMENT_INTEGERS, settle_failing
+from planner.model.balance import DECIDED_INTEGERS, settle_failing
 from planner.model.catchments import share_fix
 from planner.model.contiguity import contiguous_fix
 from planner.model.lagrange import model_duals
@@ -267,5 +267,5 @@ def registered_plan(built: Any, settings: SolverSettings, time_limit_s: float) -
 
 
 def _judgements(built: Any) -> set[str]:
-    """Names of the integers a plan's decisions decide (:data:`AUXILIARY_INTEGERS`, :data:`JUDGEMENT_INTEGERS`)."""
-    return {v.name for g in (*AUXILIARY_INTEGERS, *JUDGEMENT_INTEGERS) for v in built.ctx.vars.get(g, {}).values()}
+    """Names of the integers a plan's decisions decide (:data:`planner.model.balance.DECIDED_INTEGERS`)."""
+    return {v.name for g in DECIDED_INTEGERS for v in built.ctx.vars.get(g, {}).values()}
