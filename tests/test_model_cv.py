@@ -216,3 +216,60 @@ def test_a_kept_plan_that_pushes_a_balance_over_is_repaired_by_cuts_and_the_poli
     assert crossings(ctx, best[3], ceilings) == []
     assert best[0] < score - sc.weights.cv_crossed / 2  # the crossing's charge is gone from the true score
     assert rounds and rounds[0]["phase"] == "repair_crossing"
+
+
+@pytest.mark.parametrize("crossed_weight", [None, 0])
+def test_a_region_sweep_s_plan_is_kept_only_if_its_true_balance_scores_better(crossed_weight: float | None) -> None:
+    # The crossing instance: the do-nothing plan (v3 at A: A and B fail, backbone CV 0.600) is the plan a sweep
+    # starts from; the swept plan re-zones v3 to B (A passes, the CV rises to 0.6075, over 0.607). The sweep's
+    # model holds only the baseline's cuts, which do not see that rise. With the crossing charge (20 M) the
+    # start's plan is kept; without it, passing A (one failing school, 100,000) is worth the rise (0.0025 over
+    # the ceiling: 50,000) and the swept plan is kept.
+    from planner.model.optimise import _cuts_at_plan, judge_sweep
+    from planner.model.polish import ctx_objective
+    from planner.model.start import restore_values
+
+    weights = {} if crossed_weight is None else {"cv_crossed": crossed_weight}
+    sc = scenario_from_dict(
+        {"name": "j", "weights": weights, "solver": {"gap_rel": 0.0},
+         "levers": {"catchments": True, "new_schools": False, "expansions": False, "resources": False,
+                    "rotation": False, "hires": False}}
+    )  # fmt: skip
+    inp = _crossing_instance()
+    built = build_model(inp, sc)
+    ctx = built.ctx
+    ceilings, _ = add_baseline_cuts(built)
+    to_b, at_a = ctx.vars["x"][("v3", "primary", "B")], ctx.vars["x"][("v3", "primary", "A")]
+
+    def plan(v3_to_b: int) -> dict[str, float | None]:
+        to_b.lowBound = to_b.upBound = v3_to_b
+        at_a.lowBound = at_a.upBound = 1 - v3_to_b
+        assert solve(built, sc.solver, time_limit_s=30).has_solution
+        to_b.lowBound, to_b.upBound, at_a.lowBound, at_a.upBound = 0, 1, 0, 1
+        return {v.name: v.varValue for v in built.prob.variables()}
+
+    earlier = plan(0)
+    cv_earlier = model_cv(part_state(ctx), inp)
+    plan(1)
+    cv_swept = model_cv(part_state(ctx), inp)
+    backbone = {n: c.set_index("indicator").loc["backbone", "cv"] for n, c in (("0", cv_earlier), ("1", cv_swept))}
+    assert backbone["0"] == pytest.approx(0.6, abs=1e-9) and backbone["1"] == pytest.approx(0.60752, abs=1e-5)
+    # the cuts at the swept plan leave the variables on it with the objective its true CVs give (the cuts'
+    # auxiliaries settled: a warm start that overstated it made the full MIP lose the sweep's plan)
+    assert _cuts_at_plan(built, "sweep", ceilings) >= 1
+    # (within a hundredth of a failing school: the model's cut sits CV_MARGIN inside the threshold)
+    assert abs(ctx_objective(built) - true_score(built, sc, cv_swept, ceilings)) < 0.01 * sc.weights.failing_school
+    record = judge_sweep(built, sc, ceilings, earlier)
+    kept_b = to_b.varValue
+    restore_values(built, earlier)
+    start_score = true_score(built, sc, cv_earlier, ceilings)
+    assert record["start_true_score"] == pytest.approx(start_score, rel=1e-9)
+    gain = sc.weights.failing_school  # A passes
+    rise = 100 * sc.weights.cv_worse * (_cv([8, 2], [397, 403]) - ceilings[("primary", "backbone")])
+    # (and a few yuan-equivalents for re-zoning 3 pupils and their trips)
+    expected = rise - gain + sc.weights.cv_crossed
+    assert abs(record["sweep_true_score"] - start_score - expected) < 0.01 * sc.weights.failing_school
+    if crossed_weight is None:
+        assert record["kept"] == "start" and kept_b == pytest.approx(0.0)
+    else:
+        assert record["kept"] == "sweep" and kept_b == pytest.approx(1.0)

@@ -65,6 +65,17 @@ def test_every_scenario_runs(all_runs: tuple[Path, list[Path]]) -> None:
             assert counted == 0, run.name
         else:
             assert failing - 1e-9 <= counted <= failing + left_scope + 1e-9, (run.name, counted, failing, left_scope)
+        # the plan lists every part the re-zoning takes across the assessment's scope line, and only those
+        both = after.index.intersection(before.index)
+        flipped = both[before.loc[both, "assessed"].astype(bool) != after.loc[both, "assessed"].astype(bool)]
+        listed = pd.read_csv(run / "plan" / "scope_changes.csv", encoding="utf-8-sig")
+        assert sorted(zip(listed["school_id"], listed["stage"], strict=True)) == sorted(flipped), run.name
+        for r in listed.itertuples(index=False):
+            assert (r.pupils_after >= 50) == (r.change == "enters") and (r.pupils_before >= 50) != (
+                r.change == "enters"
+            )
+            assert r.pupils_after == after.loc[(r.school_id, r.stage), "pupils"]
+        assert sum("评估范围变化" in n for n in manifest["notes"]) == listed["change"].nunique(), run.name
         # the manifest's 就近入学 read-out: pupils re-zoned per stage, as the assignments table counts them
         a = pd.read_csv(run / "plan" / "assignments.csv", encoding="utf-8-sig")
         moved = a[a["school_id"] != a["current_school_id"]]

@@ -45,6 +45,7 @@ from planner.plan.readback import (
     rotation_table,
 )
 from planner.plan.rezoning import rezoning_summary
+from planner.plan.scope import scope_changes, scope_notes
 from planner.projection import project_enrolment, pupils_by_year
 from planner.scenario import Scenario
 from planner.standards import Standards, load_standards
@@ -166,6 +167,9 @@ def plan_county(
     max_hires = scenario.hires.max_total if scenario.levers.hires else 0
     places = free_places(after_county.schools, limit, limits_of(std)["size_limit"])
     extra["rotation_policy"] = rotation_policy(ex, pool, scenario, std)
+    # teaching points the re-zoning takes across the 50-pupil line (the model keeps today's scope)
+    extra["scope_changes"] = scope_changes(before.schools, after.schools)
+    notes.extend(scope_notes(extra["scope_changes"], std.scope.teaching_point_min_pupils))
     extra["unmet"] = what_binds(after, assign, inp.arcs, proj, hired, costs, county, max_hires, unavailable, places)
     if record is not None:  # what no money can fix, listed first (the budgets were lifted: money never binds)
         named = set(named_parts(inp, scenario)) if scenario.cheapest.parts else None
