@@ -273,3 +273,33 @@ def test_a_region_sweep_s_plan_is_kept_only_if_its_true_balance_scores_better(cr
         assert record["kept"] == "start" and kept_b == pytest.approx(0.0)
     else:
         assert record["kept"] == "sweep" and kept_b == pytest.approx(1.0)
+
+
+def test_settling_the_cuts_reads_a_variable_without_a_value_as_the_do_nothing_zero() -> None:
+    # baseline-like plans leave the variables of switched-off levers without a value (the MIP start reads them
+    # as 0); the cuts' auxiliaries settled at such a plan are those of the same plan with zeros written in
+    from planner.model.balance import settle_cv_terms
+
+    sc = scenario_from_dict(
+        {"name": "z", "solver": {"gap_rel": 0.0},
+         "levers": {"catchments": True, "new_schools": False, "expansions": False, "resources": False,
+                    "rotation": True, "hires": False}}
+    )  # fmt: skip
+    built = build_model(_crossing_instance(), sc)
+    ctx = built.ctx
+    add_baseline_cuts(built)
+    moves = [v for g in ("out", "in", "redeploy") for v in ctx.vars.get(g, {}).values()]
+    for v in moves:  # the rotation lever's variables, at the do-nothing plan
+        v.lowBound = v.upBound = 0
+    assert solve(built, sc.solver, time_limit_s=30).has_solution
+    cut = ctx.prob.constraints["cv_primary_backbone_worse_base"]
+    assert {v.name for v in moves} & {v.name for v in cut}  # the backbone cut counts the moves themselves
+    slacks = [*ctx.vars["cv_excess"].values(), *ctx.vars["cv_worse"].values()]
+    for v in moves:
+        v.varValue = 0.0
+    settle_cv_terms(ctx)
+    expected = [v.varValue for v in slacks]
+    for v in moves:
+        v.varValue = None
+    settle_cv_terms(ctx)  # raised a TypeError before
+    assert [v.varValue for v in slacks] == expected

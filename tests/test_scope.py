@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from planner.plan.scope import scope_changes, scope_notes
+from planner.plan.scope import scope_changes, scope_notes, scope_paragraph_zh
 
 
 def _schools(rows: list[tuple[str, str, int, bool, bool]]) -> pd.DataFrame:
@@ -54,3 +54,14 @@ def test_nothing_across_the_line_gives_an_empty_table_and_no_note() -> None:
     t = scope_changes(before, after)
     assert t.empty and list(t.columns)[:3] == ["school_id", "name_zh", "stage"]
     assert scope_notes(t, 50) == []
+
+
+def test_the_justification_sentence_names_each_point_and_its_outcome() -> None:
+    before = _schools([("TP01", "primary", 46, False, False), ("TP02", "primary", 47, False, False),
+                       ("TP03", "primary", 52, True, False)])  # fmt: skip
+    after = _schools([("TP01", "primary", 58, True, False), ("TP02", "primary", 58, True, False),
+                      ("TP03", "primary", 48, False, False)])  # fmt: skip
+    text = scope_paragraph_zh(scope_changes(before, after), 50)
+    assert text == ("学区调整后，TP01教学点（TP01）、TP02教学点（TP02）学生数增至50人以上，纳入评估范围（均未达标）；"
+                    "TP03教学点（TP03）学生数降至50人以下，不再参评。")  # fmt: skip
+    assert scope_paragraph_zh(scope_changes(before, before), 50) == ""

@@ -596,13 +596,21 @@ def settle_cv_terms(ctx: ModelContext, tol: float = 1e-9) -> None:
             r, p = ctx.vars["teacher_r"][(unit, stage, k)].varValue, ctx.vars["part_pupils"][(unit, stage)].varValue
             q.varValue = max(need[q.name], r * r / p if p and p > 0 else 0.0)
     slacks = [*ctx.vars.get("cv_excess", {}).values(), *ctx.vars.get("cv_worse", {}).values()]
+    for v in slacks:
+        if v.varValue is None:  # the slack of a cut added since the plan was found
+            v.varValue = 0.0
     for name, con in ctx.prob.constraints.items():
-        if not name.startswith("cv_") or con.value() <= tol:
+        if not name.startswith("cv_"):
+            continue
+        # a variable without a value (a lever's, never handed a start) is read as 0: the do-nothing value the
+        # MIP start gives it (start.mip_start)
+        broken = sum(a * float(v.varValue or 0.0) for v, a in con.items()) + con.constant
+        if broken <= tol:
             continue
         for v in slacks:
             coef = con.get(v, None)
             if coef is not None and coef < 0:
-                v.varValue = float(v.varValue or 0.0) + con.value() / -coef
+                v.varValue = float(v.varValue or 0.0) + broken / -coef
                 break
     for key, z in ctx.vars.get("cv_crossed", {}).items():
         z.varValue = 1.0 if float(ctx.vars["cv_worse"][key].varValue or 0.0) > _crossed_at(ctx, *key) else 0.0

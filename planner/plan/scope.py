@@ -89,4 +89,20 @@ def scope_notes(table: pd.DataFrame, line: int) -> list[str]:
     return notes
 
 
-__all__ = ["CHANGE_ZH", "COLUMNS", "scope_changes", "scope_notes"]
+def scope_paragraph_zh(table: pd.DataFrame, line: int) -> str:
+    """The budget justification's sentence on the parts that change side ("" when none do)."""
+    parts = []
+    enters = table[table["change"] == "enters"]
+    if len(enters):
+        names = "、".join(f"{r.name_zh}（{r.school_id}）" for r in enters.itertuples())
+        passing = int(enters["passes_after"].astype(bool).sum())
+        how = "均达标" if passing == len(enters) else ("均未达标" if passing == 0 else f"其中{passing}所达标")
+        parts.append(f"{names}学生数增至{line}人以上，纳入评估范围（{how}）")
+    leaves = table[table["change"] == "leaves"]
+    if len(leaves):
+        names = "、".join(f"{r.name_zh}（{r.school_id}）" for r in leaves.itertuples())
+        parts.append(f"{names}学生数降至{line}人以下，不再参评")
+    return f"学区调整后，{'；'.join(parts)}。" if parts else ""
+
+
+__all__ = ["CHANGE_ZH", "COLUMNS", "scope_changes", "scope_notes", "scope_paragraph_zh"]

@@ -38,6 +38,7 @@ from planner.binding import REASONS_ZH
 from planner.county import County
 from planner.plan import Plan
 from planner.plan.rezoning import rezoning_paragraph
+from planner.plan.scope import scope_paragraph_zh
 from planner.report.marginal import cost_totals
 from planner.report.projects import PURCHASE_ZH, bundled_lines, project_lines, school_names, school_townships
 from planner.report.workbook import budget_table
@@ -198,6 +199,9 @@ def _summary(d: _Doc, plan: Plan, county: County, scenario: Scenario | None, lin
     rezoning = plan.extra_tables.get("rezoning")
     if rezoning is not None and len(rezoning):
         d.p(_rezoning_zh(rezoning_paragraph(rezoning)))
+    scope = plan.extra_tables.get("scope_changes")
+    if scope is not None and len(scope):
+        d.p(scope_paragraph_zh(scope, plan.after.standards.scope.teaching_point_min_pupils))
 
     # 表1 by project type against the budgets
     cap_b, rec_b = float(c["capital_budget_yuan"]), float(c["recurrent_budget_yuan_per_year"])
