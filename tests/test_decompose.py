@@ -290,10 +290,12 @@ def test_sweeps_run_where_rounding_left_the_start_far_from_the_lp() -> None:
     assert rounding_hurt(start(163.83e6, 151.112e6), 149.2e6)  # 确山, a fifth of the budget cut: 87% of the room
     assert rounding_hurt(start(9.16756e8, 5.98755e8), 5.957e8)  # the 2× county: 99%
     assert not rounding_hurt(start(152.085e6, 151.097e6), 149.2e6)  # the combined plan: 34%
+    assert rounding_hurt(start(213.682e6, 212.284e6), 210.4e6)  # redraw_contiguous: 43%
     # a budget chain's smaller plan kept as the start: judged like any other (with sweeps, 确山's chain lost a pass)
     assert not rounding_hurt(start(152.3e6, 151.097e6, "registered start kept"), 149.2e6)
     assert rounding_hurt(start(None, 151.097e6, "restricted MIP no_solution"), 149.2e6)
     assert not rounding_hurt(start(None, None, "LP time_limit"), 149.2e6)  # no LP bound: nothing to judge by
     assert not rounding_hurt(None, 149.2e6)
     assert rounding_hurt(start(23_000.0, 11_100.0), None)  # a cost objective without a floor: 52% of it
-    assert not rounding_hurt(start(21_000.0, 11_100.0), None)  # 47%
+    assert rounding_hurt(start(21_000.0, 11_100.0), None)  # 47%
+    assert not rounding_hurt(start(18_000.0, 11_100.0), None)  # 38%
