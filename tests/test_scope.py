@@ -62,6 +62,6 @@ def test_the_justification_sentence_names_each_point_and_its_outcome() -> None:
     after = _schools([("TP01", "primary", 58, True, False), ("TP02", "primary", 58, True, False),
                       ("TP03", "primary", 48, False, False)])  # fmt: skip
     text = scope_paragraph_zh(scope_changes(before, after), 50)
-    assert text == ("学区调整后，TP01教学点（TP01）、TP02教学点（TP02）学生数增至50人以上，纳入评估范围（均未达标）；"
+    assert text == ("规划实施后，TP01教学点（TP01）、TP02教学点（TP02）学生数增至50人以上，纳入评估范围（均未达标）；"
                     "TP03教学点（TP03）学生数降至50人以下，不再参评。")  # fmt: skip
     assert scope_paragraph_zh(scope_changes(before, before), 50) == ""

@@ -1,7 +1,8 @@
 """Schools a plan moves across the assessment's scope line (评估范围变化).
 
 A teaching point (教学点) with fewer than 50 pupils is outside the assessment (DOMAIN.md §1.1). Re-zoning
-that takes one across the line changes which schools the inspectors count, and which enter every CV. The
+that takes one across the line (or, in a horizon plan, the target year's projected pupils) changes which
+schools the inspectors count, and which enter every CV. The
 model discourages it (``catchments.keep_assessment_scope``: each pupil across is a ``policy`` penalty) but
 keeps each part's scope as today, so a plan that still moves a point across it (to relieve a school over a
 bottom line) counts that point as today. :func:`scope_changes` lists every such part from the
@@ -102,7 +103,7 @@ def scope_paragraph_zh(table: pd.DataFrame, line: int) -> str:
     if len(leaves):
         names = "、".join(f"{r.name_zh}（{r.school_id}）" for r in leaves.itertuples())
         parts.append(f"{names}学生数降至{line}人以下，不再参评")
-    return f"学区调整后，{'；'.join(parts)}。" if parts else ""
+    return f"规划实施后，{'；'.join(parts)}。" if parts else ""
 
 
 __all__ = ["CHANGE_ZH", "COLUMNS", "scope_changes", "scope_notes", "scope_paragraph_zh"]
