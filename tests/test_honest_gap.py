@@ -85,3 +85,13 @@ def test_the_registered_start_is_a_plan_of_its_own() -> None:
     assert built.ctx.objective["failing"].value() == pytest.approx(sc.weights.failing_school * 1)
     # the bounds are given back: the integers are free again
     assert all(x.lowBound == 0 and x.upBound == 1 for x in built.ctx.vars["x"].values())
+
+
+def test_the_stopping_rule_is_the_gap_on_what_the_plan_can_change() -> None:
+    from planner.model.backend import changeable_gap
+
+    # 确山's combined plan: 1% of its 2.36 M above the floor, not 1% of 151.56 M
+    rel, absolute = changeable_gap(0.01, 151.56e6, 149.2e6)
+    assert rel == 0.0 and absolute == pytest.approx(23_600.0)
+    assert changeable_gap(0.01, 151.56e6, None) == (0.01, None)  # no floor known: the whole objective's
+    assert changeable_gap(0.01, 149.2e6, 149.2e6) == (0.01, None)  # nothing above the floor

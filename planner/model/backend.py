@@ -177,6 +177,19 @@ def on_changeable(result: SolverRun, floor: float | None) -> SolverRun:
     return replace(result, bound=bound, gap=gap, status="optimal" if proven else "feasible", floor=floor)
 
 
+def changeable_gap(gap_rel: float, incumbent: float, floor: float | None) -> tuple[float, float | None]:
+    """The stopping rule of every MIP with a floor: (relative gap, absolute gap) to hand the solver.
+
+    With ``floor`` (penalties no plan avoids) below ``incumbent``: no relative gap and an absolute one of
+    ``gap_rel`` × (incumbent − floor), the gap on what the plan can change that :func:`on_changeable` reports;
+    otherwise ``gap_rel`` of the whole objective. The full MIP (:func:`planner.model.optimise.solve`) and each
+    region's sub-MIP (:func:`planner.model.regions.region_fix_and_optimise`) stop by it.
+    """
+    if floor is None or incumbent <= floor:
+        return gap_rel, None
+    return 0.0, gap_rel * (incumbent - floor)
+
+
 def within_tolerance(objective: float, bound: float, gap_rel: float, gap_abs: float = 0.0) -> bool:
     """Whether ``objective`` and ``bound`` are close enough to call the objective proven optimal.
 

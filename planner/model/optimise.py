@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 import pulp
 
-from planner.model.backend import SolverRun, classify, on_changeable, run, solver_label
+from planner.model.backend import SolverRun, changeable_gap, classify, on_changeable, run, solver_label
 from planner.model.balance import (
     CV_MARGIN,
     DECIDED_INTEGERS,
@@ -690,11 +690,7 @@ def solve(
     prob: pulp.LpProblem = built.prob
     if warm:
         mip_start(prob)
-    gap_rel, gap_abs = settings.gap_rel, None
-    if floor is not None:
-        incumbent = ctx_objective(built)
-        if incumbent > floor:
-            gap_rel, gap_abs = 0.0, settings.gap_rel * (incumbent - floor)
+    gap_rel, gap_abs = changeable_gap(settings.gap_rel, ctx_objective(built), floor)
     result = run(
         prob,
         settings.name,

@@ -50,6 +50,7 @@ import pulp
 
 from planner.model.backend import (
     SolverRun,
+    changeable_gap,
     classify,
     fork_child,
     hard_limit_available,
@@ -565,7 +566,7 @@ def region_fix_and_optimise(
     for sweep in range(1, max_sweeps + 1):
         improved = 0
         if floor is not None:
-            backend.gap_abs = settings.gap_rel * max(best - floor, 0.0)
+            backend.gap_abs = changeable_gap(settings.gap_rel, best, floor)[1] or 0.0
         # each region's share of the time left by its free integers: a county seat's region of thousands of
         # catchment binaries needs more than a mountain region of a few hundred
         todo = sum(len(f) for f in free_names)
