@@ -141,6 +141,16 @@ def _crossing_instance() -> ModelInputs:
     return replace(inp, units=units, demand=demand, cv_max={"primary": 0.607, "junior": 0.45})
 
 
+def _crossing_scenario(name: str, *, rotation: bool, weights: dict | None = None, cv_iterations: int | None = None):
+    """The crossing instance's scenario: catchments on (and rotation when asked), nothing built or bought."""
+    solver: dict = {"gap_rel": 0.0} if cv_iterations is None else {"gap_rel": 0.0, "cv_iterations": cv_iterations}
+    return scenario_from_dict(
+        {"name": name, "weights": weights or {}, "solver": solver,
+         "levers": {"catchments": True, "new_schools": False, "expansions": False, "resources": False,
+                    "rotation": rotation, "hires": False}}
+    )  # fmt: skip
+
+
 @pytest.mark.parametrize("crossed_weight", [None, 0])
 def test_no_school_passes_by_pushing_a_balance_over_its_threshold(crossed_weight: float | None) -> None:
     # Today: A fails (sports area 6.35 m² a pupil, under 85% of 7.5), B fails (backbone 0.5 per 100 pupils,
@@ -152,11 +162,7 @@ def test_no_school_passes_by_pushing_a_balance_over_its_threshold(crossed_weight
     assert _cv([8, 2], [397, 403]) == pytest.approx(0.60752, abs=1e-5)
     assert 0.85 * 7.5 * 398.5 / 400 < 0.85 * 7.5 <= 0.85 * 7.5 * 398.5 / 397
     weights = {} if crossed_weight is None else {"cv_crossed": crossed_weight}
-    sc = scenario_from_dict(
-        {"name": "x", "weights": weights, "solver": {"gap_rel": 0.0, "cv_iterations": 5},
-         "levers": {"catchments": True, "new_schools": False, "expansions": False, "resources": False,
-                    "rotation": False, "hires": False}}
-    )  # fmt: skip
+    sc = _crossing_scenario("x", rotation=False, weights=weights, cv_iterations=5)
     sol = optimise(_crossing_instance(), sc)
     ctx = sol.built.ctx
     at_b = ctx.vars["x"][("v3", "primary", "B")].varValue
@@ -180,11 +186,7 @@ def test_a_kept_plan_that_pushes_a_balance_over_is_repaired_by_cuts_and_the_poli
     # (solved with the moves held at 0) pushes the backbone CV to 0.6075, over 0.607. The repair keeps its
     # catchments and may move teachers: one backbone teacher from A to B brings the CV far under (formula below).
     assert _cv([7, 3], [397, 403]) < 0.5
-    sc = scenario_from_dict(
-        {"name": "r", "solver": {"gap_rel": 0.0},
-         "levers": {"catchments": True, "new_schools": False, "expansions": False, "resources": False,
-                    "rotation": True, "hires": False}}
-    )  # fmt: skip
+    sc = _crossing_scenario("r", rotation=True)
     inp = _crossing_instance()
     built = build_model(inp, sc)
     ctx = built.ctx
@@ -230,11 +232,7 @@ def test_a_region_sweep_s_plan_is_kept_only_if_its_true_balance_scores_better(cr
     from planner.model.start import restore_values
 
     weights = {} if crossed_weight is None else {"cv_crossed": crossed_weight}
-    sc = scenario_from_dict(
-        {"name": "j", "weights": weights, "solver": {"gap_rel": 0.0},
-         "levers": {"catchments": True, "new_schools": False, "expansions": False, "resources": False,
-                    "rotation": False, "hires": False}}
-    )  # fmt: skip
+    sc = _crossing_scenario("j", rotation=False, weights=weights)
     inp = _crossing_instance()
     built = build_model(inp, sc)
     ctx = built.ctx
@@ -280,11 +278,7 @@ def test_settling_the_cuts_reads_a_variable_without_a_value_as_the_do_nothing_ze
     # as 0); the cuts' auxiliaries settled at such a plan are those of the same plan with zeros written in
     from planner.model.balance import settle_cv_terms
 
-    sc = scenario_from_dict(
-        {"name": "z", "solver": {"gap_rel": 0.0},
-         "levers": {"catchments": True, "new_schools": False, "expansions": False, "resources": False,
-                    "rotation": True, "hires": False}}
-    )  # fmt: skip
+    sc = _crossing_scenario("z", rotation=True)
     built = build_model(_crossing_instance(), sc)
     ctx = built.ctx
     add_baseline_cuts(built)
