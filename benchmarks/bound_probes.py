@@ -6,8 +6,9 @@ prints figures measured on what the plan can change (objective − the floor of 
 ``capital``
     The bound by regions (planner/model/lagrange.py) at the LP's duals with the capital budget's multiplier
     scaled by each ``--factors`` value: the bound, the capital the blocks' own solutions spend and the time.
-    At factor 1 it is the bound ``optimise`` reports; a higher price on money keeps the blocks from each
-    buying what the budget as a whole cannot.
+    At factor 1 it is the bound ``optimise`` reports. Each block keeps its own share of every dualized row
+    (``lagrange.block_restrictions``: no block alone spends more than the budget); before that, a higher price on
+    money was the only thing keeping the blocks from each buying what the budget as a whole cannot.
 ``dive``
     Rounds the LP's whole capital projects (new schools, expansions) one step at a time and re-solves the LP:
     rule ``up`` fixes the largest fractional project at 1 (at 0 when that breaks the budget), rule
@@ -93,18 +94,26 @@ def probe_capital(args: argparse.Namespace) -> None:
 
 
 def block_spend(arrays: dict, block: np.ndarray, duals: np.ndarray, cap: int, a) -> float:  # type: ignore[no-untyped-def]
-    """Capital the blocks' own MIP solutions spend together at multipliers ``duals`` (each block solved again:
-    :func:`planner.model.lagrange.region_bound` keeps bounds, not solutions)."""
+    """Capital the blocks' own MIP solutions spend together at multipliers ``duals`` (each block solved again,
+    with its own restrictions of the dualized rows: :func:`planner.model.lagrange.region_bound` keeps bounds,
+    not solutions)."""
+    from scipy import sparse
+
     where = lagrange.row_blocks(a, block)
     y, _b = lagrange.signed_duals(np.where(where == -1, duals, 0.0), arrays["row_lo"], arrays["row_up"])
     priced = arrays["cost"] - a.T @ y
     a_csc = a.tocsc()
+    own = lagrange.block_restrictions(a, arrays["lower"], arrays["upper"], arrays["row_lo"], arrays["row_up"], block,
+                                      where)  # fmt: skip
     total = 0.0
-    for k in np.unique(block):
+    for k in np.unique(block).tolist():
         cols, rows = np.flatnonzero(block == k), np.flatnonzero(where == k)
-        sub = a_csc[:, cols].tocsr()[rows]
-        lp = regions.highs_lp(sub, priced[cols], arrays["lower"][cols], arrays["upper"][cols], arrays["row_lo"][rows],
-                              arrays["row_up"][rows], arrays["is_int"][cols])  # fmt: skip
+        sub, lo, up = a_csc[:, cols].tocsr()[rows], arrays["row_lo"][rows], arrays["row_up"][rows]
+        if k in own:
+            sub = sparse.vstack([sub, own[k].a]).tocsr()
+            lo, up = np.concatenate([lo, own[k].lo]), np.concatenate([up, own[k].up])
+        lp = regions.highs_lp(sub, priced[cols], arrays["lower"][cols], arrays["upper"][cols], lo, up,
+                              arrays["is_int"][cols])  # fmt: skip
         h = regions.highs_solver(lp, 120.0)
         h.setOptionValue("mip_abs_gap", 300.0)
         h.run()

@@ -155,3 +155,97 @@ def test_a_child_left_unread_is_stopped(tiny) -> None:
     gc.collect()
     with pytest.raises(ChildProcessError):  # killed and reaped already
         os.waitpid(pid, os.WNOHANG)
+
+
+def test_block_restrictions_by_hand() -> None:
+    from scipy import sparse
+
+    # columns 0, 1 in block 0, column 2 in block 1, column 3 (continuous, unbounded above) in block 1;
+    # all binaries except column 3
+    a = sparse.csr_matrix(np.array([
+        [3.0, 2.0, 4.0, 0.0],   # ≥ 6 across blocks: block 0 needs 3x0 + 2x1 ≥ 2, block 1 4x2 ≥ 1
+        [1.0, 1.0, 1.0, 0.0],   # = 1 across blocks: block 0 gets x0 + x1 ≤ 1; block 1's x2 ≤ 1 is its bound
+        [5.0, 0.0, 0.0, 1.0],   # ≤ 4: column 3 cannot go below 0, so block 0 gets 5x0 ≤ 4, and block 1
+                                # x3 ≤ 4 (unbounded above on its own)
+        [1.0, 1.0, 0.0, 0.0],   # within block 0: not dualized, never restricted
+    ]))  # fmt: skip
+    lower = np.zeros(4)
+    upper = np.array([1.0, 1.0, 1.0, np.inf])
+    row_lo = np.array([6.0, 1.0, -np.inf, -np.inf])
+    row_up = np.array([np.inf, 1.0, 4.0, 1.0])
+    block = np.array([0, 0, 1, 1])
+    where = lagrange.row_blocks(a, block)
+    assert where.tolist() == [-1, -1, -1, 0]
+    out = lagrange.block_restrictions(a, lower, upper, row_lo, row_up, block, where)
+    zero, one = out[0], out[1]
+    # block 0: rows 0, 1 and 2, over its columns (0, 1)
+    assert zero.a.toarray().tolist() == [[3.0, 2.0], [1.0, 1.0], [5.0, 0.0]]
+    assert zero.lo[0] == pytest.approx(2.0) and zero.lo[0] < 2.0 and np.isinf(zero.up[0])
+    assert np.isinf(zero.lo[1]) and zero.up[1] == pytest.approx(1.0) and zero.up[1] > 1.0
+    assert np.isinf(zero.lo[2]) and zero.up[2] == pytest.approx(4.0)
+    # block 1: rows 0 and 2 (row 1 would give x2 ≤ 1, its bound already)
+    assert one.a.toarray().tolist() == [[4.0, 0.0], [0.0, 1.0]]
+    assert one.lo[0] == pytest.approx(1.0) and np.isinf(one.up[0])
+    assert np.isinf(one.lo[1]) and one.up[1] == pytest.approx(4.0)
+    # with x3 free below, block 0 could no longer be restricted by row 2
+    free = lagrange.block_restrictions(a, np.array([0.0, 0.0, 0.0, -np.inf]), upper, row_lo, row_up, block, where)
+    assert free[0].a.toarray().tolist() == [[3.0, 2.0], [1.0, 1.0]]
+
+
+def test_block_restrictions_hold_at_the_optimum(tiny) -> None:
+    sc, inp = tiny
+    inp = replace(inp, capital_budget_yuan=inp.capital_budget_yuan * 0.3)
+    built = build_model(inp, sc)
+    mip = run(built.prob, "highs", time_limit_s=60, gap_rel=0.0, gap_abs=1e-9)
+    assert mip.status == "optimal"
+    variables = built.prob.variables()
+    arrays = model_arrays(built.prob, variables)
+    block = lagrange.column_blocks(built.ctx, variables, partition_units(inp, 2))
+    where = lagrange.row_blocks(arrays["a"], block)
+    out = lagrange.block_restrictions(arrays["a"], arrays["lower"], arrays["upper"], arrays["row_lo"],
+                                      arrays["row_up"], block, where)  # fmt: skip
+    assert out  # the capital budget at least restricts the blocks that buy
+    x = np.array([v.varValue or 0.0 for v in variables])
+    for k, own in out.items():
+        activity = own.a @ x[np.flatnonzero(block == k)]
+        assert np.all(activity >= own.lo - 1e-6) and np.all(activity <= own.up + 1e-6)
+
+
+def test_the_budget_kept_in_each_block_raises_the_bound(tiny, monkeypatch: pytest.MonkeyPatch) -> None:
+    sc, inp = tiny
+    # no money at all, and no prices: the blocks alone would each buy what they like
+    inp = replace(inp, capital_budget_yuan=0.0)
+    built, _lp, optimum, duals = _lp_and_optimum(inp, sc)
+    regions = partition_units(inp, 2)
+    zero = np.zeros_like(duals)
+    kept = _bound(built, regions, zero)
+    assert kept.restricted_rows > 0
+    monkeypatch.setattr(lagrange, "block_restrictions", lambda *args: {})
+    priced_only = _bound(built, regions, zero)
+    assert priced_only.restricted_rows == 0
+    tol = 1e-7 * max(1.0, abs(optimum))
+    assert priced_only.bound < kept.bound <= optimum + tol
+
+
+def test_the_bound_so_far_is_read_without_stopping_the_child(tiny) -> None:
+    # the full MIP asks for the bound so far while it searches (it stops once that proves its plan)
+    import time
+
+    sc, inp = tiny
+    built = build_model(inp, sc)
+    child = lagrange.start_region_bound(built.ctx, partition_units(inp, 2), None, 30.0)
+    assert child is not None
+    seen: list[float] = []
+    until = time.perf_counter() + 60.0
+    latest = None
+    while time.perf_counter() < until:
+        latest = lagrange.latest_region_bound(child)
+        if latest is not None:
+            seen.append(latest.bound)
+            if latest.complete:
+                break
+        time.sleep(0.02)
+    assert latest is not None and latest.complete
+    assert seen == sorted(seen)  # blocks only raise it: each report is at least the one before
+    assert lagrange.collect_region_bound(child) is latest
+    assert lagrange.latest_region_bound(child) is latest  # read after the child is stopped: what it sent

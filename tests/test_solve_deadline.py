@@ -279,3 +279,32 @@ def test_a_start_with_integers_unset_reports_only_the_models_own_bounds() -> Non
     bounds = [v for e, v in heard if e == "bound"]
     assert max(bounds, default=-1.0) <= 3 + 1e-6
     assert sum(v.varValue for v in z) == pytest.approx(3) and w.varValue == pytest.approx(0)
+
+
+def test_a_bound_from_outside_stops_the_search_at_the_plan_it_proves(caplog: pytest.LogCaptureFixture) -> None:
+    # the bound by regions, proved in another process, may show the search's plan within the tolerance long
+    # before HiGHS's own bound does: the search then stops there and keeps that plan
+    import logging
+
+    prob, x = knapsack(seed=6)
+    for v in x:
+        v.setInitialValue(0.0)  # do nothing: objective 7
+    asked: list[float] = []
+    first_plan = -1000.0  # any plan with 1,000 of value is "proven" by the outside bound of this test
+
+    def proven(objective: float) -> bool:
+        asked.append(objective)
+        return objective < CONSTANT + first_plan
+
+    t0 = time.perf_counter()
+    with caplog.at_level(logging.INFO, logger="planner.model.backend"):
+        r = run(prob, "highs", time_limit_s=60.0, gap_rel=0.0, warm_start=True, proven=proven)
+    wall = time.perf_counter() - t0
+    assert "proven by a bound from outside" in caplog.text
+    assert wall < 30.0  # stopped at the first such plan, not at the 60 s limit HiGHS could not beat
+    assert r.has_solution and r.status == "feasible"  # its own bound does not prove it: the caller's does
+    # the rule was asked with the whole objective (PuLP's constant added), and the kept plan is the one it proved
+    assert r.objective == pytest.approx(asked[-1]) and asked[-1] < CONSTANT + first_plan
+    assert all(a >= r.objective - 1e-6 for a in asked)
+    assert r.objective == pytest.approx(objective_at_values(prob))
+    assert violations(prob) == []

@@ -302,6 +302,8 @@ def parse_cbc_log(text: str) -> dict[str, Any]:
 GRACE_S = 2.0
 #: see :data:`GRACE_S`
 GRACE_SHARE = 0.05
+#: seconds between two questions to a HiGHS child's ``proven`` rule (:func:`run_in_child`)
+PROVEN_POLL_S = 0.5
 
 
 def default_grace_s(time_limit_s: float) -> float:
@@ -343,6 +345,7 @@ class _ChildOutcome:
         self.values = values
         self.info = info
         self.stopped = False  # True: the child was stopped at the deadline (or died) before it finished
+        self.proven_outside = False  # True: stopped early because a bound from outside proved its plan
         self.kept = "the solver's result"  # what the values are, for the log
 
     def getModelStatus(self) -> Any:  # highspy's name
@@ -608,7 +611,13 @@ def stop_child(pid: int, receiver: Connection) -> None:
 
 
 def run_in_child(
-    h: Any, kill_at: float, start: Any | None, complete_s: float, *, complete_first: bool = False
+    h: Any,
+    kill_at: float,
+    start: Any | None,
+    complete_s: float,
+    *,
+    complete_first: bool = False,
+    proven: Callable[[float], bool] | None = None,
 ) -> _ChildOutcome:
     """Run HiGHS model ``h`` in a forked child, stopped at ``kill_at`` (``time.perf_counter()``) if still running.
 
@@ -617,7 +626,9 @@ def run_in_child(
     seconds when partial, see :func:`_start_solution`) when it is feasible, with the best dual bound the
     child reported and model status ``kTimeLimit`` (``kNotset`` without a solution). ``complete_first``:
     ``start`` leaves integer columns unset and is not set on ``h``; the child completes it first
-    (:func:`complete_start`).
+    (:func:`complete_start`). ``proven``: asked every :data:`PROVEN_POLL_S` seconds with the best objective
+    the child reported (HiGHS's, without PuLP's constant); when it answers True (a bound proved elsewhere,
+    e.g. the bound by regions, shows that plan within the tolerance) the child is stopped and that plan kept.
     """
     import highspy
     import numpy as np
@@ -629,11 +640,17 @@ def run_in_child(
     bound = -math.inf
     done: tuple[Any, ...] | None = None
     exit_status: int | None = None
+    proven_outside = False
     try:
         while done is None:
             wait_s = kill_at - time.perf_counter()
-            if wait_s <= 0 or not receiver.poll(wait_s):
+            if wait_s <= 0:
                 break
+            if proven is not None and best is not None and proven(best[0]):
+                proven_outside = True
+                break
+            if not receiver.poll(wait_s if proven is None else min(wait_s, PROVEN_POLL_S)):
+                continue
             try:
                 msg = receiver.recv()
             except (EOFError, OSError):
@@ -683,6 +700,7 @@ def run_in_child(
         gap = abs(objective - bound) / max(abs(objective), 1e-9) if math.isfinite(bound) else math.inf
         outcome = _ChildOutcome(st.kTimeLimit, objective, values, _Info(objective, bound, gap, 2))
     outcome.stopped = True
+    outcome.proven_outside = proven_outside
     outcome.kept = kept
     return outcome
 
@@ -699,6 +717,7 @@ def _highs_solver_class() -> type:
         kill_at: float | None = None
         limit_at: float | None = None
         outcome: _ChildOutcome | None = None
+        proven: Callable[[float], bool] | None = None
 
         def callSolver(self, lp: pulp.LpProblem) -> None:  # PuLP's method name
             start = None
@@ -724,7 +743,8 @@ def _highs_solver_class() -> type:
             if "time_limit" not in self.optionsDict:
                 lp.solverModel.setOptionValue("time_limit", max(self.limit_at - time.perf_counter(), 0.0))
             complete_s = max(1.0, 0.1 * (self.timeLimit or 0.0))
-            self.outcome = run_in_child(lp.solverModel, self.kill_at, start, complete_s, complete_first=complete_first)
+            self.outcome = run_in_child(lp.solverModel, self.kill_at, start, complete_s, complete_first=complete_first,
+                                        proven=self.proven)  # fmt: skip
 
         def findSolutionValues(self, lp: pulp.LpProblem) -> tuple[int, int]:  # PuLP's method name
             h = lp.solverModel
@@ -774,6 +794,7 @@ def run(
     msg: bool = False,
     hard_limit: bool = True,
     grace_s: float | None = None,
+    proven: Callable[[float], bool] | None = None,
 ) -> SolverRun:
     """Solve ``prob`` and report the solver's real status, objective, bound and gap.
 
@@ -813,6 +834,11 @@ def run(
     grace_s : float or None
         Seconds the HiGHS child may overrun ``time_limit_s`` before it is stopped; default
         :func:`default_grace_s` (2 s + 5% of the limit).
+    proven : callable, optional
+        HiGHS MIP in a child (``hard_limit``): asked with the objective of the best plan found so far
+        (with PuLP's constant); True stops the search there, that plan kept (a bound proved elsewhere, the
+        caller's rule, shows it within the tolerance). The status is then judged by the caller with that
+        bound; the run's own bound is the solver's.
 
     Returns
     -------
@@ -836,10 +862,15 @@ def run(
                 and any(v.cat == pulp.LpInteger for v in prob.variables())):  # fmt: skip
             s.limit_at = t0 + time_limit_s
             s.kill_at = s.limit_at + (default_grace_s(time_limit_s) if grace_s is None else grace_s)
+            if proven is not None:
+                s.proven = lambda objective: proven(objective + constant)
         prob.solve(s)
         seconds = time.perf_counter() - t0
         h = s.outcome if s.outcome is not None else prob.solverModel
-        if s.outcome is not None and s.outcome.stopped:
+        if s.outcome is not None and s.outcome.proven_outside:
+            log.info("HiGHS stopped after %.1f s: its best plan is proven by a bound from outside the search",
+                     seconds)  # fmt: skip
+        elif s.outcome is not None and s.outcome.stopped:
             log.info("HiGHS stopped at its wall-clock limit (%.1f s + %.1f s grace) after %.1f s; kept: %s",
                      time_limit_s, s.kill_at - s.limit_at, seconds, s.outcome.kept)  # fmt: skip
         ms = h.getModelStatus()

@@ -18,6 +18,12 @@ lies, school by school, and splits into pieces that each finish:
    keeps ``L`` valid.
 4. At the LP's duals the blocks' LPs sum to the LP bound exactly (checked and logged), so ``L`` is never
    below it; the blocks' integrality (a school passes whole, a project is whole) is what it adds.
+5. A dualized row still limits each block on its own (:func:`block_restrictions`): the capital budget
+   ``Σ_all cost·x ≤ B`` implies ``Σ_B cost·x ≤ B − (the least the other blocks can spend)`` for every block
+   ``B``. Every plan satisfies these rows, so each block's MIP keeps them beside the priced row and ``L``
+   stays a bound. They are what a price alone cannot say: at the LP's price of capital the county seat's
+   block alone buys 321 M yuan of a 300 M budget (确山, combined), and kept to 300 M it fails J004, as the plan
+   does (docs/performance.md).
 
 The blocks are solved smallest first, each with its share (by columns) of the time left, so the small ones
 finish and hand unused time to the large ones. In :func:`planner.model.optimise.optimise` the bound runs in a
@@ -75,6 +81,8 @@ class RegionBound:
     blocks: tuple[BlockBound, ...]
     complete: bool
     seconds: float
+    #: dualized rows kept in a block as its own restriction (:func:`block_restrictions`), summed over blocks
+    restricted_rows: int = 0
 
     @property
     def solved_blocks(self) -> int:
@@ -135,6 +143,107 @@ def row_blocks(a: Any, block: np.ndarray) -> np.ndarray:
     return out
 
 
+@dataclass(frozen=True)
+class Restriction:
+    """Dualized rows as one block's own rows: ``lo ≤ a·x_B ≤ up`` over the block's columns (CSR ``a``)."""
+
+    a: Any
+    lo: np.ndarray
+    up: np.ndarray
+
+
+def block_restrictions(
+    a: Any,
+    lower: np.ndarray,
+    upper: np.ndarray,
+    row_lo: np.ndarray,
+    row_up: np.ndarray,
+    block: np.ndarray,
+    where: np.ndarray,
+) -> dict[int, Restriction]:
+    """Each dualized row restricted to each block it touches, where the restriction cuts that block.
+
+    For a row ``lo ≤ Σ_j a_j·x_j ≤ up`` and a block ``B``, the other blocks' columns contribute at least
+    ``m`` and at most ``M`` within their bounds, so every plan has ``lo − M ≤ Σ_{j∈B} a_j·x_j ≤ up − m``.
+    The row is kept for ``B`` only where a side is finite and tighter than ``B``'s own columns' bounds
+    already make it (a catchment row across two regions, ``Σ x = 1``, gives ``Σ_B x ≤ 1``; the capital
+    budget gives ``Σ_B cost·x ≤ B`` minus what the other blocks must spend). The sides are relaxed by a
+    round-off margin so that no plan is cut by floating-point error.
+
+    Parameters
+    ----------
+    a : scipy.sparse.csr_matrix
+        The constraint matrix; ``lower``/``upper`` its column bounds and ``row_lo``/``row_up`` its row sides.
+    block : numpy.ndarray
+        Block of every column (:func:`column_blocks`).
+    where : numpy.ndarray
+        Block of every row (:func:`row_blocks`); the rows at -1 (across blocks) are the ones restricted.
+
+    Returns
+    -------
+    dict of int to Restriction
+        The restricted rows of every block that has any, over that block's columns in ascending order.
+    """
+    from scipy import sparse
+
+    dual_rows = np.flatnonzero(where == -1)
+    if not len(dual_rows):
+        return {}
+    sub = a[dual_rows].tocoo()
+    coef, col = sub.data, sub.col
+    lo_c, up_c = lower[col], upper[col]
+    with np.errstate(invalid="ignore"):
+        at_lo, at_up = coef * lo_c, coef * up_c
+    least = np.where(coef > 0, at_lo, at_up)  # each term's smallest and largest value within its bounds
+    most = np.where(coef > 0, at_up, at_lo)
+    n_blocks = int(block.max()) + 1
+    pair = sub.row * n_blocks + block[col]
+    pairs, inverse = np.unique(pair, return_inverse=True)
+
+    def sums(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        # finite part and count of infinite terms, per row and per (row, block)
+        finite = np.isfinite(values)
+        v = np.where(finite, values, 0.0)
+        inf = (~finite).astype(np.int64)
+        row_sum, row_inf = np.zeros(len(dual_rows)), np.zeros(len(dual_rows), dtype=np.int64)
+        np.add.at(row_sum, sub.row, v)
+        np.add.at(row_inf, sub.row, inf)
+        pair_sum, pair_inf = np.zeros(len(pairs)), np.zeros(len(pairs), dtype=np.int64)
+        np.add.at(pair_sum, inverse, v)
+        np.add.at(pair_inf, inverse, inf)
+        return row_sum, row_inf, pair_sum, pair_inf
+
+    lsum, linf, own_lsum, own_linf = sums(least)
+    msum, minf, own_msum, own_minf = sums(most)
+    r = pairs // n_blocks
+    k = pairs % n_blocks
+    scale_up = np.abs(lsum[r]) + np.abs(own_lsum) + 1.0
+    scale_lo = np.abs(msum[r]) + np.abs(own_msum) + 1.0
+    others_least = np.where(linf[r] - own_linf == 0, lsum[r] - own_lsum, -math.inf)
+    others_most = np.where(minf[r] - own_minf == 0, msum[r] - own_msum, math.inf)
+    up = row_up[dual_rows][r] - others_least
+    lo = row_lo[dual_rows][r] - others_most
+    up = np.where(np.isfinite(up), up + 1e-9 * (scale_up + np.abs(up)), math.inf)
+    lo = np.where(np.isfinite(lo), lo - 1e-9 * (scale_lo + np.abs(lo)), -math.inf)
+    own_least = np.where(own_linf == 0, own_lsum, -math.inf)
+    own_most = np.where(own_minf == 0, own_msum, math.inf)
+    # a side cuts the block only where it is tighter than the block's own columns allow
+    with np.errstate(invalid="ignore"):  # an infinite side is never kept, whatever the comparison reads
+        cuts_up = np.isfinite(up) & (up + 1e-7 * (1.0 + np.abs(up)) < own_most)
+        cuts_lo = np.isfinite(lo) & (lo - 1e-7 * (1.0 + np.abs(lo)) > own_least)
+    keep = cuts_up | cuts_lo
+    up = np.where(cuts_up, up, math.inf)
+    lo = np.where(cuts_lo, lo, -math.inf)
+    out: dict[int, Restriction] = {}
+    a_rows = a[dual_rows].tocsc()
+    for b in np.unique(k[keep]).tolist():
+        sel = keep & (k == b)
+        cols = np.flatnonzero(block == b)
+        mat = sparse.csr_matrix(a_rows[:, cols])[r[sel]]
+        out[b] = Restriction(mat, lo[sel], up[sel])
+    return out
+
+
 def signed_duals(duals: np.ndarray, row_lo: np.ndarray, row_up: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Multipliers of the sign that keeps the Lagrangian a bound, and the side of each row they price.
 
@@ -182,6 +291,7 @@ def region_bound(
         None when the LP relaxation or a block's LP does not solve (no bound is claimed).
     """
     import highspy
+    from scipy import sparse
 
     t0 = time.perf_counter()
     deadline = t0 + time_limit_s
@@ -230,18 +340,26 @@ def region_bound(
     if lp_value is not None and abs(lp_sum - lp_value) > LP_CHECK_REL * max(1.0, abs(lp_value)):
         log.warning("Lagrangian bound: the blocks' LPs sum to %.9g, the LP relaxation is %.9g", lp_sum, lp_value)
 
+    restricted = block_restrictions(a, lower, upper, row_lo, row_up, block, where)
+    n_restricted = sum(len(r.lo) for r in restricted.values())
+
     def current(complete: bool) -> RegionBound:
         total = constant + sum(bb.bound for bb in blocks.values())
         return RegionBound(total, lp_sum, constant, int(dualized.sum()), tuple(blocks[k] for k in order), complete,
-                           time.perf_counter() - t0)  # fmt: skip
+                           time.perf_counter() - t0, n_restricted)  # fmt: skip
 
     if report is not None:
         report(current(False))
-    left_cols = sum(len(parts[k][0]) for k in order if is_int[parts[k][0]].any())
-    for k in order:
+    # the blocks whose bound can rise above their LP: integrality, or rows of their own kept from the dualized
+    rising = [k for k in order if is_int[parts[k][0]].any() or k in restricted]
+    left_cols = sum(len(parts[k][0]) for k in rising)
+    for k in rising:
         cols, rows, sub = parts[k]
-        if not is_int[cols].any():
-            continue
+        lo_k, up_k = row_lo[rows], row_up[rows]
+        if k in restricted:
+            own = restricted[k]
+            sub = sparse.vstack([sub, own.a]).tocsr()
+            lo_k, up_k = np.concatenate([lo_k, own.lo]), np.concatenate([up_k, own.up])
         left = deadline - time.perf_counter()
         if left < 0.5:
             break
@@ -249,7 +367,8 @@ def region_bound(
         # (HiGHS may overrun its limit in the root node's cut rounds)
         limit = min(max(left * len(cols) / max(left_cols, 1), min(left, 1.0)), left - max(1.0, END_MARGIN * left))
         left_cols -= len(cols)
-        lp = highs_lp(sub, priced[cols], lower[cols], upper[cols], row_lo[rows], row_up[rows], is_int[cols])
+        mip = bool(is_int[cols].any())
+        lp = highs_lp(sub, priced[cols], lower[cols], upper[cols], lo_k, up_k, is_int[cols] if mip else None)
         h = highs_solver(lp, limit)
         h.setOptionValue("mip_rel_gap", 1e-6)
         h.setOptionValue("mip_abs_gap", max(float(gap_abs), 1e-6))
@@ -257,7 +376,8 @@ def region_bound(
         h.run()
         info = h.getInfo()
         proved = h.getModelStatus() == highspy.HighsModelStatus.kOptimal
-        mip_bound = float(info.mip_dual_bound)
+        mip_bound = float(info.mip_dual_bound) if mip else (float(info.objective_function_value) if proved
+                                                            else -math.inf)  # fmt: skip
         if math.isfinite(mip_bound) and mip_bound > blocks[k].bound:
             blocks[k] = replace(blocks[k], bound=mip_bound, proved=proved, seconds=blocks[k].seconds +
                                 time.perf_counter() - t)  # fmt: skip
@@ -268,9 +388,9 @@ def region_bound(
     result = current(True)
     if report is not None:
         report(result)
-    log.info("Lagrangian bound %.9g (LP %.9g): %d blocks, %d rows dualized, %d block MIPs proved, %.1f s",
-             result.bound, result.lp_bound, len(blocks), result.dualized_rows,
-             sum(bb.proved for bb in result.blocks), result.seconds)  # fmt: skip
+    log.info("Lagrangian bound %.9g (LP %.9g): %d blocks, %d rows dualized (%d kept in a block as its own), "
+             "%d block MIPs proved, %.1f s", result.bound, result.lp_bound, len(blocks), result.dualized_rows,
+             n_restricted, sum(bb.proved for bb in result.blocks), result.seconds)  # fmt: skip
     return result
 
 
@@ -303,6 +423,16 @@ def start_region_bound(
 
     pid, receiver = fork_child(child)
     return BoundChild(pid, receiver)
+
+
+def latest_region_bound(child: BoundChild) -> RegionBound | None:
+    """The latest bound ``child`` has reported so far, without waiting for more or stopping it."""
+    try:
+        while child.receiver.poll(0):
+            child.latest = child.receiver.recv()
+    except (EOFError, OSError):  # the child has ended (or was stopped): what it sent is what there is
+        pass
+    return child.latest
 
 
 def collect_region_bound(child: BoundChild, wait_s: float = 0.0) -> RegionBound | None:

@@ -25,7 +25,15 @@ import numpy as np
 import pandas as pd
 import pulp
 
-from planner.model.backend import SolverRun, changeable_gap, classify, on_changeable, run, solver_label
+from planner.model.backend import (
+    SolverRun,
+    changeable_gap,
+    classify,
+    on_changeable,
+    run,
+    solver_label,
+    within_tolerance,
+)
 from planner.model.balance import (
     CV_MARGIN,
     DECIDED_INTEGERS,
@@ -39,7 +47,7 @@ from planner.model.balance import (
 from planner.model.build import OBJECTIVE_GROUPS, BuiltModel, build_model, set_objective
 from planner.model.context import ModelContext
 from planner.model.inputs import INDICATORS, SCHOOL_INDICATORS, TEACHER_INDICATORS, ModelInputs
-from planner.model.lagrange import BoundChild, collect_region_bound, start_region_bound
+from planner.model.lagrange import BoundChild, collect_region_bound, latest_region_bound, start_region_bound
 from planner.model.polish import ctx_objective, polish, polish_resources
 from planner.model.regions import REGION_UNITS, partition_units, region_fix_and_optimise, use_regions
 from planner.model.start import (
@@ -282,6 +290,12 @@ def optimise(
         )
     # a bound region by region, in a second process alongside whatever finds the plan (planner/model/lagrange.py)
     bound_child = region_bound_child(built, scenario.solver, start, deadline, floor)
+
+    def outside_bound() -> float | None:
+        # the bound by regions so far: the full MIP stops as soon as it proves the MIP's plan within the tolerance
+        latest = latest_region_bound(bound_child) if bound_child is not None else None
+        return None if latest is None else latest.bound
+
     # the full MIP always gets at least a fifth of the time limit, so that it reports a proven bound even
     # when the start heuristic ran over its share (slow model hand-over on a loaded machine)
     remaining = max(deadline - time.perf_counter(), 0.2 * scenario.solver.time_limit_s)
@@ -324,7 +338,7 @@ def optimise(
         # keep a share of the time for the CV rounds (a plan that breaks a CV is re-solved with cuts at its point)
         reserve = CV_RESERVE_SHARE * scenario.solver.time_limit_s if scenario.solver.cv_iterations else 0.0
         main = max(deadline - time.perf_counter() - reserve, 0.2 * scenario.solver.time_limit_s)
-        result = solve(built, scenario.solver, time_limit_s=main, warm=True, floor=floor)
+        result = solve(built, scenario.solver, time_limit_s=main, warm=True, floor=floor, outside_bound=outside_bound)
         if not result.has_solution and start is not None and start.objective is not None:
             # stopped before it reported any plan (a loaded machine): the start's plan is still a plan
             log.warning("the full MIP reported no plan in %.0f s: keeping the start heuristic's", main)
@@ -374,7 +388,8 @@ def optimise(
         result = _polished(built, scenario, here, deadline)
         left = deadline - time.perf_counter()
         if left >= 1:
-            again = solve(built, scenario.solver, time_limit_s=left, warm=True, floor=floor)
+            again = solve(built, scenario.solver, time_limit_s=left, warm=True, floor=floor,
+                          outside_bound=outside_bound)  # fmt: skip
             if again.bound is not None:
                 bounds.append(again.bound)
             result = _polished(built, scenario, again, deadline)
@@ -397,7 +412,8 @@ def optimise(
             rounds.append({"phase": "region_bound", "bound": lagrangian.bound, "lp_bound": lagrangian.lp_bound,
                            "blocks": len(lagrangian.blocks), "blocks_solved": lagrangian.solved_blocks,
                            "blocks_proved": sum(b.proved for b in lagrangian.blocks),
-                           "rows_dualized": lagrangian.dualized_rows, "complete": lagrangian.complete,
+                           "rows_dualized": lagrangian.dualized_rows,
+                           "rows_kept_in_blocks": lagrangian.restricted_rows, "complete": lagrangian.complete,
                            "seconds": lagrangian.seconds})  # fmt: skip
             log.info("region bound %.9g (%d of %d blocks solved%s)", lagrangian.bound, lagrangian.solved_blocks,
                      len(lagrangian.blocks), "" if lagrangian.complete else ", stopped at the time limit")  # fmt: skip
@@ -680,17 +696,29 @@ def solve(
     time_limit_s: float | None = None,
     warm: bool = True,
     floor: float | None = None,
+    outside_bound: Callable[[], float | None] | None = None,
 ) -> SolverRun:
     """Solve ``built.prob`` (a :class:`~planner.model.build.BuiltModel`) under ``settings``.
 
     With ``floor`` (:func:`unavoidable_floor`) the solver stops on the gap of what the plan can change: an
     absolute gap of ``gap_rel`` × (the start's objective − floor) instead of ``gap_rel`` of the whole
-    objective, which a large constant would satisfy long before the plan is good.
+    objective, which a large constant would satisfy long before the plan is good. ``outside_bound``: a
+    bound proved beside the search (the bound by regions so far, or None); the search stops as soon as it
+    proves the best plan within the same rule (HiGHS in a child only), and the caller reports that bound.
     """
     prob: pulp.LpProblem = built.prob
     if warm:
         mip_start(prob)
     gap_rel, gap_abs = changeable_gap(settings.gap_rel, ctx_objective(built), floor)
+
+    def proven(objective: float) -> bool:
+        bound = outside_bound() if outside_bound is not None else None
+        if bound is None:
+            return False
+        # the rule of the reported status, at this plan (not the start's, a wider tolerance)
+        rel, absolute = changeable_gap(settings.gap_rel, objective, floor)
+        return within_tolerance(objective, bound, rel, absolute or 0.0)
+
     result = run(
         prob,
         settings.name,
@@ -699,6 +727,7 @@ def solve(
         gap_abs=gap_abs,
         threads=settings.threads,
         warm_start=warm,
+        proven=proven if outside_bound is not None else None,
     )
     result = replace(result, gap_rel=settings.gap_rel)
     if result.has_solution:
