@@ -249,3 +249,38 @@ def test_the_bound_so_far_is_read_without_stopping_the_child(tiny) -> None:
     assert seen == sorted(seen)  # blocks only raise it: each report is at least the one before
     assert lagrange.collect_region_bound(child) is latest
     assert lagrange.latest_region_bound(child) is latest  # read after the child is stopped: what it sent
+
+
+def test_a_block_s_bound_is_reported_while_its_mip_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the largest block's MIP may run for most of the solve: its proven bound so far is reported as it rises
+    # (at most every PROGRESS_S), so the full MIP can stop on it before that block ends
+    from types import SimpleNamespace
+
+    subscribed: list = []
+    options: dict[str, object] = {}
+    h = SimpleNamespace(cbMipLogging=SimpleNamespace(subscribe=subscribed.append),
+                        cbMipInterrupt=SimpleNamespace(subscribe=subscribed.append),
+                        setOptionValue=options.__setitem__)  # fmt: skip
+    blocks = {3: lagrange.BlockBound(3, 10, 5, lp=100.0, bound=100.0, proved=False, seconds=0.0)}
+    reports: list[float] = []
+    clock = [1000.0]
+    monkeypatch.setattr(lagrange.time, "perf_counter", lambda: clock[0])
+    lagrange._report_progress(h, 3, blocks, lambda: reports.append(blocks[3].bound))
+    assert len(subscribed) == 2 and options["output_flag"] is True and options["log_to_console"] is False
+    on = subscribed[0]
+
+    def event(bound: float) -> SimpleNamespace:
+        return SimpleNamespace(data_out=SimpleNamespace(mip_dual_bound=bound))
+
+    clock[0] += 0.5
+    on(event(120.0))  # too soon after the start: not yet
+    assert reports == [] and blocks[3].bound == 100.0
+    clock[0] += lagrange.PROGRESS_S
+    on(event(-np.inf))  # no bound yet (root node)
+    on(event(90.0))  # below what the block already has: never lowers it
+    on(event(125.0))
+    assert reports == [125.0] and blocks[3].bound == 125.0
+    on(event(130.0))  # within PROGRESS_S of the last report
+    clock[0] += lagrange.PROGRESS_S
+    on(event(131.0))
+    assert reports == [125.0, 131.0] and not blocks[3].proved

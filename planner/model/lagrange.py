@@ -38,6 +38,7 @@ import math
 import os
 import time
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from multiprocessing.connection import Connection
 from typing import Any
@@ -55,6 +56,8 @@ log = logging.getLogger(__name__)
 LP_CHECK_REL = 1e-6
 #: share of the time left that the last blocks keep in hand for reporting (HiGHS overruns its limit)
 END_MARGIN = 0.1
+#: seconds between two reports of a block's bound while its MIP runs
+PROGRESS_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -372,17 +375,17 @@ def region_bound(
         h = highs_solver(lp, limit)
         h.setOptionValue("mip_rel_gap", 1e-6)
         h.setOptionValue("mip_abs_gap", max(float(gap_abs), 1e-6))
+        if mip and report is not None:
+            _report_progress(h, k, blocks, lambda: report(current(False)))
         t = time.perf_counter()
         h.run()
         info = h.getInfo()
         proved = h.getModelStatus() == highspy.HighsModelStatus.kOptimal
         mip_bound = float(info.mip_dual_bound) if mip else (float(info.objective_function_value) if proved
                                                             else -math.inf)  # fmt: skip
-        if math.isfinite(mip_bound) and mip_bound > blocks[k].bound:
-            blocks[k] = replace(blocks[k], bound=mip_bound, proved=proved, seconds=blocks[k].seconds +
-                                time.perf_counter() - t)  # fmt: skip
-        elif proved:
-            blocks[k] = replace(blocks[k], proved=True)
+        best = max(mip_bound, blocks[k].bound) if math.isfinite(mip_bound) else blocks[k].bound
+        blocks[k] = replace(blocks[k], bound=best, proved=proved or blocks[k].proved,
+                            seconds=blocks[k].seconds + time.perf_counter() - t)  # fmt: skip
         if report is not None:
             report(current(False))
     result = current(True)
@@ -392,6 +395,31 @@ def region_bound(
              "%d block MIPs proved, %.1f s", result.bound, result.lp_bound, len(blocks), result.dualized_rows,
              n_restricted, sum(bb.proved for bb in result.blocks), result.seconds)  # fmt: skip
     return result
+
+
+def _report_progress(h: Any, k: int, blocks: dict[int, BlockBound], report: Callable[[], None]) -> None:
+    """Raise block ``k``'s bound to the proven bound its MIP ``h`` reaches while it runs, and report it.
+
+    At most every :data:`PROGRESS_S` seconds and only when it rose: the full MIP asks for the bound so far and
+    stops once it proves its plan, so the largest block's progress counts before that block ends. HiGHS
+    calls these callbacks for the MIP itself, not its sub-MIP heuristics (a block's MIP has no start to
+    complete, see :func:`planner.model.backend.complete_start`), so each value is a bound of the block.
+    """
+    last = [time.perf_counter()]
+
+    def on_progress(e: Any) -> None:
+        b = float(e.data_out.mip_dual_bound)
+        now = time.perf_counter()
+        if math.isfinite(b) and b > blocks[k].bound and now - last[0] >= PROGRESS_S:
+            blocks[k] = replace(blocks[k], bound=b)
+            last[0] = now
+            report()
+
+    h.cbMipLogging.subscribe(on_progress)
+    h.cbMipInterrupt.subscribe(on_progress)
+    # HiGHS calls the logging callback only with output on: on, but not to the console
+    h.setOptionValue("output_flag", True)
+    h.setOptionValue("log_to_console", False)
 
 
 def model_duals(prob: pulp.LpProblem) -> np.ndarray | None:

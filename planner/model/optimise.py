@@ -376,6 +376,9 @@ def optimise(
             best = (score, {v.name: v.varValue for v in built.prob.variables()}, result, cv)
         if it == scenario.solver.cv_iterations:
             break
+        if proven_at_true_cvs(result, score, [*bounds, outside_bound()], floor, scenario.solver.gap_rel):
+            log.info("CV rounds: the plan is proven within the tolerance at its true CVs; no further round")
+            break
         added = _add_cuts(built, state, cv, f"r{it}", ceilings)
         remaining = deadline - time.perf_counter()
         if not added or remaining < 1:
@@ -627,6 +630,22 @@ def unavoidable_floor(built: BuiltModel, settings: SolverSettings, time_limit_s:
         return None
     log.info("penalties no plan avoids: at least %.6g (LP of the bottom lines, %.1f s)", lp.objective, lp.seconds)
     return float(lp.objective)
+
+
+def proven_at_true_cvs(
+    result: SolverRun, score: float, bounds: list[float | None], floor: float | None, gap_rel: float
+) -> bool:
+    """Whether the CV rounds can stop: the plan's true score is no worse than the model's objective at it, and the
+    best of ``bounds`` proves that objective within ``gap_rel`` of what the plan can change (the reported rule).
+
+    A round re-solves a plan whose true CVs cost more than its cuts said; a plan that is proven and whose cuts
+    are exact at it (or err on the safe side) has nothing left for a round to find within the tolerance.
+    """
+    known = [b for b in bounds if b is not None]
+    if result.objective is None or not known or score > result.objective + 1e-9 * max(1.0, abs(score)):
+        return False
+    rel, absolute = changeable_gap(gap_rel, result.objective, floor)
+    return within_tolerance(result.objective, max(known), rel, absolute or 0.0)
 
 
 def at_true_cvs(result: SolverRun, score: float) -> SolverRun:
