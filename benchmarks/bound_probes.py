@@ -97,8 +97,6 @@ def block_spend(arrays: dict, block: np.ndarray, duals: np.ndarray, cap: int, a)
     """Capital the blocks' own MIP solutions spend together at multipliers ``duals`` (each block solved again,
     with its own restrictions of the dualized rows: :func:`planner.model.lagrange.region_bound` keeps bounds,
     not solutions)."""
-    from scipy import sparse
-
     where = lagrange.row_blocks(a, block)
     y, _b = lagrange.signed_duals(np.where(where == -1, duals, 0.0), arrays["row_lo"], arrays["row_up"])
     priced = arrays["cost"] - a.T @ y
@@ -110,8 +108,7 @@ def block_spend(arrays: dict, block: np.ndarray, duals: np.ndarray, cap: int, a)
         cols, rows = np.flatnonzero(block == k), np.flatnonzero(where == k)
         sub, lo, up = a_csc[:, cols].tocsr()[rows], arrays["row_lo"][rows], arrays["row_up"][rows]
         if k in own:
-            sub = sparse.vstack([sub, own[k].a]).tocsr()
-            lo, up = np.concatenate([lo, own[k].lo]), np.concatenate([up, own[k].up])
+            sub, lo, up = own[k].below(sub, lo, up)
         lp = regions.highs_lp(sub, priced[cols], arrays["lower"][cols], arrays["upper"][cols], lo, up,
                               arrays["is_int"][cols])  # fmt: skip
         h = regions.highs_solver(lp, 120.0)

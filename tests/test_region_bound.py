@@ -260,7 +260,8 @@ def test_a_block_s_bound_is_reported_while_its_mip_runs(monkeypatch: pytest.Monk
     options: dict[str, object] = {}
     h = SimpleNamespace(cbMipLogging=SimpleNamespace(subscribe=subscribed.append),
                         cbMipInterrupt=SimpleNamespace(subscribe=subscribed.append),
-                        setOptionValue=options.__setitem__)  # fmt: skip
+                        setOptionValue=options.__setitem__,
+                        getOptionValue=lambda name: options.get(name, False))  # a quiet solver  # fmt: skip
     blocks = {3: lagrange.BlockBound(3, 10, 5, lp=100.0, bound=100.0, proved=False, seconds=0.0)}
     reports: list[float] = []
     clock = [1000.0]

@@ -190,6 +190,16 @@ def changeable_gap(gap_rel: float, incumbent: float, floor: float | None) -> tup
     return 0.0, gap_rel * (incumbent - floor)
 
 
+def proven_within(objective: float, bound: float, gap_rel: float, floor: float | None) -> bool:
+    """Whether ``bound`` proves ``objective`` within ``gap_rel`` of what the plan can change (:func:`changeable_gap`).
+
+    The rule by which a search stops on a bound proved outside it (:func:`planner.model.optimise.solve`) and the CV
+    rounds end (:func:`planner.model.optimise.proven_at_true_cvs`), at the plan in hand.
+    """
+    rel, absolute = changeable_gap(gap_rel, objective, floor)
+    return within_tolerance(objective, bound, rel, absolute or 0.0)
+
+
 def within_tolerance(objective: float, bound: float, gap_rel: float, gap_abs: float = 0.0) -> bool:
     """Whether ``objective`` and ``bound`` are close enough to call the objective proven optimal.
 
@@ -378,6 +388,21 @@ def _option(h: Any, name: str) -> Any:
     return value[1] if isinstance(value, tuple) else value
 
 
+def on_mip_progress(h: Any, callback: Callable[[Any], None]) -> None:
+    """Call ``callback(event)`` at each of HiGHS model ``h``'s MIP display lines and interrupt checks.
+
+    ``event.data_out.mip_dual_bound`` is then the MIP's proven bound so far. HiGHS calls the logging callback
+    (and so reports the bound at each display line, also in the root node) only with output on: it is turned
+    on, but not to the console. The full MIP's child (:func:`_child_main`) and the blocks of the bound by
+    regions (:mod:`planner.model.lagrange`) listen this way.
+    """
+    h.cbMipLogging.subscribe(callback)
+    h.cbMipInterrupt.subscribe(callback)
+    if not _option(h, "output_flag"):
+        h.setOptionValue("output_flag", True)
+        h.setOptionValue("log_to_console", False)
+
+
 def leaves_integers_unset(h: Any, start: tuple[Any, Any]) -> bool:
     """Whether the MIP start ``start`` (``(index, value)`` arrays) leaves an integer column of model ``h`` unset."""
     import numpy as np
@@ -454,13 +479,7 @@ def _child_main(h: Any, conn: Any, parent: int, start: tuple[Any, Any] | None = 
         conn.send(("solution", float(e.data_out.objective_function_value), np.array(e.data_out.mip_solution)))
 
     h.cbMipImprovingSolution.subscribe(on_solution)
-    h.cbMipLogging.subscribe(on_bound)
-    h.cbMipInterrupt.subscribe(on_bound)
-    if not _option(h, "output_flag"):
-        # HiGHS calls the MIP logging callback (and so reports its bound at each display line, also in the
-        # root node) only with output on: on, but not to the console
-        h.setOptionValue("output_flag", True)
-        h.setOptionValue("log_to_console", False)
+    on_mip_progress(h, on_bound)
     h.run()
     info = h.getInfo()
     sol = h.getSolution()

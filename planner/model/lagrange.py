@@ -46,7 +46,7 @@ from typing import Any
 import numpy as np
 import pulp
 
-from planner.model.backend import fork_child, stop_child
+from planner.model.backend import fork_child, on_mip_progress, stop_child
 from planner.model.context import ModelContext
 from planner.model.regions import highs_lp, highs_solver, model_arrays, unit_of_key
 
@@ -153,6 +153,12 @@ class Restriction:
     a: Any
     lo: np.ndarray
     up: np.ndarray
+
+    def below(self, a: Any, lo: np.ndarray, up: np.ndarray) -> tuple[Any, np.ndarray, np.ndarray]:
+        """The block's own rows ``a``, ``lo``, ``up`` with these restricted rows appended under them."""
+        from scipy import sparse
+
+        return sparse.vstack([a, self.a]).tocsr(), np.concatenate([lo, self.lo]), np.concatenate([up, self.up])
 
 
 def block_restrictions(
@@ -294,7 +300,6 @@ def region_bound(
         None when the LP relaxation or a block's LP does not solve (no bound is claimed).
     """
     import highspy
-    from scipy import sparse
 
     t0 = time.perf_counter()
     deadline = t0 + time_limit_s
@@ -360,9 +365,7 @@ def region_bound(
         cols, rows, sub = parts[k]
         lo_k, up_k = row_lo[rows], row_up[rows]
         if k in restricted:
-            own = restricted[k]
-            sub = sparse.vstack([sub, own.a]).tocsr()
-            lo_k, up_k = np.concatenate([lo_k, own.lo]), np.concatenate([up_k, own.up])
+            sub, lo_k, up_k = restricted[k].below(sub, lo_k, up_k)
         left = deadline - time.perf_counter()
         if left < 0.5:
             break
@@ -415,11 +418,7 @@ def _report_progress(h: Any, k: int, blocks: dict[int, BlockBound], report: Call
             last[0] = now
             report()
 
-    h.cbMipLogging.subscribe(on_progress)
-    h.cbMipInterrupt.subscribe(on_progress)
-    # HiGHS calls the logging callback only with output on: on, but not to the console
-    h.setOptionValue("output_flag", True)
-    h.setOptionValue("log_to_console", False)
+    on_mip_progress(h, on_progress)
 
 
 def model_duals(prob: pulp.LpProblem) -> np.ndarray | None:

@@ -30,9 +30,9 @@ from planner.model.backend import (
     changeable_gap,
     classify,
     on_changeable,
+    proven_within,
     run,
     solver_label,
-    within_tolerance,
 )
 from planner.model.balance import (
     CV_MARGIN,
@@ -644,8 +644,7 @@ def proven_at_true_cvs(
     known = [b for b in bounds if b is not None]
     if result.objective is None or not known or score > result.objective + 1e-9 * max(1.0, abs(score)):
         return False
-    rel, absolute = changeable_gap(gap_rel, result.objective, floor)
-    return within_tolerance(result.objective, max(known), rel, absolute or 0.0)
+    return proven_within(result.objective, max(known), gap_rel, floor)
 
 
 def at_true_cvs(result: SolverRun, score: float) -> SolverRun:
@@ -732,11 +731,8 @@ def solve(
 
     def proven(objective: float) -> bool:
         bound = outside_bound() if outside_bound is not None else None
-        if bound is None:
-            return False
         # the rule of the reported status, at this plan (not the start's, a wider tolerance)
-        rel, absolute = changeable_gap(settings.gap_rel, objective, floor)
-        return within_tolerance(objective, bound, rel, absolute or 0.0)
+        return bound is not None and proven_within(objective, bound, settings.gap_rel, floor)
 
     result = run(
         prob,
