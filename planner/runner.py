@@ -114,8 +114,8 @@ def run_plan(
     if (scenario.report.marginal_budget if marginal is None else marginal) and _spends_money(scenario):
         from planner.plan.variants import marginal_budget
 
-        # the budget chain: -δ, the scenario's budget (from the -δ plan), +δ (from that plan)
-        marks = {1: "marginal 预算边际"}
+        # the plan, then its re-solves at -δ (guided by the plan's catchments) and +δ (from the plan)
+        marks = {0: "marginal 预算边际"}
 
         def chain_step(i: int) -> None:
             if i in marks:

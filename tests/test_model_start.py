@@ -12,7 +12,7 @@ import pytest
 from model_instances import tiny_primary, two_school_teachers, violations
 
 from planner.model.build import build_model
-from planner.model.optimise import assignment_groups, optimise
+from planner.model.optimise import assignment_groups, optimise, solve
 from planner.model.start import lp_guided_start
 from planner.model.teachers import rotation_start
 from planner.scenario import Scenario, scenario_from_dict
@@ -75,3 +75,46 @@ def test_start_meets_the_rotation_policy_when_it_can() -> None:
     assert violations(built.prob) == []
     shorts = {k: v.varValue for k, v in built.ctx.vars["rotation_short"].items()}
     assert shorts and all(s == pytest.approx(0.0, abs=1e-9) for s in shorts.values())
+
+
+def _guide(budget: float, *forced: tuple[str, str, str]) -> dict[str, float]:
+    """The optimal plan's values at ``budget`` with the catchment binaries ``forced`` to 1."""
+    sc = _scenario("highs", start=True)
+    built = build_model(tiny_primary(capital_budget_yuan=budget), sc)
+    for key in forced:
+        built.ctx.vars["x"][key].lowBound = 1
+    assert solve(built, sc.solver, warm=False).status == "optimal"
+    return {v.name: float(v.varValue) for v in built.prob.variables()}
+
+
+def _guided_start(guide: dict[str, float] | None):
+    sc = _scenario("highs", start=True)
+    built = build_model(tiny_primary(capital_budget_yuan=0.0), sc)
+    groups = assignment_groups(built)
+    st = lp_guided_start(built, sc.solver, 30.0, assignments=groups, guide=guide)
+    assert st.objective is not None and violations(built.prob) == []
+    assert built.ctx.capital_yuan.value() <= 1e-6
+    return st, {key: round(v.varValue) for key, v in built.ctx.vars["x"].items()}, sum(len(g) for g in groups)
+
+
+def test_a_guide_gives_its_catchments_to_the_start_and_never_a_worse_one() -> None:
+    # the optimum without money (v3 stays at B) as the guide: its catchments are kept, and it is the start
+    sc = _scenario("highs", start=True)
+    plain = optimise(tiny_primary(capital_budget_yuan=0.0), _scenario("highs", start=False))
+    assert plain.result.status == "optimal"
+    at_optimum = {key: round(v.varValue) for key, v in plain.built.ctx.vars["x"].items()}
+    st, at, n = _guided_start(_guide(0.0))
+    assert st.guided == n and at == at_optimum
+    assert st.objective == pytest.approx(plain.result.objective, rel=1e-6, abs=1e-6)
+    # a guide of 200 M yuan that expands A for v3: without money A is over its places with v3, so its
+    # catchments give a plan, a worse one, and the LP's rounding gives the start
+    unguided, at_lp, _n = _guided_start(None)
+    rich = _guide(200_000_000.0, ("v3", "primary", "A"))
+    assert rich[plain.built.ctx.vars["x"][("v3", "primary", "A")].name] == 1
+    st, at, _n = _guided_start(rich)
+    assert st.guided == 0 and at == at_lp and at[("v3", "primary", "A")] == 0
+    assert st.objective == pytest.approx(unguided.objective, rel=1e-6, abs=1e-6)
+    # the guide changes where the search starts, not the optimum
+    guided = optimise(tiny_primary(capital_budget_yuan=0.0), sc, guide_values=rich)
+    assert guided.result.status == "optimal"
+    assert guided.result.objective == pytest.approx(plain.result.objective, rel=1e-6, abs=1e-6)

@@ -248,6 +248,7 @@ def optimise(
     scenario: Scenario,
     start_values: Mapping[str, float] | None = None,
     prepare: Callable[[BuiltModel], None] | None = None,
+    guide_values: Mapping[str, float] | None = None,
 ) -> Solution:
     """Build, solve and tighten the CV; returns the last solution.
 
@@ -264,6 +265,9 @@ def optimise(
     prepare : callable, optional
         Called with the built model before the first CV cut and the solve: constraints, bounds and a
         start of a caller's own (the stages of :mod:`planner.model.cheapest`).
+    guide_values : mapping, optional
+        Variable name -> value of a plan of the same instance under larger budgets, not feasible here: the start
+        heuristic keeps its catchments and re-decides the rest (:func:`planner.model.start.lp_guided_start`).
     """
     built = build_model(inp, scenario)
     if start_values is not None:
@@ -287,6 +291,7 @@ def optimise(
             scenario.solver,
             scenario.solver.time_limit_s * scenario.solver.start_share,
             assignments=assignment_groups(built),
+            guide=guide_values,
         )
     # a bound region by region, in a second process alongside whatever finds the plan (planner/model/lagrange.py)
     bound_child = region_bound_child(built, scenario.solver, start, deadline, floor)
@@ -311,7 +316,8 @@ def optimise(
         rounds.extend({"phase": "regions", "round": s["sweep"], "objective": s["objective"], "improved": s["improved"],
                        "seconds": s["seconds"], "regions": len(regions.regions)} for s in regions.sweeps)  # fmt: skip
         quick = True  # its plan is the answer: no full MIP (the CV rounds below still re-solve where a CV breaks)
-    elif not quick and scenario.solver.region_sweep and scenario.solver.name == "highs" and rounding_hurt(start, floor):
+    elif (not quick and scenario.solver.region_sweep and scenario.solver.name == "highs"
+          and (rounding_hurt(start, floor) or guided(start))):  # fmt: skip
         # the start's CV cuts go in first, so the regions' sub-MIPs see the balance at least as the start left it
         cuts += _cuts_at_plan(built, "start", ceilings)
         cut_at_start = True
@@ -541,6 +547,14 @@ def rounding_hurt(start: StartResult | None, floor: float | None) -> bool:
         return True
     room = start.objective - (floor if floor is not None else 0.0)
     return room > 0 and start.objective - start.lp_bound > SWEEP_WHEN_FAR * room
+
+
+def guided(start: StartResult | None) -> bool:
+    """Whether the start heuristic's plan kept a guide's catchments (a plan of larger budgets,
+    :func:`planner.model.start.lp_guided_start`): chosen for other budgets, they are what the region sweeps
+    re-decide (确山, −10%: the guided start 152.09 M, swept to 151.77 M in 17 s; the LP's rounding 152.49 M,
+    swept to 151.98 M; docs/performance.md)."""
+    return start is not None and start.objective is not None and start.guided > 0
 
 
 def region_sweep(

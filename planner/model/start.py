@@ -86,6 +86,9 @@ class StartResult:
     lp_duals : numpy.ndarray or None
         The LP relaxation's row duals in the model's row order (HiGHS), the multipliers of the
         Lagrangian bound (:mod:`planner.model.lagrange`); None when the solver gave none.
+    guided : int
+        Catchment binaries of the plan fixed at a guide's values (0: none, or the plan is not the
+        restricted MIP's that kept them).
     """
 
     lp_bound: float | None
@@ -95,6 +98,7 @@ class StartResult:
     status: str
     seconds: float
     lp_duals: np.ndarray | None = None
+    guided: int = 0
 
 
 def lp_guided_start(
@@ -102,6 +106,7 @@ def lp_guided_start(
     settings: SolverSettings,
     time_limit_s: float,
     assignments: list[list[pulp.LpVariable]] | None = None,
+    guide: Mapping[str, float] | None = None,
 ) -> StartResult:
     """Find a good starting plan by fix-and-optimise around the LP relaxation.
 
@@ -113,7 +118,9 @@ def lp_guided_start(
        fixed so, and every other decision (builds, expansions, rooms, teachers, the
        school-rule binaries) is optimised for those catchments; with the contiguity rule on,
        the rounded catchments are first repaired so that they keep it
-       (:func:`planner.model.contiguity.contiguous_fix`);
+       (:func:`planner.model.contiguity.contiguous_fix`); with a ``guide`` (a plan of the same county
+       under larger budgets), its catchments are fixed instead of the LP's rounding, and the better of
+       the two plans kept;
     2. without them, or when step 1 finds no plan: every integer variable whose LP value is
        integral (within 1e-6) is fixed at it and the rest is optimised.
 
@@ -139,6 +146,13 @@ def lp_guided_start(
     assignments : list of list of LpVariable, optional
         Catchment binaries grouped by settlement and stage (exactly one is 1 per group),
         nearest school first (ties go to the first).
+    guide : mapping, optional
+        Variable name -> value of a plan of the same instance under larger budgets (the scenario's
+        plan, for its re-solve with less money, :func:`planner.plan.variants.marginal_budget`): its
+        catchments are the restricted MIP's, and its other decisions are left to it (the plan itself is
+        over the smaller budgets). Catchments the guide does not name are rounded from the LP. The LP's
+        rounding alone is tried too, and the better plan kept. The LP is still solved, for the bound
+        and the duals.
     """
     t0 = time.perf_counter()
     prob: pulp.LpProblem = built.prob
@@ -170,11 +184,14 @@ def lp_guided_start(
     # keep back about one LP's time (model hand-over included) for evaluating the registered start
     sub: SolverRun | None = None
     fix: dict[str, float] = {}
-    if assignments:
-        for group in assignments:
-            best = max(range(len(group)), key=lambda j: ((lp_value[group[j].name] or 0.0), -j))
-            for j, v in enumerate(group):
-                fix[v.name] = 1.0 if j == best else 0.0
+    guided: dict[str, float] = {}
+    # the catchments the restricted MIP keeps: a guide's and the LP's rounding alone, the better plan kept
+    # (catchments drawn around a project the smaller budget cannot buy can be worse than the LP's, or infeasible)
+    tries = [_guided(assignments, guide)] if assignments and guide is not None else []
+    tries += [{}] if assignments else []
+    best: tuple[SolverRun, dict[str, float | None], dict[str, float], dict[str, float]] | None = None
+    for attempt in tries:
+        fix = _rounded(assignments or [], lp_value) | attempt
         # every school keeps its share of today's pupils, and with contiguity on the rounded catchments must
         # keep the rule, or the restricted MIP is infeasible
         fix = share_fix(built.ctx, fix, lp_value)
@@ -182,13 +199,24 @@ def lp_guided_start(
         # a settlement the LP splits between schools is left to the restricted MIP (started at its rounded
         # school): rounding it alone can push a school over its size or class limit that the LP kept
         rounded = dict(fix)
-        split = [g for g in assignments if max((lp_value[v.name] or 0.0) for v in g) < 1 - 1e-3]
+        split = [g for g in assignments or [] if max((lp_value[v.name] or 0.0) for v in g) < 1 - 1e-3
+                 and g[0].name not in attempt]  # fmt: skip
         for group in split:
             for v in group:
                 fix.pop(v.name, None)
-        log.info("start heuristic: %d of %d settlement catchments split by the LP left free", len(split),
-                 len(assignments))  # fmt: skip
+        kept_guide = {k: v for k, v in attempt.items() if fix.get(k) == v}  # as the repairs left them
+        from_guide = f", {len(kept_guide)} catchment binaries from the guide" if kept_guide else ""
+        log.info("start heuristic: %d of %d settlement catchments split by the LP left free%s", len(split),
+                 len(assignments or []), from_guide)  # fmt: skip
         sub = restricted(fix, time_limit_s - (time.perf_counter() - t0) - lp.seconds, rounded)
+        if sub is not None and sub.has_solution and sub.objective is not None:
+            if best is None or sub.objective < best[0].objective - 1e-9 * max(1.0, abs(sub.objective)):
+                best = (sub, {v.name: v.varValue for v in variables}, fix, kept_guide)
+            if kept_guide:
+                log.info("start heuristic: the guide's catchments give %.6g", sub.objective)
+    if best is not None:
+        sub, values, fix, guided = best
+        restore_values(built, values)
     if sub is None or not sub.has_solution:
         if assignments:
             log.info("start heuristic: rounded catchments gave no plan (%s); fixing the LP's integral values instead",
@@ -227,7 +255,31 @@ def lp_guided_start(
     log.info("start heuristic: LP bound %.6g, %d of %d integers fixed, start plan %.6g (%s)",
              lp.objective, len(fix), len(ints), sub.objective, sub.describe())  # fmt: skip
     seconds = time.perf_counter() - t0
-    return StartResult(lp.objective, len(fix), len(ints) - len(fix), sub.objective, sub.status, seconds, duals)
+    kept = len(guided) if best is not None and sub is best[0] else 0
+    return StartResult(lp.objective, len(fix), len(ints) - len(fix), sub.objective, sub.status, seconds, duals,
+                       kept)  # fmt: skip
+
+
+def _rounded(assignments: list[list[pulp.LpVariable]], lp_value: Mapping[str, float | None]) -> dict[str, float]:
+    """Each settlement and stage to the school with its largest LP value (ties to the first, the nearest)."""
+    fix: dict[str, float] = {}
+    for group in assignments:
+        best = max(range(len(group)), key=lambda j: ((lp_value[group[j].name] or 0.0), -j))
+        for j, v in enumerate(group):
+            fix[v.name] = 1.0 if j == best else 0.0
+    return fix
+
+
+def _guided(assignments: list[list[pulp.LpVariable]], guide: Mapping[str, float]) -> dict[str, float]:
+    """The guide's catchments, by variable name: each settlement and stage the guide sends to exactly one school
+    of its group (a site the guide opens too: 确山 at −10%, the guide's catchments with its new schools' gave a
+    start of 152.09 M, without them 188.19 M; where the site is not affordable, the LP's rounding wins)."""
+    fix: dict[str, float] = {}
+    for group in assignments:
+        ones = [v for v in group if guide.get(v.name, 0.0) > 0.5]
+        if len(ones) == 1:
+            fix.update({v.name: 1.0 if v is ones[0] else 0.0 for v in group})
+    return fix
 
 
 def solve_fixed(

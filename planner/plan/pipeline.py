@@ -63,6 +63,7 @@ def plan_county(
     distance_method: str = "network",
     before: Assessment | None = None,
     start: Plan | None = None,
+    guide: Plan | None = None,
 ) -> Plan:
     """Optimise a plan for ``county`` under ``scenario``.
 
@@ -79,6 +80,9 @@ def plan_county(
     start : Plan, optional
         A plan of the same county and scenario under smaller budgets, feasible here: the solve
         starts from it (:func:`planner.model.optimise.optimise` ``start_values``).
+    guide : Plan, optional
+        A plan of the same county and scenario under larger budgets (not feasible here): the start
+        heuristic keeps its catchments and re-decides the rest (``guide_values``).
     """
     std = standards or load_standards()
     base_parts = school_parts(county, std)
@@ -103,7 +107,8 @@ def plan_county(
         inp = replace(inp, capital_budget_yuan=record.lifted_capital_yuan,
                       recurrent_budget_yuan=record.lifted_recurrent_yuan)  # fmt: skip
     else:
-        sol = optimise(inp, scenario, start_values=start.values if start is not None else None)
+        sol = optimise(inp, scenario, start_values=start.values if start is not None else None,
+                       guide_values=guide.values if guide is not None else None)  # fmt: skip
     if not sol.result.has_solution:
         raise RuntimeError(f"the solver returned no plan ({sol.result.describe()})")
     ctx = sol.built.ctx

@@ -9,8 +9,8 @@ Every "the same scenario, but with …" of the planner is made here:
   chain of re-solves is run: with ``chain`` each starts from the previous plan and keeps the
   better of it and its own solve (:func:`better_of`), so more money never looks worse;
 - :func:`marginal_budget` — the plan and its ±δ budget re-solves for the budget justification
-  (the marginal value of money), solved as a chain in increasing order of budget, each starting
-  from the plan before it, tabulated by :func:`marginal_table`;
+  (the marginal value of money): the plan first, then −δ guided by its catchments, then +δ starting
+  from it, each keeping the better plan so the table is monotone, tabulated by :func:`marginal_table`;
 - :func:`run_sweep` — ``planner sweep``: the plan over a range of capital budgets, and
   :func:`smallest_passing_budget` (the number a finance bureau asks for first), which
   :func:`cheapest_passing` answers directly (the cheapest passing plan, :mod:`planner.model.cheapest`);
@@ -457,11 +457,14 @@ def marginal_budget(
 ) -> tuple[Plan, pd.DataFrame]:
     """The plan at the scenario's budget and how the unmet-standard total moves with ±``delta`` budget.
 
-    The three budgets are solved as a chain, in increasing order (:func:`solve_variants` with
-    ``chain``): ``1 − delta`` from scratch, the scenario's budget starting from that plan, ``1 + delta``
-    starting from the scenario's plan, each keeping the better of its start and its solve. So the
-    table is monotone by construction: more money never passes fewer schools (nor, at equal schools,
-    leaves more CVs over or more school-indicators unmet).
+    The plan is solved first, on its own, with the scenario's time limit: it is the plan the bureau
+    adopts, and a chain's rows (hold the smaller budget's counts) made its solve slower and its plan
+    worse (docs/performance.md). Then ``1 − delta``, its start heuristic keeping the plan's catchments
+    (``guide``); where its plan ranks better (:func:`plan_rank`), it is a plan of the scenario's budget
+    too and replaces the plan (:func:`better_of`). Then ``1 + delta``, starting from the plan and
+    holding its counts, as in a chain (:func:`solve_variants`). So the table is monotone by
+    construction: more money never passes fewer schools (nor, at equal schools, leaves more CVs over
+    or more school-indicators unmet).
 
     Parameters
     ----------
@@ -477,7 +480,7 @@ def marginal_budget(
     before : Assessment, optional
         The county assessed before the plan.
     progress : callable, optional
-        Called with 0, 1, 2 after each of the three solves.
+        Called with 0 after the plan's solve, 1 after the ``1 − delta`` one and 2 after ``1 + delta``.
 
     Returns
     -------
@@ -490,6 +493,38 @@ def marginal_budget(
         solve. ``table.attrs["notes"]`` holds notes (plans kept from a smaller budget, non-monotone
         counts where more schools pass).
     """
+    base, variants = marginal_plans(county, scenario, travel, school_times, delta=delta,
+                                    distance_method=distance_method, time_limit_s=time_limit_s, before=before,
+                                    progress=progress)  # fmt: skip
+    limit = float(time_limit_s) if time_limit_s is not None else float(scenario.solver.time_limit_s)
+    table = marginal_table(
+        base, variants, base_scale=scenario.budget.scale, base_time_limit_s=float(scenario.solver.time_limit_s),
+        variant_time_limit_s=limit,
+    )  # fmt: skip
+    return base, table
+
+
+def marginal_plans(
+    county: County,
+    scenario: Scenario,
+    travel: pd.DataFrame,
+    school_times: pd.DataFrame,
+    *,
+    delta: float = 0.10,
+    distance_method: str = "network",
+    time_limit_s: float | None = None,
+    before: Assessment | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> tuple[Plan, dict[str, tuple[float, Plan, float]]]:
+    """The plans of :func:`marginal_budget`: the plan, and ``{label: (scale, plan, wall seconds)}`` of its re-solves.
+
+    The order and the rules are :func:`marginal_budget`'s; the arguments too.
+
+    Raises
+    ------
+    ScenarioError
+        If ``delta`` is not in (0, 1) or ``time_limit_s`` is not positive.
+    """
     if not 0 < delta < 1:
         raise ScenarioError(f"marginal budget: delta must be between 0 and 1 (e.g. 0.10 for ±10%), got {delta!r}")
     if time_limit_s is not None and not time_limit_s > 0:
@@ -497,17 +532,25 @@ def marginal_budget(
     resolve = with_time_limit(scenario, time_limit_s)
     scale = scenario.budget.scale
     labels = (f"{-delta:+.0%}", f"{delta:+.0%}")
-    chain = [with_budget(resolve, scale=scale * (1 - delta)), scenario, with_budget(resolve, scale=scale * (1 + delta))]
-    (low, w_low), (base, _), (high, w_high) = solve_variants(
-        county, chain, travel, school_times, distance_method=distance_method, chain=True, before=before,
-        progress=progress,
-    )  # fmt: skip
-    limit = float(time_limit_s) if time_limit_s is not None else float(scenario.solver.time_limit_s)
+
+    def solve(sc: Scenario, i: int, **kw: Plan) -> tuple[Plan, float]:
+        t0 = time.perf_counter()
+        plan = plan_county(county, sc, travel, school_times, distance_method=distance_method, before=before, **kw)
+        if progress:
+            progress(i)
+        return plan, time.perf_counter() - t0
+
+    # the plan first, on its own (the solve the bureau adopts gets the scenario's limit and no chain's rows)
+    base, _ = solve(scenario, 0)
+    # less money: the plan's catchments guide the start; a better-ranked plan of less money is a plan here too
+    low, w_low = solve(with_budget(resolve, scale=scale * (1 - delta)), 1, guide=base)
+    base = better_of(base, low)
+    # more money: starts from the plan and holds its counts (solve_variants' chain rule)
+    larger = with_budget(resolve, scale=scale * (1 + delta))
+    _check_larger(base, larger, county)
+    high, w_high = solve(larger, 2, start=base)
+    high = better_of(high, base)
     variants = {labels[0]: (scale * (1 - delta), low, w_low), labels[1]: (scale * (1 + delta), high, w_high)}
     for label, (sc, plan, wall) in variants.items():
         log.info("budget %s (scale %.3f): %s in %.1f s", label, sc, plan.solver.description, wall)
-    table = marginal_table(
-        base, variants, base_scale=scale, base_time_limit_s=float(scenario.solver.time_limit_s),
-        variant_time_limit_s=limit,
-    )  # fmt: skip
-    return base, table
+    return base, variants
