@@ -5,9 +5,9 @@ Every "the same scenario, but with …" of the planner is made here:
 - :func:`with_time_limit`, :func:`with_solver`, :func:`with_report`, :func:`with_budget` — the
   scenario with a solver setting, a report setting or the budget changed (``planner run
   --time-limit`` / ``--start-only`` / ``--no-maps``, batch time limits, threads and budget grids);
-- :func:`solve_variants` — plan a list of scenario variants in order, the one place where a
-  chain of re-solves is run: with ``chain`` each starts from the previous plan and keeps the
-  better of it and its own solve (:func:`better_of`), so more money never looks worse;
+- :func:`solve_variants` — plan a list of scenario variants in order (``planner sweep``'s budgets):
+  with ``chain`` each starts from the previous plan and keeps the better of it and its own solve
+  (:func:`better_of`), so more money never looks worse;
 - :func:`marginal_budget` — the plan and its ±δ budget re-solves for the budget justification
   (the marginal value of money): the plan first, then −δ guided by its catchments, then +δ starting
   from it, each keeping the better plan so the table is monotone, tabulated by :func:`marginal_table`;
@@ -123,11 +123,11 @@ def solve_variants(
     Each variant is planned end to end (:func:`planner.plan.pipeline.plan_county`); ``progress(i)``
     is called after the ``i``-th.
 
-    With ``chain`` the variants must be in increasing order of both budgets (the budget chains of
-    :func:`marginal_budget` and :func:`run_sweep`): each is solved starting from the plan of the one
-    before — a plan of a smaller budget is a plan of a larger one — and the better of that plan and
-    the solve is kept (:func:`better_of`). More money then never gives a worse plan, by construction,
-    however time-limited the solves.
+    With ``chain`` the variants must be in increasing order of both budgets (the budget chain of
+    :func:`run_sweep`): each is solved starting from the plan of the one before — a plan of a smaller
+    budget is a plan of a larger one; its catchments also guide the start heuristic (``guide``) — and
+    the better of that plan and the solve is kept (:func:`better_of`). More money then never gives a
+    worse plan, by construction, however time-limited the solves.
     """
     out: list[tuple[Plan, float]] = []
     for i, sc in enumerate(scenarios):
@@ -136,7 +136,7 @@ def solve_variants(
         if start is not None:
             _check_larger(start, sc, county)
         plan = plan_county(county, sc, travel, school_times, distance_method=distance_method, before=before,
-                           start=start)  # fmt: skip
+                           start=start, guide=start)  # fmt: skip
         if start is not None:
             plan = better_of(plan, start)
         out.append((plan, time.perf_counter() - t0))
@@ -461,10 +461,10 @@ def marginal_budget(
     adopts, and a chain's rows (hold the smaller budget's counts) made its solve slower and its plan
     worse (docs/performance.md). Then ``1 − delta``, its start heuristic keeping the plan's catchments
     (``guide``); where its plan ranks better (:func:`plan_rank`), it is a plan of the scenario's budget
-    too and replaces the plan (:func:`better_of`). Then ``1 + delta``, starting from the plan and
-    holding its counts, as in a chain (:func:`solve_variants`). So the table is monotone by
-    construction: more money never passes fewer schools (nor, at equal schools, leaves more CVs over
-    or more school-indicators unmet).
+    too and replaces the plan (:func:`better_of`). Then ``1 + delta``, starting from the plan (its
+    catchments guiding the start heuristic) and holding its counts, as in a chain
+    (:func:`solve_variants`). So the table is monotone by construction: more money never passes fewer
+    schools (nor, at equal schools, leaves more CVs over or more school-indicators unmet).
 
     Parameters
     ----------
@@ -545,10 +545,11 @@ def marginal_plans(
     # less money: the plan's catchments guide the start; a better-ranked plan of less money is a plan here too
     low, w_low = solve(with_budget(resolve, scale=scale * (1 - delta)), 1, guide=base)
     base = better_of(base, low)
-    # more money: starts from the plan and holds its counts (solve_variants' chain rule)
+    # more money: starts from the plan, its catchments guiding the start heuristic, and holds its counts
+    # (solve_variants' chain rule)
     larger = with_budget(resolve, scale=scale * (1 + delta))
     _check_larger(base, larger, county)
-    high, w_high = solve(larger, 2, start=base)
+    high, w_high = solve(larger, 2, start=base, guide=base)
     high = better_of(high, base)
     variants = {labels[0]: (scale * (1 - delta), low, w_low), labels[1]: (scale * (1 + delta), high, w_high)}
     for label, (sc, plan, wall) in variants.items():
