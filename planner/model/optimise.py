@@ -295,14 +295,6 @@ def optimise(
     rounds: list[dict[str, object]] = []
     # what no plan can change, so that every gap is measured on the rest (and HiGHS stops on that gap)
     floor = unavoidable_floor(built, scenario.solver, max(FLOOR_SHARE * scenario.solver.time_limit_s, 1.0))
-    # a bound region by region, in a second process alongside whatever finds the plan (planner/model/lagrange.py),
-    # started as soon as the start heuristic has the LP's duals: it runs beside the heuristic's restricted MIPs
-    bound_child: BoundChild | None = None
-
-    def begin_bound(lp_objective: float | None, duals: np.ndarray | None) -> None:
-        nonlocal bound_child
-        bound_child = region_bound_child(built, scenario.solver, duals, lp_objective, deadline, floor)
-
     start = None
     if scenario.solver.start_heuristic:
         start = lp_guided_start(
@@ -312,10 +304,9 @@ def optimise(
             assignments=assignment_groups(built),
             guide=guide_values,
             floor=floor,
-            on_lp=begin_bound,
         )
-    if bound_child is None:  # no start heuristic, or its LP did not solve: the child solves the LP itself
-        begin_bound(None, None)
+    # a bound region by region, in a second process alongside whatever finds the plan (planner/model/lagrange.py)
+    bound_child = region_bound_child(built, scenario.solver, start, deadline, floor)
 
     def outside_bound() -> float | None:
         # the bound by regions so far: the full MIP stops as soon as it proves the MIP's plan within the tolerance
@@ -619,20 +610,15 @@ def region_sweep(
 
 
 def region_bound_child(
-    built: BuiltModel,
-    settings: SolverSettings,
-    duals: np.ndarray | None,
-    lp_objective: float | None,
-    deadline: float,
-    floor: float | None,
+    built: BuiltModel, settings: SolverSettings, start: StartResult | None, deadline: float, floor: float | None
 ) -> BoundChild | None:
     """Start the Lagrangian bound by regions (:mod:`planner.model.lagrange`) until ``deadline``, or None.
 
     Only with HiGHS (``solver.region_bound``), where the county has two regions or more (with one, the
-    bound would be the full MIP again) and at least a few seconds are left. Its multipliers are ``duals``
-    (the start heuristic's LP duals), else the child solves the LP itself. Each block's MIP may stop at a
-    tenth of the solve's gap tolerance on what the plan can change (``lp_objective`` above ``floor``),
-    shared between the blocks.
+    bound would be the full MIP again) and at least a few seconds are left. Its multipliers are the start
+    heuristic's LP duals, else the child solves the LP itself. Each block's MIP may stop at a tenth of the
+    solve's gap tolerance on what the plan can change (the start's objective above ``floor``), shared
+    between the blocks.
     """
     left = deadline - time.perf_counter()
     if not settings.region_bound or settings.name != "highs" or left < 5:
@@ -640,9 +626,10 @@ def region_bound_child(
     regions = partition_units(built.ctx.inp)
     if len(regions) < 2:
         return None
+    duals = start.lp_duals if start is not None else None
     gap_abs = 0.0
-    if lp_objective is not None and floor is not None and lp_objective > floor:
-        gap_abs = 0.1 * settings.gap_rel * (lp_objective - floor) / (len(regions) + 1)
+    if start is not None and start.objective is not None and floor is not None and start.objective > floor:
+        gap_abs = 0.1 * settings.gap_rel * (start.objective - floor) / (len(regions) + 1)
     return start_region_bound(built.ctx, regions, duals, left, gap_abs)
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -108,7 +108,6 @@ def lp_guided_start(
     assignments: list[list[pulp.LpVariable]] | None = None,
     guide: Mapping[str, float] | None = None,
     floor: float | None = None,
-    on_lp: Callable[[float | None, np.ndarray | None], None] | None = None,
 ) -> StartResult:
     """Find a good starting plan by fix-and-optimise around the LP relaxation.
 
@@ -159,10 +158,6 @@ def lp_guided_start(
         The penalties no plan avoids (:func:`planner.model.optimise.unavoidable_floor`): with it, the
         restricted MIP on the guide's catchments stops at ``settings.gap_rel`` of what the plan can
         change above the LP bound, not of the whole objective.
-    on_lp : callable, optional
-        Called with the LP relaxation's objective and row duals as soon as the LP is solved, before the
-        restricted MIPs (:func:`planner.model.optimise.optimise` starts the bound by regions there, so
-        that it runs beside them).
     """
     t0 = time.perf_counter()
     prob: pulp.LpProblem = built.prob
@@ -179,8 +174,6 @@ def lp_guided_start(
         return StartResult(None, 0, len(ints), None, f"LP {lp.status}", time.perf_counter() - t0)
     lp_value = {v.name: v.varValue for v in variables}
     duals = model_duals(prob)
-    if on_lp is not None:
-        on_lp(lp.objective, duals)
 
     def restricted(
         fix: dict[str, float], budget: float, start: dict[str, float] | None = None, gap_abs: float | None = None
