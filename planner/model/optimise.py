@@ -67,8 +67,6 @@ CV_TOLERANCE = 1e-3
 CV_RESERVE_SHARE = 0.25
 #: most of the time limit one resource polish may take
 POLISH_SHARE = 0.15
-#: share of the solve's tolerance on what the plan can change at which a polish sub-MIP may stop
-POLISH_GAP_SHARE = 0.1
 #: most seconds the school rule's binaries may take to settle at a plan when no time is left for the polish
 SETTLE_S = 5.0
 
@@ -222,14 +220,8 @@ def assignment_groups(built: BuiltModel) -> list[list[pulp.LpVariable]]:
     return list(groups.values())
 
 
-def _polished(
-    built: BuiltModel, scenario: Scenario, result: SolverRun, deadline: float, floor: float | None = None
-) -> SolverRun:
+def _polished(built: BuiltModel, scenario: Scenario, result: SolverRun, deadline: float) -> SolverRun:
     """``result`` after the resource polish (:mod:`planner.model.polish`), status re-derived against its bound.
-
-    With ``floor`` (the penalties no plan avoids) each polish sub-MIP may stop at :data:`POLISH_GAP_SHARE` of the
-    solve's tolerance on what the plan can change: proving a neighbourhood to the yuan took its whole share of the
-    time after a plan already proven within 1% (确山, combined: 15 s a solve for 0.002 M).
 
     Where the polish had no time, improved nothing or stopped at its limit, the school rule's binaries are still
     settled at the plan (at most :data:`SETTLE_S`): a solve stopped at its limit can hand back its start, in which
@@ -241,11 +233,8 @@ def _polished(
         return result
     limit = min(deadline - time.perf_counter(), max(POLISH_SHARE * scenario.solver.time_limit_s, 5.0))
     sub = None
-    gap_abs = None
-    if floor is not None and result.objective is not None and result.objective > floor:
-        gap_abs = POLISH_GAP_SHARE * scenario.solver.gap_rel * (result.objective - floor)
     if limit >= 1 and (lv.resources or lv.expansions or lv.rotation or lv.hires):
-        sub = polish(built, scenario.solver, limit, gap_abs)
+        sub = polish(built, scenario.solver, limit)
     if sub is None or sub.status != "optimal":  # every other integer fixed: an LP after presolve
         sub = polish_resources(built, scenario.solver, SETTLE_S, DECIDED_INTEGERS) or sub
     if sub is None or result.objective is None or sub.objective is None or sub.objective >= result.objective:
@@ -368,7 +357,7 @@ def optimise(
             limit = max(10.0, 0.25 * scenario.solver.time_limit_s)
             log.warning("no solve reported a plan in its time: evaluating the registered start (at most %.0f s)", limit)
             result = registered_plan(built, scenario.solver, limit)
-    result = _polished(built, scenario, result, deadline, floor)
+    result = _polished(built, scenario, result, deadline)
     # cuts added by the CV rounds only raise the model's optimum, so every solve's proven bound stays a bound
     # on the last model (and on the plan's true score): the best of them is kept, not the last round's own
     bounds = [result.bound] if result.bound is not None else []
@@ -406,14 +395,14 @@ def optimise(
         # first the polish at the plan's own pupils, where the new cuts are exact (the plan, its cut slacks
         # set, is its start), then the full MIP with the time left
         here = replace(result, objective=ctx_objective(built))
-        result = _polished(built, scenario, here, deadline, floor)
+        result = _polished(built, scenario, here, deadline)
         left = deadline - time.perf_counter()
         if left >= 1:
             again = solve(built, scenario.solver, time_limit_s=left, warm=True, floor=floor,
                           outside_bound=outside_bound)  # fmt: skip
             if again.bound is not None:
                 bounds.append(again.bound)
-            result = _polished(built, scenario, again, deadline, floor)
+            result = _polished(built, scenario, again, deadline)
     if best is not None and crossings(built.ctx, best[3], ceilings):
         best = repair_crossings(built, scenario, ceilings, best, deadline, rounds)
         result, cv = best[2], best[3]  # the variables already hold it: no second restore below

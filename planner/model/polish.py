@@ -49,11 +49,7 @@ NEIGHBOURHOODS: dict[str, tuple[str, ...]] = {
 
 
 def polish_resources(
-    built: BuiltModel,
-    settings: SolverSettings,
-    time_limit_s: float,
-    free_groups: tuple[str, ...] | None = None,
-    gap_abs: float | None = None,
+    built: BuiltModel, settings: SolverSettings, time_limit_s: float, free_groups: tuple[str, ...] | None = None
 ) -> SolverRun | None:
     """Re-optimise the plan's purchases with every other integer decision fixed at the plan's values.
 
@@ -70,8 +66,6 @@ def polish_resources(
         Wall-clock limit of the sub-MIP.
     free_groups : tuple of str, optional
         Integer variable groups left free (default: the ``purchases`` neighbourhood).
-    gap_abs : float, optional
-        Absolute gap at which the sub-MIP may stop (default: none, only the relative 1e-6).
 
     Returns
     -------
@@ -94,8 +88,8 @@ def polish_resources(
     for v in fixed:
         v.lowBound = v.upBound = float(round(plan[v.name]))
     try:
-        sub = run(prob, settings.name, time_limit_s=time_limit_s, gap_rel=1e-6, gap_abs=gap_abs,
-                  threads=settings.threads, warm_start=True)  # fmt: skip
+        sub = run(prob, settings.name, time_limit_s=time_limit_s, gap_rel=1e-6, threads=settings.threads,
+                  warm_start=True)  # fmt: skip
     finally:
         for v, lo, up in saved:
             v.lowBound, v.upBound = lo, up
@@ -111,20 +105,17 @@ def polish_resources(
     return sub
 
 
-def polish(
-    built: BuiltModel, settings: SolverSettings, time_limit_s: float, gap_abs: float | None = None
-) -> SolverRun | None:
+def polish(built: BuiltModel, settings: SolverSettings, time_limit_s: float) -> SolverRun | None:
     """Each neighbourhood of :data:`NEIGHBOURHOODS` in turn, within ``time_limit_s`` together.
 
-    ``gap_abs``: the absolute gap at which each sub-MIP may stop (:func:`polish_resources`). Returns the last
-    improving sub-MIP run (None when none improved); the variables hold the best plan.
+    Returns the last improving sub-MIP run (None when none improved); the variables hold the best plan.
     """
     t0 = time.perf_counter()
     best = None
     names = list(NEIGHBOURHOODS)
     for i, name in enumerate(names):
         left = time_limit_s - (time.perf_counter() - t0)
-        sub = polish_resources(built, settings, left / (len(names) - i), NEIGHBOURHOODS[name], gap_abs)
+        sub = polish_resources(built, settings, left / (len(names) - i), NEIGHBOURHOODS[name])
         if sub is not None:
             best = sub
     return best
