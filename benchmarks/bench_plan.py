@@ -9,7 +9,7 @@ build ≤ 5 s (issue 8), on this 2-core machine.
                                     [--solvers cbc highs] [--time-limit 120] [--chain [--log]]
 
 ``--chain``: instead, the budget chain of ``planner run`` with the first solver — the plan, then −10% and
-+10% (:func:`planner.plan.variants.marginal_plans`, the same three solves) — each budget's wall seconds,
++10% (:func:`planner.plan.variants.marginal_budget`, the same three solves) — each budget's wall seconds,
 status, objective and parts passing, and the total; ``--log`` shows every solve's log on stderr (start
 heuristic, region sweeps, the full MIP's stop, the polish, the bound by regions).
 """
@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 from planner.county import County  # noqa: E402
 from planner.loader import load_county  # noqa: E402
 from planner.plan.pipeline import plan_county  # noqa: E402
-from planner.plan.variants import marginal_plans, unmet_summary, with_solver  # noqa: E402
+from planner.plan.variants import marginal_budget, unmet_summary, with_solver  # noqa: E402
 from planner.scenario import Scenario, load_scenario  # noqa: E402
 from planner.travel import PlanTravel, plan_travel_times  # noqa: E402
 
@@ -75,12 +75,12 @@ def main() -> None:
 
 
 def chain(county: County, scenario: Scenario, travel: PlanTravel) -> None:
-    """The budget chain of ``planner run`` (:func:`planner.plan.variants.marginal_plans`), one line a budget."""
+    """The budget chain of ``planner run`` (:func:`planner.plan.variants.marginal_budget`), one line a budget."""
     t0 = time.perf_counter()
-    base, variants = marginal_plans(county, scenario, travel.long, travel.school_times,
-                                    distance_method=travel.method)  # fmt: skip
+    budgets = marginal_budget(county, scenario, travel.long, travel.school_times, distance_method=travel.method)
+    base = budgets.plan
     rows = [("0%", base.solver.solve_s + base.solver.build_s, base)]
-    rows += [(label, wall, plan) for label, (_scale, plan, wall) in variants.items()]
+    rows += [(label, wall, plan) for label, (_scale, plan, wall) in budgets.variants.items()]
     for label, wall, plan in sorted(rows, key=lambda r: r[2].costs["capital_budget_yuan"]):
         print(f"{label:>5}  {wall:6.1f} s  {plan.solver.description}  objective {plan.solver.objective:,.0f}  "
               f"parts passing {unmet_summary(plan.after)['schools_passing']}", flush=True)  # fmt: skip

@@ -123,10 +123,11 @@ def run_plan(
                 done()
                 step(marks[i])
 
-        plan, table = marginal_budget(county, scenario, travel.long, travel.school_times,
-                                      delta=scenario.report.marginal_delta, distance_method=travel.method,
-                                      time_limit_s=scenario.report.marginal_time_limit_s, before=before,
-                                      progress=chain_step)  # fmt: skip
+        chain = marginal_budget(county, scenario, travel.long, travel.school_times,
+                                delta=scenario.report.marginal_delta, distance_method=travel.method,
+                                time_limit_s=scenario.report.marginal_time_limit_s, before=before,
+                                progress=chain_step)  # fmt: skip
+        plan, table = chain.plan, chain.table
         timings["marginal_s"] = time.perf_counter() - t0 - timings["plan_s"]
     else:
         plan = plan_county(county, scenario, travel.long, travel.school_times, distance_method=travel.method,

@@ -27,7 +27,6 @@ from planner.plan.variants import (
     KEPT_NOTE,
     better_of,
     marginal_budget,
-    marginal_plans,
     plan_rank,
     pushed_over,
     unmet_summary,
@@ -63,19 +62,12 @@ def tiny(tmp_path_factory: pytest.TempPathFactory):
     county = load_county(folder, check_network=False)
     travel, school_times = straight_line_travel(county)
     scenario = load_scenario(ROOT / "scenarios" / "combined.yaml")
-    plan, marginal = marginal_budget(county, scenario, travel, school_times, distance_method="straight_line",
-                                     time_limit_s=30)  # fmt: skip
+    chain = marginal_budget(county, scenario, travel, school_times, distance_method="straight_line", time_limit_s=30)
+    plan, marginal = chain.plan, chain.table
     costs = cost_to_meet(plan, county)
     paths = write_budget_justification(plan, county, tmp / "out", marginal=marginal, cost_to_meet=costs,
                                        scenario=scenario)  # fmt: skip
     return county, scenario, travel, school_times, plan, marginal, costs, paths
-
-
-def _chain_plans(county, scenario, travel, school_times) -> dict:
-    """The -10% and +10% plans of the budget chain, solved again (marginal_plans is marginal_budget's solves)."""
-    _plan, variants = marginal_plans(county, scenario, travel, school_times, distance_method="straight_line",
-                                     time_limit_s=30)  # fmt: skip
-    return variants
 
 
 def test_more_money_never_ranks_worse(tiny) -> None:
@@ -343,12 +335,10 @@ def test_marginal_budgets_and_rows_equal_direct_assessment(tiny) -> None:
     assert (marginal["recurrent_yuan_per_year"] <= marginal["recurrent_budget_yuan_per_year"] + 1e-6).all()
     assert marginal.iloc[1]["unmet_indicators"] == unmet_summary(plan.after)["unmet_indicators"]
 
-    _plan_again, again = marginal_budget(county, scenario, travel, school_times, distance_method="straight_line",
-                                        time_limit_s=30)  # fmt: skip
+    again = marginal_budget(county, scenario, travel, school_times, distance_method="straight_line", time_limit_s=30)
     cols = ["capital_budget_yuan", "capital_yuan", "recurrent_yuan_per_year", "unmet_indicators", "schools_passing"]
-    pd.testing.assert_frame_equal(again[cols], marginal[cols])  # deterministic re-solves
-    variants = _chain_plans(county, scenario, travel, school_times)
-    for label, (_scale, p, _wall) in variants.items():
+    pd.testing.assert_frame_equal(again.table[cols], marginal[cols])  # deterministic re-solves
+    for label, (_scale, p, _wall) in again.variants.items():
         row = marginal.set_index("label").loc[label]
         direct = assess(p.after_county)  # the engine on the re-solve's county, independently of the plan
         ind = direct.indicators

@@ -194,11 +194,12 @@ def lp_guided_start(
     guided: dict[str, float] = {}
     # the catchments the restricted MIP keeps: a guide's and the LP's rounding alone, the better plan kept
     # (catchments drawn around a project the smaller budget cannot buy can be worse than the LP's, or infeasible)
-    tries = [_guided(assignments, guide)] if assignments and guide is not None else []
-    tries += [{}] if assignments else []
+    groups = assignments or []
+    tries = [_guided(groups, guide)] if groups and guide is not None else []
+    tries += [{}] if groups else []
     best: tuple[SolverRun, dict[str, float | None], dict[str, float], dict[str, float]] | None = None
     for attempt in tries:
-        fix = _rounded(assignments or [], lp_value) | attempt
+        fix = _rounded(groups, lp_value) | attempt
         # every school keeps its share of today's pupils, and with contiguity on the rounded catchments must
         # keep the rule, or the restricted MIP is infeasible
         fix = share_fix(built.ctx, fix, lp_value)
@@ -206,7 +207,7 @@ def lp_guided_start(
         # a settlement the LP splits between schools is left to the restricted MIP (started at its rounded
         # school): rounding it alone can push a school over its size or class limit that the LP kept
         rounded = dict(fix)
-        split = [g for g in assignments or [] if max((lp_value[v.name] or 0.0) for v in g) < 1 - 1e-3
+        split = [g for g in groups if max((lp_value[v.name] or 0.0) for v in g) < 1 - 1e-3
                  and g[0].name not in attempt]  # fmt: skip
         for group in split:
             for v in group:
@@ -214,7 +215,7 @@ def lp_guided_start(
         kept_guide = {k: v for k, v in attempt.items() if fix.get(k) == v}  # as the repairs left them
         from_guide = f", {len(kept_guide)} catchment binaries from the guide" if kept_guide else ""
         log.info("start heuristic: %d of %d settlement catchments split by the LP left free%s", len(split),
-                 len(assignments or []), from_guide)  # fmt: skip
+                 len(groups), from_guide)  # fmt: skip
         # the guide's catchments to the solve's own tolerance on what the plan can change: a chain's smaller plan,
         # registered as the start, is within 1% of the whole objective from the first node and was handed back
         # unchanged with the larger budget's money unspent (确山, +10%: 151.559 M; the full MIP then found 151.461 M
@@ -269,9 +270,9 @@ def lp_guided_start(
     log.info("start heuristic: LP bound %.6g, %d of %d integers fixed, start plan %.6g (%s)",
              lp.objective, len(fix), len(ints), sub.objective, sub.describe())  # fmt: skip
     seconds = time.perf_counter() - t0
-    kept = len(guided) if best is not None and sub is best[0] else 0
+    # ``guided`` is the kept plan's (empty unless the plan came from the catchment tries)
     return StartResult(lp.objective, len(fix), len(ints) - len(fix), sub.objective, sub.status, seconds, duals,
-                       kept)  # fmt: skip
+                       len(guided))  # fmt: skip
 
 
 def _rounded(assignments: list[list[pulp.LpVariable]], lp_value: Mapping[str, float | None]) -> dict[str, float]:

@@ -51,7 +51,7 @@ import logging
 import math
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -443,6 +443,25 @@ def marginal_notes(table: pd.DataFrame) -> list[str]:
     return notes
 
 
+@dataclass(frozen=True)
+class BudgetChain:
+    """The plan and its ±δ budget re-solves (:func:`marginal_budget`).
+
+    Attributes
+    ----------
+    plan : Plan
+        The plan at the scenario's budget (the 0% row).
+    variants : dict
+        ``{label: (scale, plan, wall seconds)}`` of the two re-solves (``-10%``, ``+10%``).
+    table : DataFrame
+        :func:`marginal_table` of the three (columns :data:`MARGINAL_COLUMNS`, notes in ``attrs``).
+    """
+
+    plan: Plan
+    variants: dict[str, tuple[float, Plan, float]]
+    table: pd.DataFrame
+
+
 def marginal_budget(
     county: County,
     scenario: Scenario,
@@ -454,7 +473,7 @@ def marginal_budget(
     time_limit_s: float | None = None,
     before: Assessment | None = None,
     progress: Callable[[int], None] | None = None,
-) -> tuple[Plan, pd.DataFrame]:
+) -> BudgetChain:
     """The plan at the scenario's budget and how the unmet-standard total moves with ±``delta`` budget.
 
     The plan is solved first, on its own, with the scenario's time limit: it is the plan the bureau
@@ -484,41 +503,12 @@ def marginal_budget(
 
     Returns
     -------
-    plan : Plan
-        The plan at the scenario's budget (the 0% row).
-    table : DataFrame
-        One row per budget, lowest first (columns :data:`MARGINAL_COLUMNS`): label (``-10%``, ``0%``,
-        ``+10%``), scale, both budgets, both amounts spent, the unmet-standard total (module
-        docstring), solver status, gap and description, the time limit and wall seconds of each
-        solve. ``table.attrs["notes"]`` holds notes (plans kept from a smaller budget, non-monotone
-        counts where more schools pass).
-    """
-    base, variants = marginal_plans(county, scenario, travel, school_times, delta=delta,
-                                    distance_method=distance_method, time_limit_s=time_limit_s, before=before,
-                                    progress=progress)  # fmt: skip
-    limit = float(time_limit_s) if time_limit_s is not None else float(scenario.solver.time_limit_s)
-    table = marginal_table(
-        base, variants, base_scale=scenario.budget.scale, base_time_limit_s=float(scenario.solver.time_limit_s),
-        variant_time_limit_s=limit,
-    )  # fmt: skip
-    return base, table
-
-
-def marginal_plans(
-    county: County,
-    scenario: Scenario,
-    travel: pd.DataFrame,
-    school_times: pd.DataFrame,
-    *,
-    delta: float = 0.10,
-    distance_method: str = "network",
-    time_limit_s: float | None = None,
-    before: Assessment | None = None,
-    progress: Callable[[int], None] | None = None,
-) -> tuple[Plan, dict[str, tuple[float, Plan, float]]]:
-    """The plans of :func:`marginal_budget`: the plan, and ``{label: (scale, plan, wall seconds)}`` of its re-solves.
-
-    The order and the rules are :func:`marginal_budget`'s; the arguments too.
+    BudgetChain
+        The plan (the 0% row), the two re-solves, and the table: one row per budget, lowest first
+        (columns :data:`MARGINAL_COLUMNS`): label (``-10%``, ``0%``, ``+10%``), scale, both budgets,
+        both amounts spent, the unmet-standard total (module docstring), solver status, gap and
+        description, the time limit and wall seconds of each solve. ``table.attrs["notes"]`` holds
+        notes (plans kept from a smaller budget, non-monotone counts where more schools pass).
 
     Raises
     ------
@@ -547,11 +537,14 @@ def marginal_plans(
     base = better_of(base, low)
     # more money: starts from the plan, its catchments guiding the start heuristic, and holds its counts
     # (solve_variants' chain rule)
-    larger = with_budget(resolve, scale=scale * (1 + delta))
-    _check_larger(base, larger, county)
-    high, w_high = solve(larger, 2, start=base, guide=base)
+    high, w_high = solve(with_budget(resolve, scale=scale * (1 + delta)), 2, start=base, guide=base)
     high = better_of(high, base)
     variants = {labels[0]: (scale * (1 - delta), low, w_low), labels[1]: (scale * (1 + delta), high, w_high)}
     for label, (sc, plan, wall) in variants.items():
         log.info("budget %s (scale %.3f): %s in %.1f s", label, sc, plan.solver.description, wall)
-    return base, variants
+    limit = float(time_limit_s) if time_limit_s is not None else float(scenario.solver.time_limit_s)
+    table = marginal_table(
+        base, variants, base_scale=scale, base_time_limit_s=float(scenario.solver.time_limit_s),
+        variant_time_limit_s=limit,
+    )  # fmt: skip
+    return BudgetChain(plan=base, variants=variants, table=table)
