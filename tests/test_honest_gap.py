@@ -87,6 +87,40 @@ def test_the_registered_start_is_a_plan_of_its_own() -> None:
     assert all(x.lowBound == 0 and x.upBound == 1 for x in built.ctx.vars["x"].values())
 
 
+def test_the_registered_start_counts_failing_what_the_assessment_does_on_the_bundled_county() -> None:
+    # 确山 today under strict distance, as the registered start evaluated: HiGHS handed back school-rule binaries it
+    # presolved away at their start value, so 38 parts that fail no rule were counted failing (190 against the
+    # assessment's 152), and a run that fell back on this plan (a loaded CI machine) reported more failing parts in
+    # its objective than its own tables
+    from pathlib import Path
+
+    from planner.assess import assess_parts, school_parts
+    from planner.loader import load_county
+    from planner.model.build import build_model
+    from planner.model.polish import ctx_objective
+    from planner.model.start import registered_plan
+    from planner.plan.instance import model_inputs
+    from planner.scenario import load_scenario
+    from planner.standards import load_standards
+    from planner.travel import plan_travel_times
+
+    root = Path(__file__).resolve().parents[1]
+    county = load_county(root / "geodata" / "queshan", check_network=False)
+    sc = load_scenario(root / "scenarios" / "strict_distance.yaml")
+    std = load_standards()
+    travel = plan_travel_times(county, sc)
+    built = build_model(model_inputs(county, sc, travel.long, travel.school_times, standards=std), sc)
+    r = registered_plan(built, sc.solver, 60.0)
+    assert r.status == "optimal"
+    today = assess_parts(school_parts(county, std), std).schools
+    assessed = today[today["assessed"].astype(bool)]
+    failing = int((~assessed["passes"].astype(bool)).sum())
+    assert failing > 100  # the bundled county today: most of its schools fail the rule
+    assert built.ctx.objective["failing"].value() == pytest.approx(sc.weights.failing_school * failing)
+    # the values on the variables and the solver's objective agree: the plan's terms add up to what it reports
+    assert ctx_objective(built) == pytest.approx(r.objective, rel=1e-9)
+
+
 def test_the_stopping_rule_is_the_gap_on_what_the_plan_can_change() -> None:
     from planner.model.backend import changeable_gap
 
