@@ -282,7 +282,9 @@ class ReportSettings(_Strict):
     )
     marginal_delta: float = Field(0.10, gt=0, lt=1, description="Budget change of the marginal re-solves (0.10 = 10%).")
     marginal_time_limit_s: float | None = Field(
-        None, gt=0, description="Time limit of each marginal re-solve; default: the scenario's solver time limit."
+        None,
+        gt=0,
+        description="Time limit of each marginal re-solve; default: a third of the solver's (40 s at 120 s).",
     )
 
 

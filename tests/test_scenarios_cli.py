@@ -191,6 +191,12 @@ def test_combined_run_hands_in_every_document(all_runs: tuple[Path, list[Path]])
     assert total == pytest.approx(projects["cost_yuan"].sum(), abs=0.01)
     marginal = pd.read_csv(run / "plan" / "marginal_budget.csv", encoding="utf-8-sig")
     assert len(marginal) == 3
+    # the plan keeps the run's limit (20 s); each re-solve a third of it by default (report.marginal_time_limit_s),
+    # and −10% (solved last) also what +10% left unused of its third
+    limits = marginal.set_index("label")["time_limit_s"]
+    assert limits["0%"] == pytest.approx(20) and limits["+10%"] == pytest.approx(20 / 3)
+    left = 2 * 20 / 3 - marginal.set_index("label").loc["+10%", "wall_s"]
+    assert limits["-10%"] == pytest.approx(max(20 / 3, left))
 
     # static maps at print resolution; the offline page fetches nothing
     import matplotlib.pyplot as plt

@@ -120,8 +120,8 @@ def lp_guided_start(
        school-rule binaries) is optimised for those catchments; with the contiguity rule on,
        the rounded catchments are first repaired so that they keep it
        (:func:`planner.model.contiguity.contiguous_fix`); with a ``guide`` (a plan of the same county
-       under larger budgets), its catchments are fixed instead of the LP's rounding, and the better of
-       the two plans kept;
+       under larger budgets), its catchments are fixed instead of the LP's rounding, which is tried only
+       where the guide's catchments give no plan;
     2. without them, or when step 1 finds no plan: every integer variable whose LP value is
        integral (within 1e-6) is fixed at it and the rest is optimised.
 
@@ -152,8 +152,8 @@ def lp_guided_start(
         plan, for its re-solve with less money, :func:`planner.plan.variants.marginal_budget`): its
         catchments are the restricted MIP's, and its other decisions are left to it (the plan itself is
         over the smaller budgets). Catchments the guide does not name are rounded from the LP. The LP's
-        rounding alone is tried too, and the better plan kept. The LP is still solved, for the bound
-        and the duals.
+        rounding alone is tried only where the guide's catchments give no plan. The LP is still solved,
+        for the bound and the duals.
     floor : float, optional
         The penalties no plan avoids (:func:`planner.model.optimise.unavoidable_floor`): with it, the
         restricted MIP on the guide's catchments stops at ``settings.gap_rel`` of what the plan can
@@ -192,13 +192,36 @@ def lp_guided_start(
     sub: SolverRun | None = None
     fix: dict[str, float] = {}
     guided: dict[str, float] = {}
-    # the catchments the restricted MIP keeps: a guide's and the LP's rounding alone, the better plan kept
-    # (catchments drawn around a project the smaller budget cannot buy can be worse than the LP's, or infeasible)
+    # never start worse than the registered start: its objective, every integer fixed at it (the school rule's
+    # binaries free: the do-nothing start sets every part failing, which is feasible, not its value); evaluated
+    # once, when first asked, its values kept for the start that keeps it
+    judged = _judgements(built)
+    evaluated: list[tuple[SolverRun | None, dict[str, float | None]]] = []
+
+    def reference() -> SolverRun | None:
+        if not evaluated:
+            held = {v.name: v.varValue for v in variables}
+            budget = max(time_limit_s - (time.perf_counter() - t0), 5.0)  # all integers fixed: an LP after presolve
+            ref = restricted({v.name: float(registered[v.name] or 0.0) for v in ints if v.name not in judged}, budget)
+            evaluated.append((ref, {v.name: v.varValue for v in variables}))
+            restore_values(built, held)
+        return evaluated[0][0]
+
+    # the catchments the restricted MIP keeps: a guide's, and the LP's rounding only where the guide's give no plan
+    # or one no better than the registered start (catchments drawn around a project the smaller budget cannot buy).
+    # Both were tried and the better kept until 2026-12-04: the guide's won at −10% and +10% on both counties, and
+    # the LP's rounding took the 13 s the region sweeps need after a guided start (docs/performance.md)
     groups = assignments or []
     tries = [_guided(groups, guide)] if groups and guide is not None else []
     tries += [{}] if groups else []
     best: tuple[SolverRun, dict[str, float | None], dict[str, float], dict[str, float]] | None = None
     for attempt in tries:
+        if best is not None:
+            ref = reference()
+            if ref is None or not ref.has_solution or ref.objective is None or best[0].objective < ref.objective:
+                break
+            log.info("start heuristic: the guide's catchments give %.6g, no better than the registered start %.6g: "
+                     "trying the LP's rounding", best[0].objective, ref.objective)  # fmt: skip
         fix = _rounded(groups, lp_value) | attempt
         # every school keeps its share of today's pupils, and with contiguity on the rounded catchments must
         # keep the rule, or the restricted MIP is infeasible
@@ -248,22 +271,18 @@ def lp_guided_start(
         log.warning("start heuristic found no plan (%s): starting from the registered start", status)
         return StartResult(lp.objective, len(fix), len(ints) - len(fix), None, status, time.perf_counter() - t0, duals)
     found = {v.name: v.varValue for v in variables}
-    # never start worse than the registered start: its objective, every integer fixed at it
-    budget = max(time_limit_s - (time.perf_counter() - t0), 5.0)  # all integers fixed: an LP after presolve
-    # (the school rule's binaries free: the do-nothing start sets every part failing, which is feasible, not its
-    # value)
-    judged = _judgements(built)
-    reference = restricted({v.name: float(registered[v.name] or 0.0) for v in ints if v.name not in judged}, budget)
-    if reference is not None and reference.has_solution and reference.objective is not None:
-        if sub.objective is None or reference.objective <= sub.objective:
+    ref = reference()
+    if ref is not None and ref.has_solution and ref.objective is not None:
+        if sub.objective is None or ref.objective <= sub.objective:
             log.info("start heuristic: plan %.6g no better than the registered start %.6g; keeping that",
-                     sub.objective, reference.objective)  # fmt: skip
-            # its evaluation stays on the variables: the registered decisions, each part's judgement settled
+                     sub.objective, ref.objective)  # fmt: skip
+            # its evaluation goes on the variables: the registered decisions, each part's judgement settled
             # (the do-nothing start's own values count every part failing)
+            restore_values(built, evaluated[0][1])
             for v in ints:
                 if v.varValue is not None:
                     v.varValue = float(round(v.varValue))
-            return StartResult(lp.objective, len(fix), len(ints) - len(fix), reference.objective,
+            return StartResult(lp.objective, len(fix), len(ints) - len(fix), ref.objective,
                                "registered start kept", time.perf_counter() - t0, duals)  # fmt: skip
     for v in variables:
         v.varValue = found[v.name]
