@@ -16,7 +16,6 @@ reported is the solver's real status of the last solve (:func:`planner.model.bac
 from __future__ import annotations
 
 import logging
-import math
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -254,14 +253,6 @@ def _polished(
     return replace(result, objective=sub.objective, status=status, gap=gap)
 
 
-def _proven_now(result: SolverRun, outside: float | None, scenario: Scenario, floor: float | None) -> bool:
-    """Whether the solve's own bound or ``outside`` (the bound by regions so far) proves ``result``'s plan within the
-    scenario's tolerance on what the plan can change."""
-    bounds = [b for b in (result.bound, outside) if b is not None and math.isfinite(b)]
-    return (result.has_solution and result.objective is not None and bool(bounds)
-            and proven_within(result.objective, max(bounds), scenario.solver.gap_rel, floor))  # fmt: skip
-
-
 def optimise(
     inp: ModelInputs,
     scenario: Scenario,
@@ -376,7 +367,8 @@ def optimise(
             limit = max(10.0, 0.25 * scenario.solver.time_limit_s)
             log.warning("no solve reported a plan in its time: evaluating the registered start (at most %.0f s)", limit)
             result = registered_plan(built, scenario.solver, limit)
-    result = _polished(built, scenario, result, deadline, proven=_proven_now(result, outside_bound(), scenario, floor))
+    proven = proven_by(result, [result.bound, outside_bound()], floor, scenario.solver.gap_rel)
+    result = _polished(built, scenario, result, deadline, proven=proven)
     # cuts added by the CV rounds only raise the model's optimum, so every solve's proven bound stays a bound
     # on the last model (and on the plan's true score): the best of them is kept, not the last round's own
     bounds = [result.bound] if result.bound is not None else []
@@ -421,8 +413,8 @@ def optimise(
                           outside_bound=outside_bound)  # fmt: skip
             if again.bound is not None:
                 bounds.append(again.bound)
-            result = _polished(built, scenario, again, deadline,
-                               proven=_proven_now(again, outside_bound(), scenario, floor))  # fmt: skip
+            proven = proven_by(again, [again.bound, outside_bound()], floor, scenario.solver.gap_rel)
+            result = _polished(built, scenario, again, deadline, proven=proven)
     if best is not None and crossings(built.ctx, best[3], ceilings):
         best = repair_crossings(built, scenario, ceilings, best, deadline, rounds)
         result, cv = best[2], best[3]  # the variables already hold it: no second restore below
@@ -679,10 +671,16 @@ def proven_at_true_cvs(
     A round re-solves a plan whose true CVs cost more than its cuts said; a plan that is proven and whose cuts
     are exact at it (or err on the safe side) has nothing left for a round to find within the tolerance.
     """
-    known = [b for b in bounds if b is not None]
-    if result.objective is None or not known or score > result.objective + 1e-9 * max(1.0, abs(score)):
+    if result.objective is None or score > result.objective + 1e-9 * max(1.0, abs(score)):
         return False
-    return proven_within(result.objective, max(known), gap_rel, floor)
+    return proven_by(result, bounds, floor, gap_rel)
+
+
+def proven_by(result: SolverRun, bounds: list[float | None], floor: float | None, gap_rel: float) -> bool:
+    """Whether the best of ``bounds`` (None: not known) proves ``result``'s objective within ``gap_rel`` of what the
+    plan can change (:func:`planner.model.backend.proven_within`, the reported rule)."""
+    known = [b for b in bounds if b is not None]
+    return result.objective is not None and bool(known) and proven_within(result.objective, max(known), gap_rel, floor)
 
 
 def at_true_cvs(result: SolverRun, score: float) -> SolverRun:

@@ -13,6 +13,7 @@ fix-and-optimise around the LP relaxation and keeps it only when it beats that p
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Mapping
@@ -121,7 +122,7 @@ def lp_guided_start(
        the rounded catchments are first repaired so that they keep it
        (:func:`planner.model.contiguity.contiguous_fix`); with a ``guide`` (a plan of the same county
        under larger budgets), its catchments are fixed instead of the LP's rounding, which is tried only
-       where the guide's catchments give no plan;
+       where the guide's catchments give no plan or one no better than the registered start;
     2. without them, or when step 1 finds no plan: every integer variable whose LP value is
        integral (within 1e-6) is fixed at it and the rest is optimised.
 
@@ -152,8 +153,8 @@ def lp_guided_start(
         plan, for its re-solve with less money, :func:`planner.plan.variants.marginal_budget`): its
         catchments are the restricted MIP's, and its other decisions are left to it (the plan itself is
         over the smaller budgets). Catchments the guide does not name are rounded from the LP. The LP's
-        rounding alone is tried only where the guide's catchments give no plan. The LP is still solved,
-        for the bound and the duals.
+        rounding alone is tried only where the guide's catchments give no plan or one no better than the
+        registered start. The LP is still solved, for the bound and the duals.
     floor : float, optional
         The penalties no plan avoids (:func:`planner.model.optimise.unavoidable_floor`): with it, the
         restricted MIP on the guide's catchments stops at ``settings.gap_rel`` of what the plan can
@@ -196,16 +197,15 @@ def lp_guided_start(
     # binaries free: the do-nothing start sets every part failing, which is feasible, not its value); evaluated
     # once, when first asked, its values kept for the start that keeps it
     judged = _judgements(built)
-    evaluated: list[tuple[SolverRun | None, dict[str, float | None]]] = []
 
-    def reference() -> SolverRun | None:
-        if not evaluated:
-            held = {v.name: v.varValue for v in variables}
-            budget = max(time_limit_s - (time.perf_counter() - t0), 5.0)  # all integers fixed: an LP after presolve
-            ref = restricted({v.name: float(registered[v.name] or 0.0) for v in ints if v.name not in judged}, budget)
-            evaluated.append((ref, {v.name: v.varValue for v in variables}))
-            restore_values(built, held)
-        return evaluated[0][0]
+    @functools.cache
+    def reference() -> tuple[SolverRun | None, dict[str, float | None]]:
+        held = {v.name: v.varValue for v in variables}
+        budget = max(time_limit_s - (time.perf_counter() - t0), 5.0)  # all integers fixed: an LP after presolve
+        ref = restricted({v.name: float(registered[v.name] or 0.0) for v in ints if v.name not in judged}, budget)
+        evaluated = {v.name: v.varValue for v in variables}
+        restore_values(built, held)
+        return ref, evaluated
 
     # the catchments the restricted MIP keeps: a guide's, and the LP's rounding only where the guide's give no plan
     # or one no better than the registered start (catchments drawn around a project the smaller budget cannot buy).
@@ -217,7 +217,7 @@ def lp_guided_start(
     best: tuple[SolverRun, dict[str, float | None], dict[str, float], dict[str, float]] | None = None
     for attempt in tries:
         if best is not None:
-            ref = reference()
+            ref, _ = reference()
             if ref is None or not ref.has_solution or ref.objective is None or best[0].objective < ref.objective:
                 break
             log.info("start heuristic: the guide's catchments give %.6g, no better than the registered start %.6g: "
@@ -271,14 +271,14 @@ def lp_guided_start(
         log.warning("start heuristic found no plan (%s): starting from the registered start", status)
         return StartResult(lp.objective, len(fix), len(ints) - len(fix), None, status, time.perf_counter() - t0, duals)
     found = {v.name: v.varValue for v in variables}
-    ref = reference()
+    ref, ref_values = reference()
     if ref is not None and ref.has_solution and ref.objective is not None:
         if sub.objective is None or ref.objective <= sub.objective:
             log.info("start heuristic: plan %.6g no better than the registered start %.6g; keeping that",
                      sub.objective, ref.objective)  # fmt: skip
             # its evaluation goes on the variables: the registered decisions, each part's judgement settled
             # (the do-nothing start's own values count every part failing)
-            restore_values(built, evaluated[0][1])
+            restore_values(built, ref_values)
             for v in ints:
                 if v.varValue is not None:
                     v.varValue = float(round(v.varValue))

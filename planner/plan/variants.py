@@ -387,17 +387,15 @@ def marginal_table(
     *,
     base_scale: float = 1.0,
     base_time_limit_s: float = math.nan,
-    variant_time_limit_s: float | Mapping[str, float] = math.nan,
+    variant_time_limit_s: Mapping[str, float] | None = None,
 ) -> pd.DataFrame:
     """The marginal table from the base plan and its re-solves (see :func:`marginal_budget`).
 
-    ``variant_time_limit_s``: the re-solves' time limit, one for all or by label.
+    ``variant_time_limit_s``: each re-solve's time limit by label (NaN where not given).
     """
 
     def limit_of(label: str) -> float:
-        if isinstance(variant_time_limit_s, Mapping):
-            return float(variant_time_limit_s.get(label, math.nan))
-        return float(variant_time_limit_s)
+        return float((variant_time_limit_s or {}).get(label, math.nan))
 
     rows = []
     items = sorted(variants.items(), key=lambda kv: kv[1][0])
