@@ -11,7 +11,9 @@ import pytest
 from model_instances import tiny_primary
 
 from planner.model.backend import SolverRun, on_changeable
+from planner.model.build import BuiltModel
 from planner.model.optimise import at_true_cvs, optimise
+from planner.model.polish import ctx_objective
 from planner.scenario import scenario_from_dict
 
 
@@ -87,17 +89,31 @@ def test_the_registered_start_is_a_plan_of_its_own() -> None:
     assert all(x.lowBound == 0 and x.upBound == 1 for x in built.ctx.vars["x"].values())
 
 
-def test_the_registered_start_counts_failing_what_the_assessment_does_on_the_bundled_county() -> None:
-    # 确山 today under strict distance, as the registered start evaluated: HiGHS handed back school-rule binaries it
-    # presolved away at their start value, so 38 parts that fail no rule were counted failing (190 against the
-    # assessment's 152), and a run that fell back on this plan (a loaded CI machine) reported more failing parts in
-    # its objective than its own tables
+def test_the_registered_start_as_a_last_resort_is_not_called_proven(monkeypatch: pytest.MonkeyPatch) -> None:
+    # no solve reports a plan in its time (a loaded machine): the registered start is evaluated with every decision
+    # fixed, and that evaluation's "optimal" proves nothing about the county's plan (CI, strict distance, a 1 s
+    # limit: the do-nothing plan was reported "optimal, gap 0")
+    no_plan = SolverRun("no_solution", None, None, None, 0.0, "highs", True, 0.01)
+    monkeypatch.setattr("planner.model.optimise.solve", lambda *a, **k: no_plan)
+    sc = scenario_from_dict({"name": "t", "solver": {"start_heuristic": False, "time_limit_s": 30}})
+    fallback = optimise(tiny_primary(), sc)
+    monkeypatch.undo()
+    best = optimise(tiny_primary(), sc)
+    assert best.result.status == "optimal"
+    assert fallback.result.has_solution and fallback.result.status == "feasible"
+    assert fallback.result.objective > best.result.objective  # today's plan, nothing built: worse than the best
+    # whatever bound it states is one: no higher than the proven optimum
+    assert fallback.result.bound is None or fallback.result.bound <= best.result.bound + 1e-6
+
+
+@pytest.fixture(scope="module")
+def strict_today() -> tuple[BuiltModel, SolverRun, int]:
+    """确山 today under strict distance as the registered start evaluated, and the assessment's parts failing."""
     from pathlib import Path
 
     from planner.assess import assess_parts, school_parts
     from planner.loader import load_county
     from planner.model.build import build_model
-    from planner.model.polish import ctx_objective
     from planner.model.start import registered_plan
     from planner.plan.instance import model_inputs
     from planner.scenario import load_scenario
@@ -111,14 +127,57 @@ def test_the_registered_start_counts_failing_what_the_assessment_does_on_the_bun
     travel = plan_travel_times(county, sc)
     built = build_model(model_inputs(county, sc, travel.long, travel.school_times, standards=std), sc)
     r = registered_plan(built, sc.solver, 60.0)
-    assert r.status == "optimal"
     today = assess_parts(school_parts(county, std), std).schools
     assessed = today[today["assessed"].astype(bool)]
-    failing = int((~assessed["passes"].astype(bool)).sum())
+    return built, r, int((~assessed["passes"].astype(bool)).sum())
+
+
+def test_the_registered_start_counts_failing_what_the_assessment_does_on_the_bundled_county(
+    strict_today: tuple[BuiltModel, SolverRun, int],
+) -> None:
+    # 确山 today under strict distance, as the registered start evaluated: HiGHS handed back school-rule binaries it
+    # presolved away at their start value, so 38 parts that fail no rule were counted failing (190 against the
+    # assessment's 152), and a run that fell back on this plan (a loaded CI machine) reported more failing parts in
+    # its objective than its own tables
+    built, r, failing = strict_today
+    assert r.status == "optimal"
     assert failing > 100  # the bundled county today: most of its schools fail the rule
-    assert built.ctx.objective["failing"].value() == pytest.approx(sc.weights.failing_school * failing)
+    assert built.ctx.objective["failing"].value() == pytest.approx(built.ctx.scenario.weights.failing_school * failing)
     # the values on the variables and the solver's objective agree: the plan's terms add up to what it reports
     assert ctx_objective(built) == pytest.approx(r.objective, rel=1e-9)
+
+
+def test_the_school_rule_is_judged_by_arithmetic_as_the_solver_judges_it(
+    strict_today: tuple[BuiltModel, SolverRun, int],
+) -> None:
+    # a solve stopped at its limit hands back its start's judgement: every part failing, no indicator missed (CI,
+    # a 10 s limit on a slow machine: the objective counted 125 parts failing, the assessment 120 and 4 out of
+    # scope). Judged again without a solve, the plan's objective is the exact evaluation's, part by part
+    from planner.model.balance import settle_failing
+
+    built, r, failing = strict_today
+    ctx = built.ctx
+    kept = {v.name: v.varValue for v in built.prob.variables()}
+    judged = {k: v.varValue for k, v in ctx.vars["fail"].items()}
+    try:
+        for v in ctx.vars["fail"].values():
+            v.varValue = 1.0
+        for g in ("miss", "missP"):
+            for v in ctx.vars.get(g, {}).values():
+                v.varValue = 0.0
+        for (unit, stage, k), v in ctx.vars["rule"].items():  # the whole standard short: nothing counted
+            v.varValue = ctx.inp.std(stage, k) * ctx.exprs["rule_basis"][(unit, stage, k)].value()
+        assert ctx_objective(built) > r.objective * 1.001
+        settle_failing(ctx)
+        assert sum(v.varValue for v in ctx.vars["fail"].values()) == failing
+        assert ctx_objective(built) == pytest.approx(r.objective, rel=1e-9)
+        # the solver's own judgement, part by part
+        assert {k: v.varValue for k, v in ctx.vars["fail"].items()} == judged
+        # and every row of the model still holds
+        assert [n for n, c in built.prob.constraints.items() if not c.valid(1e-6)] == []
+    finally:
+        for v in built.prob.variables():
+            v.varValue = kept[v.name]
 
 
 def test_the_stopping_rule_is_the_gap_on_what_the_plan_can_change() -> None:

@@ -16,6 +16,7 @@ import shutil
 import signal
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import pytest
@@ -29,6 +30,9 @@ from planner.report.compare import comparison_table
 from planner.scenario import load_scenario
 from planner.schema import SCHOOLS as SCHOOLS_SPEC
 from planner.templates import write_template
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
 
 ROOT = Path(__file__).resolve().parents[1]
 SHOTS_ENV = "PLANNER_WEB_SCREENSHOTS"
@@ -268,7 +272,7 @@ def test_results_page_numbers_are_the_run_directory_s(site, browser, shots) -> N
 
     frame = page.frame_locator("#map")
     frame.locator("body[data-ready='1']").wait_for(timeout=15_000)
-    widths = page.eval_on_selector_all("img.static-map", "imgs => imgs.map(i => i.complete ? i.naturalWidth : 0)")
+    widths = _loaded_widths(page, "img.static-map")
     assert len(widths) == sum(f.startswith("maps/") and f.endswith(".png") for f in manifest["files"]) > 0
     assert all(w > 0 for w in widths)
     links = page.eval_on_selector_all("#downloads a", "as => as.map(a => a.getAttribute('href'))")
@@ -297,6 +301,14 @@ def test_two_submissions_at_once_give_two_runs_solved_one_at_a_time(site) -> Non
     assert spans[0][1] <= spans[1][0]  # one solve at a time
 
 
+def _loaded_widths(page: Page, selector: str) -> list[int]:
+    """The natural widths of the images ``selector`` names, once each has loaded or failed (a broken image is
+    complete too, at width 0): on a slow machine the last chart was still on its way when the table was there
+    (CI: widths 1950, 840, 0)."""
+    page.wait_for_function(f"() => [...document.querySelectorAll({json.dumps(selector)})].every(i => i.complete)")
+    return page.eval_on_selector_all(selector, "imgs => imgs.map(i => i.naturalWidth)")
+
+
 def test_compare_page_shows_planner_compare_s_table_and_charts(site, browser, shots) -> None:
     server, client, _, ids = site
     page, *_ = browser
@@ -321,7 +333,7 @@ def test_compare_page_shows_planner_compare_s_table_and_charts(site, browser, sh
     head = page.eval_on_selector_all("#compare-table thead th", "hs => hs.map(h => h.innerText.trim())")
     cap = head.index("资本性支出 capital (yuan)")
     assert [float(r[cap].replace(",", "")) for r in rows] == pytest.approx(expected["capital_yuan"].tolist())
-    widths = page.eval_on_selector_all("img.chart", "imgs => imgs.map(i => i.complete ? i.naturalWidth : 0)")
+    widths = _loaded_widths(page, "img.chart")
     assert widths and all(w > 0 for w in widths)
     _shot(page, shots, "compare")
     page.goto(server.url + "runs")

@@ -28,6 +28,7 @@ shortfall variable, so a plan always exists and says what stays unmet (DESIGN.md
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Mapping
 
@@ -191,6 +192,9 @@ def add_standards(ctx: ModelContext) -> None:
             ctx.objective["school_rule"].add(rule, w.school_rule / std)
             ctx.exprs["short"][(unit, stage, k)] = _of(short)
             ctx.exprs["rule"][(unit, stage, k)] = _of(rule)
+            # what the rule is written on, for judging a given plan without a solve (settle_failing)
+            ctx.exprs["rule_basis"][(unit, stage, k)] = basis
+            ctx.exprs["rule_resource"][(unit, stage, k)] = res
         ctx.constrain(misses, "<=", n_allowed_miss, f"misses_{unit}_{stage}")
         add_failing(ctx, unit, stage, {k: (inp.std(stage, k),
                                            pmax[(unit, stage)] if k in TEACHER_INDICATORS else school_max[unit])
@@ -238,24 +242,74 @@ def add_failing(ctx: ModelContext, unit: str, stage: str, bounds: dict[str, tupl
 
 
 def settle_failing(ctx: ModelContext, tol: float = 1e-6) -> int:
-    """Set each ``fail[u,s]`` to whether its part has any rule shortfall at the current values.
+    """Judge each part's school rule at the current values: ``miss``, ``missP``, ``rule`` and ``fail`` set as the
+    best plan with these decisions would set them.
 
-    ``fail`` appears only in ``rule ≤ big · fail`` and in the objective at a positive weight, so this
-    keeps every constraint and never raises the objective. It mends a solution in which a ``fail``
-    kept its MIP-start value 1 where nothing requires it (HiGHS returns such a value with the correct
-    objective when the column is presolved away), so that the values and the objective agree.
-    Returns the flags changed.
+    For each assessed part the indicators it may miss (``len(INDICATORS) − rule_min_met`` of them, one today) are
+    chosen as a solve with every decision fixed would choose them: so that the part passes if any choice lets it,
+    else so that the weighted rule shortfall is least; ``rule[u,s,k]`` is then the shortfall
+    ``max(0, std·P − resource − miss·(1 − 0.85)·std·P)``, ``missP`` the pupils a missed indicator is written on, and
+    ``fail`` whether any shortfall is left above ``tol``. These variables appear only in the school rule's rows
+    (and in ``Σ fail`` caps that only a lower value helps), so this keeps every constraint and never raises the
+    objective. It mends a solution that kept its MIP start's judgement where the plan decides otherwise: HiGHS
+    hands back a column it presolved away at its start value, a solve stopped at its limit hands back the
+    start itself, and the do-nothing start counts every part failing with any indicator missed (确山, strict
+    distance, a 10 s limit on a slow machine: the objective counted 125 parts failing, the assessment 120 and
+    4 out of scope). Returns the parts whose ``fail`` changed.
     """
+    inp, w = ctx.inp, ctx.scenario.weights
+    n_miss = max(len(INDICATORS) - inp.rule_min_met, 0)
+    choices = [frozenset(c) for c in itertools.combinations(INDICATORS, min(n_miss, len(INDICATORS)))]
     changed = 0
+    values: dict[int, float] = {}  # one value per basis expression (a school's pupils serve all its indicators)
+
+    def value(lin: Lin) -> float:
+        if id(lin) not in values:
+            values[id(lin)] = lin.value()
+        return values[id(lin)]
+
     for (unit, stage), fail in ctx.vars.get("fail", {}).items():
         if fail.varValue is None:
             continue
-        short = any(ctx.exprs["rule"][(unit, stage, k)].value() > tol for k in INDICATORS)
-        want = 1.0 if short else 0.0
+        gap: dict[str, float] = {}
+        relief: dict[str, float] = {}
+        for k in INDICATORS:
+            std = inp.std(stage, k)
+            pupils = value(ctx.exprs["rule_basis"][(unit, stage, k)])
+            gap[k] = std * pupils - ctx.exprs["rule_resource"][(unit, stage, k)].value()
+            relief[k] = std * (1 - inp.rule_floor) * pupils
+        now = frozenset(k for k in INDICATORS if (ctx.vars["miss"][(unit, stage, k)].varValue or 0.0) > 0.5)
+        coef = {k: w.school_rule / inp.std(stage, k) for k in INDICATORS}
+        best = min(choices, key=lambda c: _judged(c, gap, relief, coef, tol, now)) if choices else frozenset()
+        failing = False
+        for k in INDICATORS:
+            missed = k in best
+            ctx.vars["miss"][(unit, stage, k)].varValue = 1.0 if missed else 0.0
+            if (unit, stage, k) in ctx.vars.get("missP", {}):
+                pupils = value(ctx.exprs["rule_basis"][(unit, stage, k)])
+                ctx.vars["missP"][(unit, stage, k)].varValue = pupils if missed else 0.0
+            left = max(gap[k] - (relief[k] if missed else 0.0), 0.0)
+            ctx.vars["rule"][(unit, stage, k)].varValue = left
+            failing = failing or left > tol
+        want = 1.0 if failing else 0.0
         if abs(fail.varValue - want) > 0.5:
-            fail.varValue = want
             changed += 1
+        fail.varValue = want
     return changed
+
+
+def _judged(
+    missed: frozenset[str],
+    gap: Mapping[str, float],
+    relief: Mapping[str, float],
+    coef: Mapping[str, float],
+    tol: float,
+    now: frozenset[str],
+) -> tuple[bool, float, bool]:
+    """How a part fares missing ``missed``: whether a rule shortfall is left, the weighted shortfall, and whether
+    it differs from the ``now`` choice (so that among equal choices the current one stays)."""
+    left = {k: max(g - (relief[k] if k in missed else 0.0), 0.0) for k, g in gap.items()}
+    return any(v > tol for v in left.values()), sum(coef[k] * v for k, v in left.items()), missed != now
 
 
 def hold_counts(ctx: ModelContext, values: Mapping[str, float], tol: float = 1e-7) -> tuple[int, int]:
