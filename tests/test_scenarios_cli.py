@@ -51,14 +51,16 @@ def test_every_scenario_runs(all_runs: tuple[Path, list[Path]]) -> None:
         for f in ("plan/assignments.csv", "plan/projects.csv", "after/self_assessment.xlsx", "before/summary.csv"):
             assert (run / f).exists(), f"{run.name}: {f}"
         # what the objective is made of: the failing-schools group is the inspectors' count of parts failing the
-        # school rule after the plan among the parts assessed before and after it, plus at most the parts the plan
-        # takes out of the assessment (a teaching point re-zoned below 50 pupils: the model keeps today's scope)
+        # school rule after the plan among the parts assessed before and after it, plus the new schools it opens
+        # that fail (西平, strict distance, 10 s: C03's primary at 33 pupils), plus at most the parts the plan takes
+        # out of the assessment (a teaching point re-zoned below 50 pupils: the model keeps today's scope)
         terms = manifest["objective_terms"]
         before = pd.read_csv(run / "before" / "schools.csv", encoding="utf-8-sig").set_index(["school_id", "stage"])
         after = pd.read_csv(run / "after" / "schools.csv", encoding="utf-8-sig").set_index(["school_id", "stage"])
         was = before["assessed"].reindex(after.index).fillna(False).astype(bool)
         scoped = after[after["assessed"].astype(bool) & was]
-        failing = int((~scoped["passes"].astype(bool)).sum())
+        opened = after[~after.index.isin(before.index) & after["assessed"].astype(bool)]
+        failing = int((~scoped["passes"].astype(bool)).sum()) + int((~opened["passes"].astype(bool)).sum())
         left_scope = int((was & ~after["assessed"].astype(bool)).sum())
         counted = terms["failing"] / manifest["scenario"]["weights"]["failing_school"]
         if manifest["scenario"]["objective"] == "min_cost_to_pass":  # the cost is the objective; passes are rows

@@ -244,12 +244,13 @@ def _polished(
         return result
     # the school rule judged at the plan first, by arithmetic (milliseconds, whatever the machine's load): the
     # objective's failing count is then the assessment's even when no sub-MIP below has time to run
-    before = ctx_objective(built)
+    # (the plan's own objective after it, where that is below the run's: a solve can report the right objective
+    # beside a presolved-away column left at its start value, so the values, not the difference, are what counts)
     settle_failing(built.ctx)
-    lowered = before - ctx_objective(built)
-    if result.objective is not None and lowered > 1e-9 * max(1.0, abs(before)):
-        status, gap = classify(False, True, result.objective - lowered, result.bound, result.gap_rel)
-        result = replace(result, objective=result.objective - lowered, status=status, gap=gap)
+    settled = ctx_objective(built)
+    if result.objective is not None and settled < result.objective - 1e-7 * max(1.0, abs(result.objective)):
+        status, gap = classify(False, True, settled, result.bound, result.gap_rel)
+        result = replace(result, objective=settled, status=status, gap=gap)
     limit = min(deadline - time.perf_counter(), max(POLISH_SHARE * scenario.solver.time_limit_s, 5.0))
     sub = None
     if limit >= 1 and (lv.resources or lv.expansions or lv.rotation or lv.hires):
