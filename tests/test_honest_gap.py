@@ -7,6 +7,9 @@ lines); measured on the whole objective, a 3% gap was 35% of what the plan could
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import pytest
 from model_instances import tiny_primary
 
@@ -106,6 +109,18 @@ def test_the_registered_start_as_a_last_resort_is_not_called_proven(monkeypatch:
     assert fallback.result.bound is None or fallback.result.bound <= best.result.bound + 1e-6
 
 
+@contextmanager
+def _values_kept(built: BuiltModel) -> Iterator[None]:
+    """The module's shared plan, its values put back however the test inside ends (the fixture serves several)."""
+    from planner.model.start import restore_values
+
+    kept = {v.name: v.varValue for v in built.prob.variables()}
+    try:
+        yield
+    finally:
+        restore_values(built, kept)
+
+
 @pytest.fixture(scope="module")
 def strict_today() -> tuple[BuiltModel, SolverRun, int]:
     """确山 today under strict distance as the registered start evaluated, and the assessment's parts failing."""
@@ -157,9 +172,8 @@ def test_the_school_rule_is_judged_by_arithmetic_as_the_solver_judges_it(
 
     built, r, failing = strict_today
     ctx = built.ctx
-    kept = {v.name: v.varValue for v in built.prob.variables()}
     judged = {k: v.varValue for k, v in ctx.vars["fail"].items()}
-    try:
+    with _values_kept(built):
         for v in ctx.vars["fail"].values():
             v.varValue = 1.0
         for g in ("miss", "missP"):
@@ -175,9 +189,6 @@ def test_the_school_rule_is_judged_by_arithmetic_as_the_solver_judges_it(
         assert {k: v.varValue for k, v in ctx.vars["fail"].items()} == judged
         # and every row of the model still holds
         assert [n for n, c in built.prob.constraints.items() if not c.valid(1e-6)] == []
-    finally:
-        for v in built.prob.variables():
-            v.varValue = kept[v.name]
 
 
 def test_a_plan_reported_with_its_right_objective_and_stale_judgements_keeps_that_objective(
@@ -191,17 +202,13 @@ def test_a_plan_reported_with_its_right_objective_and_stale_judgements_keeps_tha
 
     built, r, failing = strict_today
     ctx = built.ctx
-    kept = {v.name: v.varValue for v in built.prob.variables()}
-    try:
+    with _values_kept(built):
         for v in ctx.vars["fail"].values():
             v.varValue = 1.0
         assert ctx_objective(built) > r.objective + 1e6
         out = _polished(built, ctx.scenario, r, deadline=time.perf_counter())
         assert out.objective == pytest.approx(r.objective, rel=1e-9)
         assert sum(v.varValue for v in ctx.vars["fail"].values()) == failing
-    finally:
-        for v in built.prob.variables():
-            v.varValue = kept[v.name]
 
 
 def test_the_stopping_rule_is_the_gap_on_what_the_plan_can_change() -> None:

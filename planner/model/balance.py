@@ -273,25 +273,24 @@ def settle_failing(ctx: ModelContext, tol: float = 1e-6) -> int:
             continue
         gap: dict[str, float] = {}
         relief: dict[str, float] = {}
+        coef: dict[str, float] = {}
         for k in INDICATORS:
             std = inp.std(stage, k)
             pupils = value(ctx.exprs["rule_basis"][(unit, stage, k)])
             gap[k] = std * pupils - ctx.exprs["rule_resource"][(unit, stage, k)].value()
             relief[k] = std * (1 - inp.rule_floor) * pupils
+            coef[k] = w.school_rule / std
         now = frozenset(k for k in INDICATORS if (ctx.vars["miss"][(unit, stage, k)].varValue or 0.0) > 0.5)
-        coef = {k: w.school_rule / inp.std(stage, k) for k in INDICATORS}
         best = min(choices, key=lambda c: _judged(c, gap, relief, coef, tol, now)) if choices else frozenset()
-        failing = False
+        left = _rule_left(best, gap, relief)
         for k in INDICATORS:
             missed = k in best
             ctx.vars["miss"][(unit, stage, k)].varValue = 1.0 if missed else 0.0
             if (unit, stage, k) in ctx.vars.get("missP", {}):
                 pupils = value(ctx.exprs["rule_basis"][(unit, stage, k)])
                 ctx.vars["missP"][(unit, stage, k)].varValue = pupils if missed else 0.0
-            left = max(gap[k] - (relief[k] if missed else 0.0), 0.0)
-            ctx.vars["rule"][(unit, stage, k)].varValue = left
-            failing = failing or left > tol
-        want = 1.0 if failing else 0.0
+            ctx.vars["rule"][(unit, stage, k)].varValue = left[k]
+        want = 1.0 if any(v > tol for v in left.values()) else 0.0
         if abs(fail.varValue - want) > 0.5:
             changed += 1
         fail.varValue = want
@@ -308,8 +307,14 @@ def _judged(
 ) -> tuple[bool, float, bool]:
     """How a part fares missing ``missed``: whether a rule shortfall is left, the weighted shortfall, and whether
     it differs from the ``now`` choice (so that among equal choices the current one stays)."""
-    left = {k: max(g - (relief[k] if k in missed else 0.0), 0.0) for k, g in gap.items()}
+    left = _rule_left(missed, gap, relief)
     return any(v > tol for v in left.values()), sum(coef[k] * v for k, v in left.items()), missed != now
+
+
+def _rule_left(missed: frozenset[str], gap: Mapping[str, float], relief: Mapping[str, float]) -> dict[str, float]:
+    """Each indicator's rule shortfall: its gap to the full standard, less the 15% relief where it is the one
+    missed, never below 0."""
+    return {k: max(g - (relief[k] if k in missed else 0.0), 0.0) for k, g in gap.items()}
 
 
 def hold_counts(ctx: ModelContext, values: Mapping[str, float], tol: float = 1e-7) -> tuple[int, int]:

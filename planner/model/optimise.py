@@ -249,8 +249,7 @@ def _polished(
     settle_failing(built.ctx)
     settled = ctx_objective(built)
     if result.objective is not None and settled < result.objective - 1e-7 * max(1.0, abs(result.objective)):
-        status, gap = classify(False, True, settled, result.bound, result.gap_rel)
-        result = replace(result, objective=settled, status=status, gap=gap)
+        result = at_objective(result, settled)
     limit = min(deadline - time.perf_counter(), max(POLISH_SHARE * scenario.solver.time_limit_s, 5.0))
     sub = None
     if limit >= 1 and (lv.resources or lv.expansions or lv.rotation or lv.hires):
@@ -259,8 +258,7 @@ def _polished(
         sub = polish_resources(built, scenario.solver, SETTLE_S, DECIDED_INTEGERS) or sub
     if sub is None or result.objective is None or sub.objective is None or sub.objective >= result.objective:
         return result
-    status, gap = classify(False, True, sub.objective, result.bound, result.gap_rel)
-    return replace(result, objective=sub.objective, status=status, gap=gap)
+    return at_objective(result, sub.objective)
 
 
 def optimise(
@@ -379,8 +377,7 @@ def optimise(
             evaluated = registered_plan(built, scenario.solver, limit)
             # its "optimal" is the evaluation's, with every decision fixed: no bound on the county's plan (the
             # LP's or the regions', where one finished, are added below)
-            status, gap = classify(False, evaluated.has_solution, evaluated.objective, None, evaluated.gap_rel)
-            result = replace(evaluated, bound=None, gap=gap, status=status)
+            result = at_objective(replace(evaluated, bound=None), evaluated.objective)
     proven = proven_by(result, [result.bound, outside_bound()], floor, scenario.solver.gap_rel)
     result = _polished(built, scenario, result, deadline, proven=proven)
     # cuts added by the CV rounds only raise the model's optimum, so every solve's proven bound stays a bound
@@ -706,8 +703,14 @@ def at_true_cvs(result: SolverRun, score: float) -> SolverRun:
     """
     if result.objective is None or score <= result.objective + 1e-9 * max(1.0, abs(score)):
         return result
-    status, gap = classify(False, True, score, result.bound, result.gap_rel)
-    return replace(result, objective=score, status=status, gap=gap)
+    return at_objective(result, score)
+
+
+def at_objective(result: SolverRun, objective: float | None) -> SolverRun:
+    """``result`` for a plan scoring ``objective`` (its own after a polish or a settle, or its true score) against
+    the same bound: status and gap re-derived by the shared rule, never the solver's own word for another plan."""
+    status, gap = classify(False, result.has_solution, objective, result.bound, result.gap_rel)
+    return replace(result, objective=objective, status=status, gap=gap)
 
 
 def true_score(
