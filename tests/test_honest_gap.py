@@ -211,6 +211,37 @@ def test_a_plan_reported_with_its_right_objective_and_stale_judgements_keeps_tha
         assert sum(v.varValue for v in ctx.vars["fail"].values()) == failing
 
 
+def test_the_settle_after_the_limit_keeps_to_the_solve_s_end(
+    strict_today: tuple[BuiltModel, SolverRun, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the settle after the polish had its own 5 s whatever the clock said, once per polish: a 2× county's 120 s
+    # solve ran 148.7 s. Past the limit the polish does not run; the settle runs (it mends stale values) but gets
+    # HiGHS's least time (1 s), and before the solve's end no more than what is left of it
+    import time
+
+    from planner.model import optimise as opt
+
+    built, r, _ = strict_today
+    limits: list[float] = []
+    real = opt.polish_resources
+
+    def spy(b: BuiltModel, settings: object, time_limit_s: float, free_groups: tuple[str, ...] | None = None):
+        limits.append(time_limit_s)
+        return real(b, settings, time_limit_s, free_groups)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(opt, "polish_resources", spy)
+    with _values_kept(built):
+        now = time.perf_counter()
+        out = opt._polished(built, built.ctx.scenario, r, deadline=now - 10.0, stop=now - 5.0)
+        assert limits == [1.0]  # the settle alone, at HiGHS's least
+        assert out.objective == pytest.approx(r.objective, rel=1e-9)  # the plan is the evaluated one: nothing lost
+        limits.clear()
+        end = time.perf_counter() + 3.0
+        opt._polished(built, built.ctx.scenario, r, deadline=end - 10.0, stop=end)
+        assert len(limits) == 1 and 1.0 <= limits[0] <= 3.0
+    assert opt.SETTLE_S > 3.0  # so that the 3 s above is the stop's doing
+
+
 def test_the_stopping_rule_is_the_gap_on_what_the_plan_can_change() -> None:
     from planner.model.backend import changeable_gap
 

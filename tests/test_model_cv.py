@@ -25,6 +25,7 @@ from planner.model.optimise import (
     true_score,
 )
 from planner.plan.readback import projects
+from planner.plan.variants import with_time_limit
 from planner.scenario import scenario_from_dict
 
 
@@ -152,6 +153,46 @@ def _crossing_scenario(name: str, *, rotation: bool, weights: dict | None = None
          "levers": {"catchments": True, "new_schools": False, "expansions": False, "resources": False,
                     "rotation": rotation, "hires": False}}
     )  # fmt: skip
+
+
+def test_the_repair_of_a_crossing_keeps_to_the_solve_s_end(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the repair may take a tenth of the limit past it (a balance pushed over is worth seconds), but not past the
+    # solve's own end: every polish and settle inside it is handed that end, however much the repair's share says
+    import planner.model.optimise as opt
+
+    sc = _crossing_scenario("r", rotation=True)
+    inp = _crossing_instance()
+    built = build_model(inp, sc)
+    ctx = built.ctx
+    ceilings, _ = add_baseline_cuts(built)
+    to_b, at_a = ctx.vars["x"][("v3", "primary", "B")], ctx.vars["x"][("v3", "primary", "A")]
+    moves = [v for g in ("out", "in", "redeploy") for v in ctx.vars.get(g, {}).values()]
+    held = [(v, v.lowBound, v.upBound) for v in [to_b, at_a, *moves]]
+    to_b.lowBound = to_b.upBound = 1
+    at_a.lowBound = at_a.upBound = 0
+    for v in moves:
+        v.lowBound = v.upBound = 0
+    crossing = solve(built, sc.solver, time_limit_s=30)
+    for v, lo, up in held:
+        v.lowBound, v.upBound = lo, up
+    cv = model_cv(part_state(ctx), inp)
+    assert crossings(ctx, cv, ceilings) == [("primary", "backbone")]
+    score = true_score(built, sc, cv, ceilings)
+    ends: list[tuple[float, float | None]] = []
+    real = opt._polished
+
+    def spy(*args: object, **kwargs: object):
+        ends.append((args[3], kwargs.get("stop")))  # type: ignore[arg-type]
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(opt, "_polished", spy)
+    sc_long = with_time_limit(sc, 1000.0)
+    stop = time.perf_counter() + 2.0
+    # the limit passed a second ago; the repair's share (a tenth of 1,000 s) would reach 100 s past it
+    best = repair_crossings(built, sc_long, ceilings, (score, {v.name: v.varValue for v in built.prob.variables()},
+                                                       crossing, cv), stop - 3.0, [], stop=stop)  # fmt: skip
+    assert ends and all(deadline <= stop and given is not None and given <= stop for deadline, given in ends)
+    assert best[0] <= score  # never worse than the plan it was given
 
 
 @pytest.mark.parametrize("crossed_weight", [None, 0])

@@ -152,7 +152,7 @@ def keep_share(ctx: ModelContext, demand: pd.DataFrame) -> None:
     pupils move). Re-zoning that would empty a school more than that is a closure, which the
     closures lever decides: a closed school is exempt (``+ share·P₀·closed``).
     """
-    share = float(getattr(ctx.scenario, "min_school_share", 0.0))
+    share = float(ctx.scenario.min_school_share)
     if share <= 0:
         return
     inp = ctx.inp
@@ -217,8 +217,8 @@ def keep_settlements(ctx: ModelContext) -> None:
     (Every settlement already goes wholly to one school per stage — ``assign_<s>_<stage>``
     sums its binaries to 1 — so a village or neighbourhood is never split between schools.)
     """
-    rules = getattr(ctx.scenario, "catchment_rules", None)
-    if rules is None or not rules.keep_settlements:
+    rules = ctx.scenario.catchment_rules
+    if not rules.keep_settlements:
         return
     keep = set(rules.keep_settlements)
     current = {
@@ -237,7 +237,7 @@ def share_fix(ctx: ModelContext, fix: dict[str, float], score: dict[str, float |
     settlements of today, highest ``score`` (the LP value of going there) first, then the largest. Schools the
     closures lever may close are left to the solver. Returns the repaired map (a new dict).
     """
-    share = float(getattr(ctx.scenario, "min_school_share", 0.0))
+    share = float(ctx.scenario.min_school_share)
     if share <= 0:
         return fix
     inp = ctx.inp

@@ -14,12 +14,15 @@ import math
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pulp
 
 from planner.model.inputs import ModelInputs
 from planner.scenario import Scenario
+
+if TYPE_CHECKING:  # contiguity.py builds on this module
+    from planner.model.contiguity import ContiguityRule
 
 _SAFE = re.compile(r"[^A-Za-z0-9_]")
 
@@ -121,7 +124,7 @@ class ModelContext:
     pupils_floor: dict[tuple[str, str], float] = field(default_factory=dict)
     #: the catchment contiguity rule (a :class:`planner.model.contiguity.ContiguityRule`) when the scenario
     #: turns it on; set by :func:`planner.model.contiguity.add_contiguity`, read by the start heuristic
-    contiguity_rule: Any = None
+    contiguity_rule: ContiguityRule | None = None
 
     def var(
         self,

@@ -437,8 +437,8 @@ def add_contiguity(ctx: ModelContext) -> None:
     Also repairs the registered start (today's catchments) so that it keeps the rule where it
     can, and stores the rule as ``ctx.contiguity_rule`` for the start heuristic.
     """
-    rules = getattr(ctx.scenario, "catchment_rules", None)
-    if rules is None or not rules.contiguity or not ctx.scenario.levers.catchments:
+    rules = ctx.scenario.catchment_rules
+    if not rules.contiguity or not ctx.scenario.levers.catchments:
         return
     if ctx.inp.catchment_graph is None:
         raise ValueError(
@@ -531,7 +531,7 @@ def contiguous_fix(ctx: ModelContext, fix: dict[str, float], score: dict[str, fl
         ``fix`` with the assignment binaries of the repaired catchments; those of a settlement the
         repair could not place and of its neighbours are dropped (left free).
     """
-    rule: ContiguityRule | None = getattr(ctx, "contiguity_rule", None)
+    rule = ctx.contiguity_rule
     if rule is None:
         return fix
     xs = ctx.vars["x"]

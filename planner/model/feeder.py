@@ -32,8 +32,8 @@ def _start(lin: Lin) -> float:
 
 def add_feeder(ctx: ModelContext) -> None:
     """Enforce one junior school per primary school's catchment when the scenario asks (no-op otherwise)."""
-    rules = getattr(ctx.scenario, "catchment_rules", None)
-    if rules is None or not rules.feeder:
+    rules = ctx.scenario.catchment_rules
+    if not rules.feeder:
         return
     assign = ctx.exprs["assign"]
     prim: dict[str, list[tuple[str, Lin]]] = {}

@@ -74,6 +74,10 @@ SETTLE_S = 5.0
 #: with at least this share of the time limit even when the limit has passed
 REPAIR_STEPS = 4
 REPAIR_SHARE = 0.1
+#: the most any solve of :func:`optimise` runs past its limit, as a share of the limit: the repair's share above;
+#: every polish, settle and repair step after the limit stops by then (a 2× county's 120 s solve took 148.7 s when
+#: the settles and the repair's steps each had their own few seconds past it)
+OVERRUN_SHARE = REPAIR_SHARE
 #: most of the time limit the LP of the unavoidable penalties may take (:func:`unavoidable_floor`)
 FLOOR_SHARE = 0.1
 #: most of the time limit the region sweep before the full MIP may take (``solver.region_sweep``)
@@ -225,7 +229,12 @@ def assignment_groups(built: BuiltModel) -> list[list[pulp.LpVariable]]:
 
 
 def _polished(
-    built: BuiltModel, scenario: Scenario, result: SolverRun, deadline: float, proven: bool = False
+    built: BuiltModel,
+    scenario: Scenario,
+    result: SolverRun,
+    deadline: float,
+    proven: bool = False,
+    stop: float | None = None,
 ) -> SolverRun:
     """``result`` after the resource polish (:mod:`planner.model.polish`), status re-derived against its bound.
 
@@ -237,7 +246,8 @@ def _polished(
     solve stopped at its limit can hand back its start, in which a part that passes still fails at the start's
     value or misses the wrong indicator (确山, a fifth of the budget cut, 3 s: 159 parts failing in the objective,
     152 by the assessment). Where the polish had no time, improved nothing or stopped at its limit, the plan's
-    other free values are still settled by a solve with every decision fixed (at most :data:`SETTLE_S`).
+    other free values are still settled by a solve with every decision fixed (at most :data:`SETTLE_S`, and not
+    past ``stop`` — the solve's own end, :data:`OVERRUN_SHARE` past its limit — by more than a second of HiGHS's).
     """
     lv = scenario.levers
     if not result.has_solution:
@@ -255,7 +265,8 @@ def _polished(
     if limit >= 1 and (lv.resources or lv.expansions or lv.rotation or lv.hires):
         sub = polish_resources(built, scenario.solver, limit) if proven else polish(built, scenario.solver, limit)
     if sub is None or sub.status != "optimal":  # every other integer fixed: an LP after presolve
-        sub = polish_resources(built, scenario.solver, SETTLE_S, DECIDED_INTEGERS) or sub
+        settle_s = SETTLE_S if stop is None else min(SETTLE_S, max(stop - time.perf_counter(), 1.0))
+        sub = polish_resources(built, scenario.solver, settle_s, DECIDED_INTEGERS) or sub
     if sub is None or result.objective is None or sub.objective is None or sub.objective >= result.objective:
         return result
     return at_objective(result, sub.objective)
@@ -299,6 +310,8 @@ def optimise(
              built.build_s, len(built.prob.variables()), built.ctx.n_constraints, cuts)  # fmt: skip
     t0 = time.perf_counter()
     deadline = t0 + scenario.solver.time_limit_s
+    # nothing after the limit (the polish's settle, the repair of a CV pushed over) runs past this
+    stop = deadline + OVERRUN_SHARE * scenario.solver.time_limit_s
     rounds: list[dict[str, object]] = []
     # what no plan can change, so that every gap is measured on the rest (and HiGHS stops on that gap)
     floor = unavoidable_floor(built, scenario.solver, max(FLOOR_SHARE * scenario.solver.time_limit_s, 1.0))
@@ -379,7 +392,7 @@ def optimise(
             # LP's or the regions', where one finished, are added below)
             result = at_objective(replace(evaluated, bound=None), evaluated.objective)
     proven = proven_by(result, [result.bound, outside_bound()], floor, scenario.solver.gap_rel)
-    result = _polished(built, scenario, result, deadline, proven=proven)
+    result = _polished(built, scenario, result, deadline, proven=proven, stop=stop)
     # cuts added by the CV rounds only raise the model's optimum, so every solve's proven bound stays a bound
     # on the last model (and on the plan's true score): the best of them is kept, not the last round's own
     bounds = [result.bound] if result.bound is not None else []
@@ -417,7 +430,7 @@ def optimise(
         # first the polish at the plan's own pupils, where the new cuts are exact (the plan, its cut slacks
         # set, is its start), then the full MIP with the time left
         here = replace(result, objective=ctx_objective(built))
-        result = _polished(built, scenario, here, deadline)
+        result = _polished(built, scenario, here, deadline, stop=stop)
         left = deadline - time.perf_counter()
         if left >= 1:
             again = solve(built, scenario.solver, time_limit_s=left, warm=True, floor=floor,
@@ -425,9 +438,9 @@ def optimise(
             if again.bound is not None:
                 bounds.append(again.bound)
             proven = proven_by(again, [again.bound, outside_bound()], floor, scenario.solver.gap_rel)
-            result = _polished(built, scenario, again, deadline, proven=proven)
+            result = _polished(built, scenario, again, deadline, proven=proven, stop=stop)
     if best is not None and crossings(built.ctx, best[3], ceilings):
-        best = repair_crossings(built, scenario, ceilings, best, deadline, rounds)
+        best = repair_crossings(built, scenario, ceilings, best, deadline, rounds, stop=stop)
         result, cv = best[2], best[3]  # the variables already hold it: no second restore below
     if best is not None and best[2] is not result:
         log.info("CV rounds: keeping an earlier round's plan (true score %.6g)", best[0])
@@ -473,6 +486,7 @@ def repair_crossings(
     best: tuple[float, dict[str, float | None], SolverRun, pd.DataFrame],
     deadline: float,
     rounds: list[dict[str, Any]],
+    stop: float | None = None,
 ) -> tuple[float, dict[str, float | None], SolverRun, pd.DataFrame]:
     """Bring back under its threshold a CV the kept plan pushed over, by cuts at its point and the polish.
 
@@ -482,12 +496,14 @@ def repair_crossings(
     (purchases, then teachers); up to :data:`REPAIR_STEPS` steps, stopping when no CV is pushed over or the
     polish finds nothing better. The steps get what is left of the time limit, and at least
     :data:`REPAIR_SHARE` of it: a plan that fails the county on a balance is worth a few seconds past the
-    limit. Returns the best plan by true score (``best`` when no step improved it); the variables hold it.
+    limit; never past ``stop`` (the solve's own end), settles included. Returns the best plan by true score
+    (``best`` when no step improved it); the variables hold it.
     """
     ctx, inp = built.ctx, built.ctx.inp
     restore_values(built, best[1])
     settle_cv_terms(ctx)
-    stop = max(deadline, time.perf_counter() + REPAIR_SHARE * scenario.solver.time_limit_s)
+    end = max(deadline, time.perf_counter() + REPAIR_SHARE * scenario.solver.time_limit_s)
+    end = end if stop is None else min(end, stop)
     result, cv = best[2], best[3]
     for step in range(REPAIR_STEPS):
         state = part_state(ctx)
@@ -496,7 +512,7 @@ def repair_crossings(
         set_objective(ctx)
         settle_cv_terms(ctx)
         here = replace(result, objective=ctx_objective(built))
-        result = _polished(built, scenario, here, stop)
+        result = _polished(built, scenario, here, end, stop=end)
         cv = model_cv(part_state(ctx), inp)
         score = true_score(built, scenario, cv, ceilings)
         over = crossings(ctx, cv, ceilings)
@@ -506,7 +522,7 @@ def repair_crossings(
                  over or "none")  # fmt: skip
         if score < best[0] - 1e-9 * max(1.0, abs(score)):
             best = (score, {v.name: v.varValue for v in built.prob.variables()}, result, cv)
-        if not over or result is here or time.perf_counter() >= stop:
+        if not over or result is here or time.perf_counter() >= end:
             break
     restore_values(built, best[1])
     settle_cv_terms(ctx)
@@ -762,7 +778,7 @@ def split_by_pupils(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def solve(
-    built: Any,
+    built: BuiltModel,
     settings: SolverSettings,
     time_limit_s: float | None = None,
     warm: bool = True,

@@ -59,6 +59,8 @@ from planner.model.backend import (
     stop_child,
 )
 from planner.model.balance import AUXILIARY_INTEGERS
+from planner.model.build import BuiltModel
+from planner.model.context import ModelContext
 from planner.model.inputs import ModelInputs
 from planner.scenario import SolverSettings
 
@@ -206,7 +208,7 @@ def unit_of_key(key: Any, unit_ids: set[str], option_unit: dict[str, str]) -> st
 
 
 def region_columns(
-    ctx: Any,
+    ctx: ModelContext,
     regions: list[list[str]],
     incumbent_unit: dict[tuple[str, str], str] | None = None,
 ) -> list[set[str]]:
@@ -255,7 +257,7 @@ def region_columns(
     return free
 
 
-def incumbent_units(ctx: Any) -> dict[tuple[str, str], str]:
+def incumbent_units(ctx: ModelContext) -> dict[tuple[str, str], str]:
     """(settlement_id, stage) -> unit whose catchment binary is 1 at the variables' current values."""
     out: dict[tuple[str, str], str] = {}
     for (sid, stage, unit), v in ctx.vars["x"].items():
@@ -450,7 +452,7 @@ class _PulpBackend:
 
 
 def region_fix_and_optimise(
-    built: Any,
+    built: BuiltModel,
     settings: SolverSettings,
     time_limit_s: float,
     *,
@@ -658,7 +660,7 @@ def _objective_vector(prob: pulp.LpProblem, variables: list[pulp.LpVariable]) ->
     return cost, float(prob.objective.constant)
 
 
-def _incumbent_from(ctx: Any, values: np.ndarray, name_pos: dict[str, int]) -> dict[tuple[str, str], str]:
+def _incumbent_from(ctx: ModelContext, values: np.ndarray, name_pos: dict[str, int]) -> dict[tuple[str, str], str]:
     out: dict[tuple[str, str], str] = {}
     for (sid, stage, unit), v in ctx.vars["x"].items():
         if values[name_pos[v.name]] > 0.5:

@@ -18,13 +18,13 @@ import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import pulp
 
 from planner.model.backend import SolverRun, run
 from planner.model.balance import DECIDED_INTEGERS, settle_failing
+from planner.model.build import BuiltModel
 from planner.model.catchments import share_fix
 from planner.model.contiguity import contiguous_fix
 from planner.model.lagrange import model_duals
@@ -40,7 +40,7 @@ def mip_start(prob: pulp.LpProblem) -> None:
             v.setInitialValue(0)
 
 
-def register_start(built: Any, values: Mapping[str, float]) -> int:
+def register_start(built: BuiltModel, values: Mapping[str, float]) -> int:
     """Make ``values`` (by variable name) the model's registered start; returns the variables set.
 
     Variables the plan does not name (e.g. CV slacks of cuts it did not have) keep their own start.
@@ -59,7 +59,7 @@ def register_start(built: Any, values: Mapping[str, float]) -> int:
     return n
 
 
-def restore_values(built: Any, values: Mapping[str, float | None]) -> None:
+def restore_values(built: BuiltModel, values: Mapping[str, float | None]) -> None:
     """Put ``values`` (by name) back on the model's variables."""
     for v in built.prob.variables():
         if v.name in values:
@@ -103,7 +103,7 @@ class StartResult:
 
 
 def lp_guided_start(
-    built: Any,
+    built: BuiltModel,
     settings: SolverSettings,
     time_limit_s: float,
     assignments: list[list[pulp.LpVariable]] | None = None,
@@ -321,7 +321,7 @@ def _guided(assignments: list[list[pulp.LpVariable]], guide: Mapping[str, float]
 
 
 def solve_fixed(
-    built: Any,
+    built: BuiltModel,
     fixed: list[pulp.LpVariable],
     values: Mapping[str, float],
     settings: SolverSettings,
@@ -352,7 +352,7 @@ def solve_fixed(
     return result
 
 
-def registered_plan(built: Any, settings: SolverSettings, time_limit_s: float) -> SolverRun:
+def registered_plan(built: BuiltModel, settings: SolverSettings, time_limit_s: float) -> SolverRun:
     """The registered start (the do-nothing plan, or a budget chain's smaller plan) as a plan of its own.
 
     Every integer but the auxiliary ones (``cv_crossed``) and the school rule's (``fail``, ``miss``, ``unmet``) is
@@ -369,6 +369,6 @@ def registered_plan(built: Any, settings: SolverSettings, time_limit_s: float) -
                        time_limit_s, gap_rel=1e-6)  # fmt: skip
 
 
-def _judgements(built: Any) -> set[str]:
+def _judgements(built: BuiltModel) -> set[str]:
     """Names of the integers a plan's decisions decide (:data:`planner.model.balance.DECIDED_INTEGERS`)."""
     return {v.name for g in DECIDED_INTEGERS for v in built.ctx.vars.get(g, {}).values()}
