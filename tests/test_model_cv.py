@@ -317,6 +317,50 @@ def test_a_region_sweep_s_plan_is_kept_only_if_its_true_balance_scores_better(cr
         assert record["kept"] == "sweep" and kept_b == pytest.approx(1.0)
 
 
+@pytest.mark.parametrize("judged", [False, True])
+def test_a_region_move_is_taken_only_where_its_judged_score_is_lower_too(judged: bool) -> None:
+    # The crossing instance, A and B each its own region, from the do-nothing plan (v3 at A), the model without the
+    # crossing charge: A's sub-MIP re-zones v3 to B (A passes: 100,000 less; the backbone CV rises to 0.6075, over its
+    # 0.607, which costs the model only its margin). A judge that charges the crossing 20 M (by hand below; in
+    # optimise, the true score, where cuts taken at other plans' pupils misjudge the CVs: 确山, strict distance, the
+    # county seat's region 20.5 M lower by the cuts and 0.5 M higher on its true CVs) keeps v3 at A
+    from planner.model.optimise import true_judge
+    from planner.model.polish import ctx_objective
+    from planner.model.regions import region_fix_and_optimise
+    from planner.model.start import mip_start
+
+    sc = _crossing_scenario("m", rotation=False, weights={"cv_crossed": 0})
+    inp = _crossing_instance()
+    built = build_model(inp, sc)
+    ctx = built.ctx
+    ceilings, _ = add_baseline_cuts(built)
+    mip_start(built.prob)
+    variables = built.prob.variables()
+    for v in variables:
+        v.varValue = v.varValue if v.varValue is not None else 0.0
+
+    def by_hand(values: np.ndarray) -> float:
+        for v, val in zip(variables, values, strict=True):
+            v.varValue = float(val)
+        backbone = model_cv(part_state(ctx), inp).set_index("indicator").loc["backbone", "cv"]
+        return ctx_objective(built) + 20e6 * (backbone > 0.607)
+
+    out = region_fix_and_optimise(built, sc.solver, 30.0, lp_bound=0.0, regions=[["A"], ["B"]], merge=False,
+                                  judge=by_hand if judged else None)  # fmt: skip
+    to_b = ctx.vars["x"][("v3", "primary", "B")].varValue
+    cv = model_cv(part_state(ctx), inp).set_index("indicator").loc["backbone", "cv"]
+    if judged:
+        assert to_b == pytest.approx(0.0) and cv == pytest.approx(0.6, abs=1e-9)
+        assert out.result.objective > out.start_objective - sc.weights.failing_school / 2  # A still fails
+    else:
+        assert to_b == pytest.approx(1.0) and cv == pytest.approx(_cv([8, 2], [397, 403]), abs=1e-9) and cv > 0.607
+        assert out.result.objective < out.start_objective - sc.weights.failing_school / 2  # by the model: A passes
+    # optimise's judge is the true score of the plan it is handed
+    plan = np.array([v.varValue for v in variables], dtype=float)
+    expected = true_score(built, sc, model_cv(part_state(ctx), inp), ceilings)
+    assert true_judge(built, sc, ceilings)(plan) == pytest.approx(expected, rel=1e-12)
+
+
 def test_settling_the_cuts_reads_a_variable_without_a_value_as_the_do_nothing_zero() -> None:
     # baseline-like plans leave the variables of switched-off levers without a value (the MIP start reads them
     # as 0); the cuts' auxiliaries settled at such a plan are those of the same plan with zeros written in
