@@ -279,6 +279,28 @@ def test_region_sweep_repairs_a_poor_plan_before_the_full_mip(tiny) -> None:
     assert region_sweep(built, sc.solver, start, 30.0, region_units=len(inp.units)) == []
 
 
+def test_a_sweep_that_gains_less_than_its_due_is_the_last(tiny) -> None:
+    # from the do-nothing plan the first sweep repairs much and the next finds the rest or nothing: held to a gain
+    # larger than the whole first sweep's, the sweeps stop after it (the full MIP's time is worth more)
+    from planner.model.start import mip_start
+
+    *_, sc, inp = tiny
+
+    def sweeps(min_gain: float) -> list[dict[str, float]]:
+        built = build_model(inp, sc)
+        mip_start(built.prob)
+        res = region_fix_and_optimise(built, sc.solver, 30.0, lp_bound=0.0, region_units=2, merge=False,
+                                      min_gain=min_gain)  # fmt: skip
+        _check_plan(built, inp)
+        return [dict(s, start=res.start_objective) for s in res.sweeps]
+
+    free = sweeps(0.0)
+    assert free[0]["improved"] >= 1 and len(free) >= 2 and free[-1]["improved"] == 0
+    first_gain = free[0]["start"] - free[0]["objective"]
+    held = sweeps(2 * first_gain)
+    assert len(held) == 1 and held[0]["objective"] == pytest.approx(free[0]["objective"], rel=1e-9)
+
+
 def test_sweeps_run_where_rounding_left_the_start_far_from_the_lp() -> None:
     # the figures of docs/performance.md: start, LP bound and floor of three solves
     from planner.model.optimise import rounding_hurt
