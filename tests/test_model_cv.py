@@ -155,18 +155,46 @@ def _crossing_scenario(name: str, *, rotation: bool, weights: dict | None = None
     )  # fmt: skip
 
 
-def test_the_repair_of_a_crossing_keeps_its_settles_to_its_own_end(monkeypatch: pytest.MonkeyPatch) -> None:
-    # the repair takes at least a tenth of the limit, even past it (a balance pushed over is worth seconds), and
-    # every polish and settle inside it is handed that end: a settle had its own 5 s whatever the clock said
-    import planner.model.optimise as opt
+@pytest.mark.parametrize("crossed_weight", [None, 0])
+def test_no_school_passes_by_pushing_a_balance_over_its_threshold(crossed_weight: float | None) -> None:
+    # Today: A fails (sports area 6.35 m² a pupil, under 85% of 7.5), B fails (backbone 0.5 per 100 pupils,
+    # under 85% of 1.0); backbone CV 0.600, within 0.607. Re-zoning v3's 3 pupils to B passes A (6.40 m²,
+    # its one indicator under the standard, above 85%) and raises the backbone CV to 0.6075: over the threshold.
+    # At cv_worse alone that rise costs 0.0025 above the ceiling (0.605) × 200,000 per 0.01 = 50,000, half a
+    # school: without the crossing charge the optimum takes the trade, with it the county keeps its balance.
+    assert _cv([8, 2], [400, 400]) == pytest.approx(0.6, abs=1e-12)
+    assert _cv([8, 2], [397, 403]) == pytest.approx(0.60752, abs=1e-5)
+    assert 0.85 * 7.5 * 398.5 / 400 < 0.85 * 7.5 <= 0.85 * 7.5 * 398.5 / 397
+    weights = {} if crossed_weight is None else {"cv_crossed": crossed_weight}
+    sc = _crossing_scenario("x", rotation=False, weights=weights, cv_iterations=5)
+    sol = optimise(_crossing_instance(), sc)
+    ctx = sol.built.ctx
+    at_b = ctx.vars["x"][("v3", "primary", "B")].varValue
+    fails = {u: round(ctx.vars["fail"][(u, "primary")].varValue) for u in ("A", "B")}
+    state = part_state(ctx).set_index("unit_id")
+    backbone = _cv([state.loc["A", "backbone"], state.loc["B", "backbone"]],
+                   [state.loc["A", "pupils"], state.loc["B", "pupils"]])  # fmt: skip
+    if crossed_weight is None:
+        assert at_b == pytest.approx(0.0, abs=1e-6)
+        assert fails == {"A": 1, "B": 1}
+        assert backbone == pytest.approx(0.6, abs=1e-9)
+    else:
+        assert at_b == pytest.approx(1.0, abs=1e-6)
+        assert fails == {"A": 0, "B": 1}
+        assert backbone == pytest.approx(0.60752, abs=1e-5)
+        assert backbone > 0.607
 
-    sc = _crossing_scenario("r", rotation=True)
-    inp = _crossing_instance()
+
+def _pushed_over(sc, inp: ModelInputs):
+    """The crossing instance's plan that re-zones v3 to B and moves no teacher (solved with the moves held at 0): it
+    pushes the backbone CV to 0.6075, over 0.607. Returns the model, its CV ceilings, that solve, the plan's true
+    CVs and its true score (the variables hold the plan)."""
     built = build_model(inp, sc)
     ctx = built.ctx
     ceilings, _ = add_baseline_cuts(built)
     to_b, at_a = ctx.vars["x"][("v3", "primary", "B")], ctx.vars["x"][("v3", "primary", "A")]
     moves = [v for g in ("out", "in", "redeploy") for v in ctx.vars.get(g, {}).values()]
+    assert moves
     held = [(v, v.lowBound, v.upBound) for v in [to_b, at_a, *moves]]
     to_b.lowBound = to_b.upBound = 1
     at_a.lowBound = at_a.upBound = 0
@@ -177,7 +205,95 @@ def test_the_repair_of_a_crossing_keeps_its_settles_to_its_own_end(monkeypatch: 
         v.lowBound, v.upBound = lo, up
     cv = model_cv(part_state(ctx), inp)
     assert crossings(ctx, cv, ceilings) == [("primary", "backbone")]
-    score = true_score(built, sc, cv, ceilings)
+    return built, ceilings, crossing, cv, true_score(built, sc, cv, ceilings)
+
+
+def test_a_kept_plan_that_pushes_a_balance_over_is_repaired_by_cuts_and_the_polish() -> None:
+    # The crossing instance with the rotation lever on: the plan that re-zones v3 to B and moves no teacher
+    # (solved with the moves held at 0) pushes the backbone CV to 0.6075, over 0.607. The repair keeps its
+    # catchments and may move teachers: one backbone teacher from A to B brings the CV far under (formula below).
+    assert _cv([7, 3], [397, 403]) < 0.5
+    sc = _crossing_scenario("r", rotation=True)
+    inp = _crossing_instance()
+    built, ceilings, crossing, cv, score = _pushed_over(sc, inp)
+    ctx = built.ctx
+    to_b = ctx.vars["x"][("v3", "primary", "B")]
+    rounds: list = []
+    best = repair_crossings(built, sc, ceilings, (score, {v.name: v.varValue for v in built.prob.variables()},
+                                                  crossing, cv), time.perf_counter() + 30, rounds)  # fmt: skip
+    state = part_state(ctx).set_index("unit_id")
+    after = _cv([state.loc["A", "backbone"], state.loc["B", "backbone"]],
+                [state.loc["A", "pupils"], state.loc["B", "pupils"]])  # fmt: skip
+    assert to_b.varValue == pytest.approx(1.0)  # the catchments are the plan's
+    assert state.loc["B", "pupils"] == pytest.approx(403)
+    assert after <= 0.607
+    assert state.loc["B", "backbone"] > 2  # a backbone teacher moved to B
+    assert crossings(ctx, best[3], ceilings) == []
+    assert best[0] < score - sc.weights.cv_crossed / 2  # the crossing's charge is gone from the true score
+    assert rounds and rounds[0]["phase"] == "repair_crossing"
+
+
+@pytest.mark.parametrize("crossed_weight", [None, 0])
+def test_a_region_sweep_s_plan_is_kept_only_if_its_true_balance_scores_better(crossed_weight: float | None) -> None:
+    # The crossing instance: the do-nothing plan (v3 at A: A and B fail, backbone CV 0.600) is the plan a sweep
+    # starts from; the swept plan re-zones v3 to B (A passes, the CV rises to 0.6075, over 0.607). The sweep's
+    # model holds only the baseline's cuts, which do not see that rise. With the crossing charge (20 M) the
+    # start's plan is kept; without it, passing A (one failing school, 100,000) is worth the rise (0.0025 over
+    # the ceiling: 50,000) and the swept plan is kept.
+    from planner.model.optimise import _cuts_at_plan, judge_sweep
+    from planner.model.polish import ctx_objective
+    from planner.model.start import restore_values
+
+    weights = {} if crossed_weight is None else {"cv_crossed": crossed_weight}
+    sc = _crossing_scenario("j", rotation=False, weights=weights)
+    inp = _crossing_instance()
+    built = build_model(inp, sc)
+    ctx = built.ctx
+    ceilings, _ = add_baseline_cuts(built)
+    to_b, at_a = ctx.vars["x"][("v3", "primary", "B")], ctx.vars["x"][("v3", "primary", "A")]
+
+    def plan(v3_to_b: int) -> dict[str, float | None]:
+        to_b.lowBound = to_b.upBound = v3_to_b
+        at_a.lowBound = at_a.upBound = 1 - v3_to_b
+        assert solve(built, sc.solver, time_limit_s=30).has_solution
+        to_b.lowBound, to_b.upBound, at_a.lowBound, at_a.upBound = 0, 1, 0, 1
+        return {v.name: v.varValue for v in built.prob.variables()}
+
+    earlier = plan(0)
+    cv_earlier = model_cv(part_state(ctx), inp)
+    plan(1)
+    cv_swept = model_cv(part_state(ctx), inp)
+    backbone = {n: c.set_index("indicator").loc["backbone", "cv"] for n, c in (("0", cv_earlier), ("1", cv_swept))}
+    assert backbone["0"] == pytest.approx(0.6, abs=1e-9) and backbone["1"] == pytest.approx(0.60752, abs=1e-5)
+    # the cuts at the swept plan leave the variables on it with the objective its true CVs give (the cuts'
+    # auxiliaries settled: a warm start that overstated it made the full MIP lose the sweep's plan)
+    assert _cuts_at_plan(built, "sweep", ceilings) >= 1
+    # (within a hundredth of a failing school: the model's cut sits CV_MARGIN inside the threshold)
+    assert abs(ctx_objective(built) - true_score(built, sc, cv_swept, ceilings)) < 0.01 * sc.weights.failing_school
+    record = judge_sweep(built, sc, ceilings, earlier)
+    kept_b = to_b.varValue
+    restore_values(built, earlier)
+    start_score = true_score(built, sc, cv_earlier, ceilings)
+    assert record["start_true_score"] == pytest.approx(start_score, rel=1e-9)
+    gain = sc.weights.failing_school  # A passes
+    rise = 100 * sc.weights.cv_worse * (_cv([8, 2], [397, 403]) - ceilings[("primary", "backbone")])
+    # (and a few yuan-equivalents for re-zoning 3 pupils and their trips)
+    expected = rise - gain + sc.weights.cv_crossed
+    assert abs(record["sweep_true_score"] - start_score - expected) < 0.01 * sc.weights.failing_school
+    if crossed_weight is None:
+        assert record["kept"] == "start" and kept_b == pytest.approx(0.0)
+    else:
+        assert record["kept"] == "sweep" and kept_b == pytest.approx(1.0)
+
+
+def test_the_repair_of_a_crossing_keeps_its_settles_to_its_own_end(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the repair takes at least a tenth of the limit, even past it (a balance pushed over is worth seconds), and
+    # every polish and settle inside it is handed that end: a settle had its own 5 s whatever the clock said
+    import planner.model.optimise as opt
+
+    sc = _crossing_scenario("r", rotation=True)
+    inp = _crossing_instance()
+    built, ceilings, crossing, cv, score = _pushed_over(sc, inp)
     ends: list[tuple[float, float | None]] = []
     real = opt._polished
 
