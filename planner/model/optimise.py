@@ -498,9 +498,9 @@ def repair_crossings(
     (purchases, then teachers); up to :data:`REPAIR_STEPS` steps, stopping when no CV is pushed over or the
     polish finds nothing better. The steps get what is left of the time limit, and at least
     :data:`REPAIR_SHARE` of it: a plan that fails the county on a balance is worth a few seconds past the
-    limit, its settles included (capped to the solve's own end, 西平's −10% re-solve kept a junior backbone CV
-    over its threshold: the repair started after the end and had only a settle). Returns the best plan by true
-    score (``best`` when no step improved it); the variables hold it.
+    limit, its settles included (capped at the solve's own end instead, 西平's −10% re-solve started its repair
+    after that end, had only a settle, and kept a junior backbone CV over its threshold). Returns the best plan by
+    true score (``best`` when no step improved it); the variables hold it.
     """
     ctx, inp = built.ctx, built.ctx.inp
     restore_values(built, best[1])
