@@ -580,6 +580,7 @@ def region_fix_and_optimise(
     stalled = False
     for sweep in range(1, max_sweeps + 1):
         improved = 0
+        before_sweep = best
         if floor is not None:
             backend.gap_abs = changeable_gap(settings.gap_rel, best, floor)[1] or 0.0
         # each region's share of the time left by its free integers: a county seat's region of thousands of
@@ -609,15 +610,15 @@ def region_fix_and_optimise(
                 log.info("regions: sweep %d region %d (%d integers free) %.6g -> %.6g", sweep, i, len(free), best, obj)
                 best, inc, judged = obj, candidate, score
                 improved += 1
-        gain = (sweeps[-1]["objective"] if sweeps else start_obj) - best
         sweeps.append({"sweep": sweep, "objective": best, "improved": improved,
                        "seconds": time.perf_counter() - t0})  # fmt: skip
         log.info("regions: sweep %d objective %.6g (%d of %d regions improved, %.1fs)", sweep, best, improved,
                  len(free_names), time.perf_counter() - t0)  # fmt: skip
         if stalled or (not improved and (len(regions) == 1 or not merge)):
             break
-        if improved and gain < min_gain:
-            log.info("regions: sweep %d gained %.6g, less than %.6g: no further sweep", sweep, gain, min_gain)
+        if improved and before_sweep - best < min_gain:
+            log.info("regions: sweep %d gained %.6g, less than %.6g: no further sweep", sweep, before_sweep - best,
+                     min_gain)  # fmt: skip
             break
         if not improved:
             # a local optimum for these regions: merge them into regions twice the size and go on
