@@ -14,7 +14,7 @@ import pulp
 
 from planner.model.balance import add_guarantees, add_standards
 from planner.model.catchments import add_catchments
-from planner.model.context import Lin, ModelContext
+from planner.model.context import Lin, ModelContext, PlanProblem
 from planner.model.contiguity import add_contiguity
 from planner.model.feeder import add_feeder
 from planner.model.horizon import add_horizon_capacity
@@ -55,7 +55,7 @@ class BuiltModel:
 def build_model(inp: ModelInputs, scenario: Scenario) -> BuiltModel:
     """Build the plan MILP for ``inp`` under ``scenario`` (no CV cuts yet)."""
     t0 = time.perf_counter()
-    prob = pulp.LpProblem(f"plan_{scenario.name}", pulp.LpMinimize)
+    prob = PlanProblem(f"plan_{scenario.name}", pulp.LpMinimize)
     ctx = ModelContext(inp=inp, scenario=scenario, prob=prob)
     add_places(ctx)
     add_catchments(ctx)
