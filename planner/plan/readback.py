@@ -47,27 +47,18 @@ def _ival(v: object) -> int:
 def assignments(ctx: ModelContext) -> pd.DataFrame:
     """Settlement → unit per stage, with travel time and whether it changed."""
     inp = ctx.inp
-    times = inp.arcs.set_index(["settlement_id", "stage", "unit_id"])
-    demand = inp.demand.set_index(["settlement_id", "stage"])
-    rows = []
-    for (sid, stage, unit), lin in ctx.exprs["assign"].items():
-        if lin.value() > 0.5:
-            d = demand.loc[(sid, stage)]
-            t = times.loc[(sid, stage, unit)]
-            rows.append(
-                {
-                    "settlement_id": sid,
-                    "stage": stage,
-                    "unit_id": unit,
-                    "current_unit": d["current_unit"],
-                    "pupils": int(d["pupils"]),
-                    "time_min": float(t["time_min"]),
-                    "distance_m": float(t["distance_m"]),
-                    "changed": unit != d["current_unit"],
-                }
-            )
+    chosen = [key for key, lin in ctx.exprs["assign"].items() if lin.value() > 0.5]
+    out = pd.DataFrame(chosen, columns=["settlement_id", "stage", "unit_id"])
+    demand = inp.demand[["settlement_id", "stage", "current_unit", "pupils"]]
+    times = inp.arcs[["settlement_id", "stage", "unit_id", "time_min", "distance_m"]]
+    out = out.merge(demand, on=["settlement_id", "stage"], how="left", validate="many_to_one")
+    out = out.merge(times, on=["settlement_id", "stage", "unit_id"], how="left", validate="one_to_one")
+    out["pupils"] = out["pupils"].astype(int)
+    out["time_min"] = out["time_min"].astype(float)
+    out["distance_m"] = out["distance_m"].astype(float)
+    out["changed"] = out["unit_id"] != out["current_unit"]
     cols = ["settlement_id", "stage", "unit_id", "current_unit", "pupils", "time_min", "distance_m", "changed"]
-    return pd.DataFrame(rows, columns=cols).sort_values(["stage", "settlement_id"]).reset_index(drop=True)
+    return out[cols].sort_values(["stage", "settlement_id"]).reset_index(drop=True)
 
 
 def projects(ctx: ModelContext) -> pd.DataFrame:
@@ -332,28 +323,31 @@ def exchange_list(county: County, flows: pd.DataFrame, standards: Standards, *, 
     cats["years_at_school"] = county.teachers["years_at_school"]
     cats["subject"] = county.teachers["subject"].astype(str)
     cats["backbone_level"] = county.teachers["backbone_level"].astype(str)
+    # each type's teachers at each school, longest-serving first (then by teacher_id): a flow takes the first
+    # ones not yet taken (of its subject, where the flow names one)
+    key_cols = ["school_id", "stage", "above_required", "backbone", "pe_art", "eligible"]
+    order = cats.assign(_tid=cats.index).sort_values(["years_at_school", "_tid"], ascending=[False, True])
+    keys = zip(*(order[c].to_numpy() for c in key_cols), strict=True)
+    pools: dict[tuple[object, ...], list[str]] = {}
+    for tid, key in zip(order.index, keys, strict=True):
+        school, stage, above, backbone, pe_art, eligible = key
+        pools.setdefault((school, stage, int(above), int(backbone), int(pe_art), bool(eligible)), []).append(tid)
+    subject_of = cats["subject"].to_dict()
     taken: set[str] = set()
     rows = []
     has_subject = "subject" in flows.columns
     for f in flows.sort_values(["from_unit", "to_unit", "type_id"]).itertuples(index=False):
-        pool = cats[
-            (cats["school_id"] == f.from_unit)
-            & (cats["stage"] == f.stage)
-            & (cats["above_required"].astype(int) == f.above_required)
-            & (cats["backbone"].astype(int) == f.backbone)
-            & (cats["pe_art"].astype(int) == f.pe_art)
-            & (cats["eligible"] == f.eligible)
-            & ~cats.index.isin(list(taken))
-        ]
-        if has_subject and f.subject:
-            pool = pool[pool["subject"] == f.subject]
-        pool = pool.assign(_tid=pool.index).sort_values(["years_at_school", "_tid"], ascending=[False, True])
-        chosen = pool.head(int(f.count))
+        pool = pools.get((f.from_unit, f.stage, int(f.above_required), int(f.backbone), int(f.pe_art),
+                          bool(f.eligible)), [])  # fmt: skip
+        subject = f.subject if has_subject and f.subject else None
+        chosen = [tid for tid in pool if str(tid) not in taken and (subject is None or subject_of[tid] == subject)]
+        chosen = chosen[: int(f.count)]
         if len(chosen) < f.count:
             raise RuntimeError(f"not enough teachers of type {f.type_id} at {f.from_unit} for the plan")
         kind = str(getattr(f, "kind", "rotation" if f.eligible else "redeployment"))
-        for tid, c in chosen.iterrows():
+        for tid in chosen:
             taken.add(str(tid))
+            c = cats.loc[tid]
             rows.append(
                 {"teacher_id": tid, "subject": c["subject"], "backbone_level": c["backbone_level"],
                  "from_school_id": f.from_unit, "to_school_id": f.to_unit, "kind": kind,
