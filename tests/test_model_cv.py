@@ -233,6 +233,33 @@ def test_a_kept_plan_that_pushes_a_balance_over_is_repaired_by_cuts_and_the_poli
     assert rounds and rounds[0]["phase"] == "repair_crossing"
 
 
+def test_the_full_mip_goes_on_into_the_cv_reserve_only_with_a_plan_its_cuts_read_as_it_is() -> None:
+    # optimise.cuts_hold, the test of the full MIP's overtime: the pushed-over plan's true CVs cost more than the
+    # baseline's cuts say (the cuts hold pupils at today's), so a CV round has work and the reserve is kept for it;
+    # the same model's do-nothing plan sits where the cuts were taken, which read it exactly
+    from planner.model.optimise import cuts_hold
+    from planner.model.polish import ctx_objective
+
+    sc = _crossing_scenario("o", rotation=True)
+    built, ceilings, _crossing, _cv_pushed, score = _pushed_over(sc, _crossing_instance())
+    pushed = np.array([v.varValue or 0.0 for v in built.prob.variables()])
+    objective = ctx_objective(built)
+    assert score > objective + 100.0  # the rise of the CV the cuts at today's pupils do not see
+    holds = cuts_hold(built, sc, ceilings)
+    assert not holds(objective, pushed)
+    ctx = built.ctx
+    to_b, at_a = ctx.vars["x"][("v3", "primary", "B")], ctx.vars["x"][("v3", "primary", "A")]
+    to_b.lowBound = to_b.upBound = 0
+    at_a.lowBound = at_a.upBound = 1
+    moves = [v for g in ("out", "in", "redeploy") for v in ctx.vars.get(g, {}).values()]
+    for v in moves:
+        v.lowBound = v.upBound = 0
+    assert solve(built, sc.solver, time_limit_s=30).has_solution
+    today = np.array([v.varValue or 0.0 for v in built.prob.variables()])
+    assert holds(ctx_objective(built), today)
+    assert true_score(built, sc, model_cv(part_state(ctx), ctx.inp), ceilings) == pytest.approx(ctx_objective(built))
+
+
 @pytest.mark.parametrize("crossed_weight", [None, 0])
 def test_a_region_sweep_s_plan_is_kept_only_if_its_true_balance_scores_better(crossed_weight: float | None) -> None:
     # The crossing instance: the do-nothing plan (v3 at A: A and B fail, backbone CV 0.600) is the plan a sweep

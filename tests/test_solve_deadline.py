@@ -308,3 +308,61 @@ def test_a_bound_from_outside_stops_the_search_at_the_plan_it_proves(caplog: pyt
     assert all(a >= r.objective - 1e-6 for a in asked)
     assert r.objective == pytest.approx(objective_at_values(prob))
     assert violations(prob) == []
+
+
+def _overtime_run(keep: list[bool], limit: float, overtime: float, seed: int = 7):  # type: ignore[no-untyped-def]
+    """The knapsack from the do-nothing start, ``limit`` s with ``overtime`` s more while ``keep_going`` answers the
+    next of ``keep`` (then False); returns the run, its wall time and what ``keep_going`` was asked."""
+    prob, x = knapsack(seed=seed)
+    for v in x:
+        v.setInitialValue(0.0)  # do nothing: objective 7
+    cost = {v.name: c for v, c in prob.objective.items()}
+    names = [v.name for v in prob.variables()]
+    asked: list[tuple[float, float]] = []
+
+    def keep_going(objective: float, values) -> bool:  # type: ignore[no-untyped-def]
+        # the objective with PuLP's constant, the values in the order of prob.variables(): c·x + 7 by hand
+        asked.append(
+            (objective, CONSTANT + sum(cost.get(n, 0.0) * float(val) for n, val in zip(names, values, strict=True)))
+        )
+        return keep[len(asked) - 1] if len(asked) <= len(keep) else False
+
+    t0 = time.perf_counter()
+    r = run(prob, "highs", time_limit_s=limit, gap_rel=0.0, warm_start=True, overtime_s=overtime,
+            keep_going=keep_going)  # fmt: skip
+    wall = time.perf_counter() - t0
+    assert violations(prob) == []
+    assert r.objective == pytest.approx(objective_at_values(prob), abs=1e-6)
+    for objective, by_hand in asked:
+        assert objective == pytest.approx(by_hand, abs=1e-6)
+    return r, wall, asked
+
+
+def test_a_run_goes_on_past_its_limit_while_its_plan_passes_the_test() -> None:
+    # the full MIP's overtime (the CV rounds' reserve, optimise.cuts_hold): asked at the limit, the search goes on
+    # to the end of its overtime, where HiGHS's own limit ends it, and every better plan is asked again
+    limit, overtime = 1.0, 2.0
+    r, wall, asked = _overtime_run([True] * 10_000, limit, overtime)
+    assert len(asked) >= 1
+    assert wall >= limit + overtime - 0.3  # went on to HiGHS's own, later limit
+    assert wall <= limit + overtime + default_grace_s(limit) + READ_BACK_S
+    assert r.has_solution and r.objective <= asked[0][0] + 1e-6
+
+
+def test_a_run_whose_plan_fails_the_test_stops_at_its_limit() -> None:
+    limit, overtime = 1.0, 5.0
+    r, wall, asked = _overtime_run([], limit, overtime)
+    assert len(asked) == 1  # asked once, at the limit
+    assert limit - 0.05 <= wall <= limit + READ_BACK_S  # no grace: HiGHS's own limit is the overtime's
+    assert r.status == "feasible" and r.objective == pytest.approx(asked[0][0])
+
+
+def test_the_first_better_plan_that_fails_the_test_ends_the_overtime() -> None:
+    # on at the limit, then the next better plan fails: the search stops there, that plan kept, long before the
+    # overtime's end
+    limit, overtime = 0.5, 30.0
+    r, wall, asked = _overtime_run([True], limit, overtime)
+    assert len(asked) == 2
+    assert asked[1][0] < asked[0][0]
+    assert r.objective == pytest.approx(asked[1][0])
+    assert wall < limit + overtime - 5.0

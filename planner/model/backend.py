@@ -321,6 +321,22 @@ def default_grace_s(time_limit_s: float) -> float:
     return GRACE_S + GRACE_SHARE * time_limit_s
 
 
+@dataclass(frozen=True)
+class Overtime:
+    """How a HiGHS run in a child may go on past its limit: while its best plan passes a test.
+
+    At ``at`` (a ``time.perf_counter()`` instant, the run's limit) the parent asks ``keep_going(objective,
+    values)`` of the best plan the child reported (HiGHS's objective, without PuLP's constant; the column
+    values); True lets the search go on until ``until`` (HiGHS's own limit is set there, the kill comes after
+    its grace), and every better plan it reports is asked again: the first that fails stops the search at once,
+    that plan kept. Without a plan at ``at`` the run stops there.
+    """
+
+    at: float
+    until: float
+    keep_going: Callable[[float, Any], bool]
+
+
 def hard_limit_available() -> bool:
     """Whether a HiGHS MIP run can be stopped at its wall-clock limit here (needs ``fork``: Linux, macOS)."""
     return hasattr(os, "fork")
@@ -637,6 +653,7 @@ def run_in_child(
     *,
     complete_first: bool = False,
     proven: Callable[[float], bool] | None = None,
+    overtime: Overtime | None = None,
 ) -> _ChildOutcome:
     """Run HiGHS model ``h`` in a forked child, stopped at ``kill_at`` (``time.perf_counter()``) if still running.
 
@@ -648,6 +665,8 @@ def run_in_child(
     (:func:`complete_start`). ``proven``: asked every :data:`PROVEN_POLL_S` seconds with the best objective
     the child reported (HiGHS's, without PuLP's constant); when it answers True (a bound proved elsewhere,
     e.g. the bound by regions, shows that plan within the tolerance) the child is stopped and that plan kept.
+    ``overtime``: the search may go on past ``overtime.at`` (its limit) while its best plan passes the test
+    (:class:`Overtime`); ``kill_at`` is then the kill instant of the longer run.
     """
     import highspy
     import numpy as np
@@ -660,10 +679,16 @@ def run_in_child(
     done: tuple[Any, ...] | None = None
     exit_status: int | None = None
     proven_outside = False
+    stop_at = kill_at if overtime is None else min(overtime.at, kill_at)
+    extended = False
     try:
         while done is None:
-            wait_s = kill_at - time.perf_counter()
+            wait_s = stop_at - time.perf_counter()
             if wait_s <= 0:
+                if overtime is not None and not extended and best is not None and overtime.keep_going(*best):
+                    extended, stop_at = True, kill_at
+                    log.info("HiGHS goes on past its limit: its best plan (%.9g) passes the overtime test", best[0])
+                    continue
                 break
             if proven is not None and best is not None and proven(best[0]):
                 proven_outside = True
@@ -678,9 +703,13 @@ def run_in_child(
                 bound = max(bound, msg[1])
                 _tell("bound", float(msg[1]))
             elif msg[0] == "solution":
-                if best is None or msg[1] < best[0]:
+                improved = best is None or msg[1] < best[0]
+                if improved:
                     best = (msg[1], msg[2])
                 _tell("solution", float(msg[1]))
+                if extended and improved and overtime is not None and not overtime.keep_going(*best):
+                    log.info("HiGHS stopped in its overtime: a better plan (%.9g) fails the overtime test", best[0])
+                    break
             else:
                 done = msg
     finally:
@@ -737,6 +766,8 @@ def _highs_solver_class() -> type:
         limit_at: float | None = None
         outcome: _ChildOutcome | None = None
         proven: Callable[[float], bool] | None = None
+        overtime_s = 0.0
+        keep_going: Callable[[float, Any], bool] | None = None
 
         def callSolver(self, lp: pulp.LpProblem) -> None:  # PuLP's method name
             start = None
@@ -759,11 +790,19 @@ def _highs_solver_class() -> type:
                 return
             # HiGHS's own limit: what is left of the run's limit after the model hand-over (unless the
             # caller set HiGHS's ``time_limit`` option itself)
+            overtime = None
+            kill_at = self.kill_at
+            if self.keep_going is not None and self.overtime_s > 0:
+                # HiGHS's own limit is the longer run's; the parent stops it at the shorter one unless its plan
+                # passes the test (see Overtime)
+                overtime = Overtime(at=self.limit_at, until=self.limit_at + self.overtime_s, keep_going=self.keep_going)
+                kill_at = self.kill_at + self.overtime_s
             if "time_limit" not in self.optionsDict:
-                lp.solverModel.setOptionValue("time_limit", max(self.limit_at - time.perf_counter(), 0.0))
+                end = self.limit_at if overtime is None else overtime.until
+                lp.solverModel.setOptionValue("time_limit", max(end - time.perf_counter(), 0.0))
             complete_s = max(1.0, 0.1 * (self.timeLimit or 0.0))
-            self.outcome = run_in_child(lp.solverModel, self.kill_at, start, complete_s, complete_first=complete_first,
-                                        proven=self.proven)  # fmt: skip
+            self.outcome = run_in_child(lp.solverModel, kill_at, start, complete_s, complete_first=complete_first,
+                                        proven=self.proven, overtime=overtime)  # fmt: skip
 
         def findSolutionValues(self, lp: pulp.LpProblem) -> tuple[int, int]:  # PuLP's method name
             h = lp.solverModel
@@ -814,6 +853,8 @@ def run(
     hard_limit: bool = True,
     grace_s: float | None = None,
     proven: Callable[[float], bool] | None = None,
+    overtime_s: float = 0.0,
+    keep_going: Callable[[float, Any], bool] | None = None,
 ) -> SolverRun:
     """Solve ``prob`` and report the solver's real status, objective, bound and gap.
 
@@ -858,6 +899,11 @@ def run(
         (with PuLP's constant); True stops the search there, that plan kept (a bound proved elsewhere, the
         caller's rule, shows it within the tolerance). The status is then judged by the caller with that
         bound; the run's own bound is the solver's.
+    overtime_s, keep_going : float, callable, optional
+        HiGHS MIP in a child (``hard_limit``): the search may run ``overtime_s`` seconds past ``time_limit_s``
+        while ``keep_going(objective, values)`` holds for its best plan (objective with PuLP's constant, values
+        in the order of ``prob.variables()``), asked at the limit and at each better plan after it
+        (:class:`Overtime`).
 
     Returns
     -------
@@ -883,6 +929,9 @@ def run(
             s.kill_at = s.limit_at + (default_grace_s(time_limit_s) if grace_s is None else grace_s)
             if proven is not None:
                 s.proven = lambda objective: proven(objective + constant)
+            if keep_going is not None and overtime_s > 0:
+                s.overtime_s = float(overtime_s)
+                s.keep_going = lambda objective, values: keep_going(objective + constant, values)
         prob.solve(s)
         seconds = time.perf_counter() - t0
         h = s.outcome if s.outcome is not None else prob.solverModel

@@ -379,7 +379,11 @@ def optimise(
         # keep a share of the time for the CV rounds (a plan that breaks a CV is re-solved with cuts at its point)
         reserve = CV_RESERVE_SHARE * scenario.solver.time_limit_s if scenario.solver.cv_iterations else 0.0
         main = max(deadline - time.perf_counter() - reserve, 0.2 * scenario.solver.time_limit_s)
-        result = solve(built, scenario.solver, time_limit_s=main, warm=True, floor=floor, outside_bound=outside_bound)
+        # the reserve is the full MIP's too while its best plan needs no CV round (its cuts read its CVs as
+        # they are): the search goes on into it, and stops at the first better plan that would need one
+        result = solve(built, scenario.solver, time_limit_s=main, warm=True, floor=floor, outside_bound=outside_bound,
+                       overtime_s=max(deadline - time.perf_counter() - main, 0.0),
+                       keep_going=cuts_hold(built, scenario, ceilings))  # fmt: skip
         if not result.has_solution and start is not None and start.objective is not None:
             # stopped before it reported any plan (a loaded machine): the start's plan is still a plan
             log.warning("the full MIP reported no plan in %.0f s: keeping the start heuristic's", main)
@@ -774,6 +778,23 @@ def true_judge(
     return judge
 
 
+def cuts_hold(
+    built: BuiltModel, scenario: Scenario, ceilings: dict[tuple[str, str], float]
+) -> Callable[[float, np.ndarray], bool]:
+    """Whether a plan (its objective, its values in the order of ``built.prob.variables()``) needs no CV round.
+
+    True where its true score (:func:`true_score`) is no higher than its objective: the CV cuts in the model
+    charge its CVs at least as they are, so a round of cuts at its point would change nothing the search does
+    not already see. Leaves the variables holding that plan, as :func:`true_judge` does.
+    """
+    judge = true_judge(built, scenario, ceilings)
+
+    def holds(objective: float, values: np.ndarray) -> bool:
+        return judge(values) <= objective + 1e-7 * max(1.0, abs(objective))
+
+    return holds
+
+
 def part_state(ctx: ModelContext) -> pd.DataFrame:
     """Pupils and indicator resources per part at the solution (model-side values)."""
     rows = []
@@ -808,6 +829,8 @@ def solve(
     warm: bool = True,
     floor: float | None = None,
     outside_bound: Callable[[], float | None] | None = None,
+    overtime_s: float = 0.0,
+    keep_going: Callable[[float, np.ndarray], bool] | None = None,
 ) -> SolverRun:
     """Solve ``built.prob`` (a :class:`~planner.model.build.BuiltModel`) under ``settings``.
 
@@ -816,6 +839,8 @@ def solve(
     objective, which a large constant would satisfy long before the plan is good. ``outside_bound``: a
     bound proved beside the search (the bound by regions so far, or None); the search stops as soon as it
     proves the best plan within the same rule (HiGHS in a child only), and the caller reports that bound.
+    ``overtime_s``, ``keep_going``: the search may go on that long past its limit while its best plan passes
+    ``keep_going(objective, values)`` (:func:`planner.model.backend.run`; HiGHS in a child only).
     """
     prob: pulp.LpProblem = built.prob
     if warm:
@@ -836,6 +861,8 @@ def solve(
         threads=settings.threads,
         warm_start=warm,
         proven=proven if outside_bound is not None else None,
+        overtime_s=overtime_s,
+        keep_going=keep_going,
     )
     result = replace(result, gap_rel=settings.gap_rel)
     if result.has_solution:
