@@ -301,6 +301,50 @@ def test_a_sweep_that_gains_less_than_its_due_is_the_last(tiny) -> None:
     assert len(held) == 1 and held[0]["objective"] == pytest.approx(free[0]["objective"], rel=1e-9)
 
 
+def test_a_region_stopped_at_its_limit_in_a_sweep_that_improved_nothing_gets_the_time_left(
+    tiny, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # from the proven optimum no region improves; a region whose sub-MIP is stopped at its limit (reported here for
+    # the first region of the first sweep, the real solve underneath) gets the time left in one more sweep of that
+    # region alone; with every region proved, the first sweep is the last, as before
+    import planner.model.regions as regions_module
+
+    *_, sc, inp = tiny
+    real = regions_module._HighsBackend.solve
+    calls: list[int] = []
+
+    def sweeps(stop_first: bool) -> tuple[list[dict[str, float]], list[int]]:
+        calls.clear()
+
+        def solve(self, lower, upper, start, limit_s):  # type: ignore[no-untyped-def]
+            obj, x, proved = real(self, lower, upper, start, limit_s)
+            calls.append(int((lower < upper).sum()))
+            # call 1 evaluates the incumbent; call 2 is the first region of the first sweep
+            return obj, x, proved and not (stop_first and len(calls) == 2)
+
+        monkeypatch.setattr(regions_module._HighsBackend, "solve", solve)
+        built = build_model(inp, sc)
+        assert solve_full(built, sc).has_solution
+        res = region_fix_and_optimise(built, sc.solver, 60.0, lp_bound=0.0, region_units=2, merge=False)
+        _check_plan(built, inp)
+        return res.sweeps, list(calls)
+
+    proved, proved_calls = sweeps(False)
+    assert len(proved) == 1 and proved[0]["improved"] == 0
+    n_regions = len(proved_calls) - 1
+    assert n_regions >= 2
+    stopped, stopped_calls = sweeps(True)
+    assert len(stopped) == 2 and stopped[1]["improved"] == 0
+    assert len(stopped_calls) == 1 + n_regions + 1  # the stopped region once more, alone
+    assert stopped_calls[-1] == stopped_calls[1]  # the same free columns: the first region's
+    assert stopped[1]["objective"] == pytest.approx(proved[0]["objective"], rel=1e-9)
+
+
+def solve_full(built, sc: Scenario):  # type: ignore[no-untyped-def]
+    """The full model solved to its optimum (the plan on the variables)."""
+    return solve(built, _with_solver(sc, gap_rel=0.0).solver, time_limit_s=60.0, warm=False)
+
+
 def test_sweeps_run_where_rounding_left_the_start_far_from_the_lp() -> None:
     # the figures of docs/performance.md: start, LP bound and floor of three solves
     from planner.model.optimise import rounding_hurt
