@@ -38,6 +38,11 @@ the proven dual bound through a pipe (highspy callbacks ``kCallbackMipImprovingS
   process, at most 10% of the limit), else no solution; the best bound it reported (else none);
   model status ``kTimeLimit``. The status is then derived by :func:`classify` like any other run.
 
+A run may be given overtime (:class:`Overtime`, ``run(overtime_s=…, keep_going=…)``): HiGHS's own limit is then
+``time_limit_s`` + the overtime, and the parent stops the child at ``time_limit_s`` unless the best plan so far
+passes the caller's test, asking again at every better plan after it (the full MIP's use of the CV rounds'
+reserve, :func:`planner.model.optimise.cuts_hold`).
+
 A MIP start that leaves integer columns unset is completed by the child before the run, in a copy of the
 model without callbacks (:func:`complete_start`, the same auxiliary MIP HiGHS would solve): HiGHS reports
 that MIP's progress through the run's own callbacks, and its dual bound — a bound of the start's
