@@ -66,9 +66,12 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from multiprocessing.connection import Connection
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pulp
+
+if TYPE_CHECKING:  # numpy is imported where a run needs it
+    import numpy as np
 
 log = logging.getLogger(__name__)
 
@@ -339,7 +342,7 @@ class Overtime:
 
     at: float
     until: float
-    keep_going: Callable[[float, Any], bool]
+    keep_going: Callable[[float, np.ndarray], bool]
 
 
 def hard_limit_available() -> bool:
@@ -772,7 +775,7 @@ def _highs_solver_class() -> type:
         outcome: _ChildOutcome | None = None
         proven: Callable[[float], bool] | None = None
         overtime_s = 0.0
-        keep_going: Callable[[float, Any], bool] | None = None
+        keep_going: Callable[[float, np.ndarray], bool] | None = None
 
         def callSolver(self, lp: pulp.LpProblem) -> None:  # PuLP's method name
             start = None
@@ -859,7 +862,7 @@ def run(
     grace_s: float | None = None,
     proven: Callable[[float], bool] | None = None,
     overtime_s: float = 0.0,
-    keep_going: Callable[[float, Any], bool] | None = None,
+    keep_going: Callable[[float, np.ndarray], bool] | None = None,
 ) -> SolverRun:
     """Solve ``prob`` and report the solver's real status, objective, bound and gap.
 
