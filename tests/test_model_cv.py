@@ -185,6 +185,25 @@ def test_no_school_passes_by_pushing_a_balance_over_its_threshold(crossed_weight
         assert backbone > 0.607
 
 
+def _teacher_moves(ctx):  # type: ignore[no-untyped-def]
+    """The rotation lever's variables (teachers out, in and redeployed)."""
+    return [v for g in ("out", "in", "redeploy") for v in ctx.vars.get(g, {}).values()]
+
+
+def _hold_v3(ctx, to_b: int):  # type: ignore[no-untyped-def]
+    """Fix the crossing instance's v3 at B (``to_b`` 1) or A (0) and every teacher move at 0; returns the bounds held
+    (variable, lower, upper) to put back."""
+    to_b_var, at_a = ctx.vars["x"][("v3", "primary", "B")], ctx.vars["x"][("v3", "primary", "A")]
+    moves = _teacher_moves(ctx)
+    assert moves
+    held = [(v, v.lowBound, v.upBound) for v in [to_b_var, at_a, *moves]]
+    to_b_var.lowBound = to_b_var.upBound = to_b
+    at_a.lowBound = at_a.upBound = 1 - to_b
+    for v in moves:
+        v.lowBound = v.upBound = 0
+    return held
+
+
 def _pushed_over(sc, inp: ModelInputs):
     """The crossing instance's plan that re-zones v3 to B and moves no teacher (solved with the moves held at 0): it
     pushes the backbone CV to 0.6075, over 0.607. Returns the model, its CV ceilings, that solve, the plan's true
@@ -192,14 +211,7 @@ def _pushed_over(sc, inp: ModelInputs):
     built = build_model(inp, sc)
     ctx = built.ctx
     ceilings, _ = add_baseline_cuts(built)
-    to_b, at_a = ctx.vars["x"][("v3", "primary", "B")], ctx.vars["x"][("v3", "primary", "A")]
-    moves = [v for g in ("out", "in", "redeploy") for v in ctx.vars.get(g, {}).values()]
-    assert moves
-    held = [(v, v.lowBound, v.upBound) for v in [to_b, at_a, *moves]]
-    to_b.lowBound = to_b.upBound = 1
-    at_a.lowBound = at_a.upBound = 0
-    for v in moves:
-        v.lowBound = v.upBound = 0
+    held = _hold_v3(ctx, 1)
     crossing = solve(built, sc.solver, time_limit_s=30)
     for v, lo, up in held:
         v.lowBound, v.upBound = lo, up
@@ -248,12 +260,7 @@ def test_the_full_mip_goes_on_into_the_cv_reserve_only_with_a_plan_its_cuts_read
     holds = cuts_hold(built, sc, ceilings)
     assert not holds(objective, pushed)
     ctx = built.ctx
-    to_b, at_a = ctx.vars["x"][("v3", "primary", "B")], ctx.vars["x"][("v3", "primary", "A")]
-    to_b.lowBound = to_b.upBound = 0
-    at_a.lowBound = at_a.upBound = 1
-    moves = [v for g in ("out", "in", "redeploy") for v in ctx.vars.get(g, {}).values()]
-    for v in moves:
-        v.lowBound = v.upBound = 0
+    _hold_v3(ctx, 0)
     assert solve(built, sc.solver, time_limit_s=30).has_solution
     today = np.array([v.varValue or 0.0 for v in built.prob.variables()])
     assert holds(ctx_objective(built), today)
@@ -393,7 +400,7 @@ def test_settling_the_cuts_reads_a_variable_without_a_value_as_the_do_nothing_ze
     built = build_model(_crossing_instance(), sc)
     ctx = built.ctx
     add_baseline_cuts(built)
-    moves = [v for g in ("out", "in", "redeploy") for v in ctx.vars.get(g, {}).values()]
+    moves = _teacher_moves(ctx)
     for v in moves:  # the rotation lever's variables, at the do-nothing plan
         v.lowBound = v.upBound = 0
     assert solve(built, sc.solver, time_limit_s=30).has_solution
