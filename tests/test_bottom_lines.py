@@ -1,0 +1,84 @@
+"""The least of the bottom lines (planner/model/bottom_lines.py): a MIP of the ``limits`` group alone, whose proven
+bound is the floor of what the plan can change where it lies above the LP's.
+
+The tiny primary county (tests/model_instances.py): school A has 600 pupils in 10 classrooms of 45 (450 places);
+expansion EA adds 4 classrooms to A for 5 M yuan. With catchments fixed and 4 M yuan, EA cannot be built, so
+600 − 450 = 150 pupils stay over A's places in every plan; the LP builds 4/5 of EA (144 places) and reads 6.
+"""
+
+from __future__ import annotations
+
+import pytest
+from model_instances import tiny_primary
+
+from planner.model import lagrange
+from planner.model.bottom_lines import LeastLimits, least_limits, limits_cost
+from planner.model.build import build_model
+from planner.model.optimise import add_baseline_cuts, raised_floor, unavoidable_floor
+from planner.model.regions import model_arrays
+from planner.scenario import Scenario, scenario_from_dict
+
+pytestmark = pytest.mark.xdist_group("tiny_models")
+
+
+def _scenario(catchments: bool) -> Scenario:
+    levers = {"catchments": catchments, "new_schools": False, "expansions": True, "resources": False,
+              "rotation": False, "hires": False}  # fmt: skip
+    solver = {"name": "highs", "gap_rel": 0.01, "time_limit_s": 60, "cv_iterations": 0}
+    return scenario_from_dict({"name": "tiny", "levers": levers, "solver": solver})
+
+
+def _least(inp, sc: Scenario) -> tuple[LeastLimits | None, float | None]:
+    built = build_model(inp, sc)
+    add_baseline_cuts(built)
+    floor = unavoidable_floor(built, sc.solver, 30)
+    variables = built.prob.variables()
+    cost, constant = limits_cost(built.ctx, variables)
+    return least_limits(model_arrays(built.prob, variables), cost, constant, 30), floor
+
+
+def test_whole_projects_lift_the_least_above_the_lp_floor() -> None:
+    sc = _scenario(catchments=False)
+    w = sc.weights.limits
+    least, floor = _least(tiny_primary(capital_budget_yuan=4_000_000.0), sc)
+    assert floor == pytest.approx(6 * w, rel=1e-6)  # 600 − 450 − 0.8 × 4 × 45
+    assert least is not None and least.proved
+    assert least.bound == pytest.approx(150 * w, rel=1e-6) and least.value == pytest.approx(150 * w, rel=1e-6)
+    # with 5 M yuan EA is built: 630 places, nothing over, by the LP and the MIP alike
+    least, floor = _least(tiny_primary(capital_budget_yuan=5_000_000.0), sc)
+    assert floor == pytest.approx(0.0, abs=1e-6) and least is not None and least.bound == pytest.approx(0.0, abs=1e-6)
+
+
+def test_re_zoning_empties_the_bottom_lines_without_money() -> None:
+    # catchments free, no money: v3 (150 pupils, 14 min to B) or v2 (200, 20 min) can go to B's 540 places
+    least, floor = _least(tiny_primary(capital_budget_yuan=0.0), _scenario(catchments=True))
+    assert least is not None and least.proved and least.bound == pytest.approx(0.0, abs=1e-6)
+    assert floor == pytest.approx(0.0, abs=1e-6)
+
+
+def test_the_floor_is_the_higher_of_the_two_and_recorded() -> None:
+    rounds: list[dict[str, object]] = []
+    assert raised_floor(6.0, LeastLimits(150.0, 150.0, True, 0.1), rounds) == 150.0
+    assert rounds[-1]["phase"] == "least_limits" and rounds[-1]["lp_floor"] == 6.0 and rounds[-1]["bound"] == 150.0
+    assert raised_floor(6.0, LeastLimits(5.0, None, False, 0.1), rounds) == 6.0  # a weaker bound changes nothing
+    assert raised_floor(6.0, None, rounds) == 6.0 and len(rounds) == 2
+    assert raised_floor(None, LeastLimits(150.0, None, False, 0.1), rounds) is None  # no floor: nothing to raise
+
+
+def test_the_bound_child_sends_the_least_after_its_blocks() -> None:
+    import time
+
+    sc = _scenario(catchments=False)
+    built = build_model(tiny_primary(capital_budget_yuan=4_000_000.0), sc)
+    add_baseline_cuts(built)
+    child = lagrange.start_region_bound(built.ctx, [["A", "S1"], ["B", "S2"]], None, 30.0)
+    assert child is not None
+    until = time.perf_counter() + 60.0
+    latest = None
+    while (latest is None or latest.least_limits is None) and time.perf_counter() < until:
+        time.sleep(0.05)
+        latest = lagrange.latest_region_bound(child)
+    out = lagrange.collect_region_bound(child)
+    assert out is latest and out is not None and out.complete  # sent after the blocks' complete bound
+    assert out.least_limits is not None and out.least_limits.proved
+    assert out.least_limits.bound == pytest.approx(150 * sc.weights.limits, rel=1e-6)
