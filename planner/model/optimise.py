@@ -44,7 +44,6 @@ from planner.model.balance import (
     settle_cv_terms,
     settle_failing,
 )
-from planner.model.bottom_lines import LeastLimits
 from planner.model.build import OBJECTIVE_GROUPS, BuiltModel, build_model, set_objective
 from planner.model.context import ModelContext
 from planner.model.inputs import INDICATORS, SCHOOL_INDICATORS, TEACHER_INDICATORS, ModelInputs
@@ -471,9 +470,6 @@ def optimise(
                            "seconds": lagrangian.seconds})  # fmt: skip
             log.info("region bound %.9g (%d of %d blocks solved%s)", lagrangian.bound, lagrangian.solved_blocks,
                      len(lagrangian.blocks), "" if lagrangian.complete else ", stopped at the time limit")  # fmt: skip
-            floor = raised_floor(floor, lagrangian.least_limits, rounds)
-            if lagrangian.least_limits is not None:
-                bounds.append(lagrangian.least_limits.bound)  # every other group is non-negative
     if bounds and result.has_solution:
         result = with_bound(result, max(bounds))
     result = on_changeable(result, floor)
@@ -704,23 +700,6 @@ def unavoidable_floor(built: BuiltModel, settings: SolverSettings, time_limit_s:
         return None
     log.info("penalties no plan avoids: at least %.6g (LP of the bottom lines, %.1f s)", lp.objective, lp.seconds)
     return float(lp.objective)
-
-
-def raised_floor(floor: float | None, least: LeastLimits | None, rounds: list[dict[str, object]]) -> float | None:
-    """The floor of what the plan can change: the higher of the LP's (``floor``) and the bottom lines' least proven
-    by their own MIP (``least``, :func:`planner.model.bottom_lines.least_limits`), recorded in ``rounds``.
-
-    Both bound the penalties every plan pays; the higher leaves only what a plan can still change in the gap's
-    denominator (确山 under the strict distance rule: 150.1 M by the LP, 155.7 M by the MIP).
-    """
-    if least is None:
-        return floor
-    rounds.append({"phase": "least_limits", "bound": least.bound, "value": least.value, "proved": least.proved,
-                   "lp_floor": floor, "seconds": least.seconds})  # fmt: skip
-    if floor is None or least.bound <= floor:
-        return floor
-    log.info("penalties no plan avoids: at least %.9g (the bottom lines' MIP; the LP's %.9g)", least.bound, floor)
-    return least.bound
 
 
 def proven_at_true_cvs(
