@@ -781,7 +781,8 @@ def true_judge(
 def cuts_hold(
     built: BuiltModel, scenario: Scenario, ceilings: dict[tuple[str, str], float]
 ) -> Callable[[float, np.ndarray], bool]:
-    """Whether a plan (its objective, its values in the order of ``built.prob.variables()``) needs no CV round.
+    """The overtime test of the full MIP: whether a plan (its objective, its values in the order of
+    ``built.prob.variables()``) needs no CV round.
 
     True where its true score (:func:`true_score`) is no higher than its objective: the CV cuts in the model
     charge its CVs at least as they are, so a round of cuts at its point would change nothing the search does

@@ -310,6 +310,13 @@ ROTATION_KINDS = ("rotation", "return")
 ITINERANT_SUBJECTS = ("pe", "music", "art", "it")
 
 
+def _type_key(
+    school: str, stage: str, above: float, backbone: float, pe_art: float, eligible: bool
+) -> tuple[str, str, int, int, int, bool]:
+    """A teacher type at a school as one key: the roster's pools and the plan's flows are matched by it."""
+    return str(school), str(stage), int(above), int(backbone), int(pe_art), bool(eligible)
+
+
 def exchange_list(county: County, flows: pd.DataFrame, standards: Standards, *, term_years: int = 3) -> pd.DataFrame:
     """Name the teachers who move: for each flow, the longest-serving teachers of its type.
 
@@ -327,18 +334,15 @@ def exchange_list(county: County, flows: pd.DataFrame, standards: Standards, *, 
     # ones not yet taken (of its subject, where the flow names one)
     key_cols = ["school_id", "stage", "above_required", "backbone", "pe_art", "eligible"]
     order = cats.assign(_tid=cats.index).sort_values(["years_at_school", "_tid"], ascending=[False, True])
-    keys = zip(*(order[c].to_numpy() for c in key_cols), strict=True)
-    pools: dict[tuple[object, ...], list[str]] = {}
-    for tid, key in zip(order.index, keys, strict=True):
-        school, stage, above, backbone, pe_art, eligible = key
-        pools.setdefault((school, stage, int(above), int(backbone), int(pe_art), bool(eligible)), []).append(tid)
+    pools: dict[tuple[str, str, int, int, int, bool], list[str]] = {}
+    for tid, *key in zip(order.index, *(order[c].to_numpy() for c in key_cols), strict=True):
+        pools.setdefault(_type_key(*key), []).append(tid)
     subject_of = cats["subject"].to_dict()
     taken: set[str] = set()
     rows = []
     has_subject = "subject" in flows.columns
     for f in flows.sort_values(["from_unit", "to_unit", "type_id"]).itertuples(index=False):
-        pool = pools.get((f.from_unit, f.stage, int(f.above_required), int(f.backbone), int(f.pe_art),
-                          bool(f.eligible)), [])  # fmt: skip
+        pool = pools.get(_type_key(f.from_unit, f.stage, f.above_required, f.backbone, f.pe_art, f.eligible), [])
         subject = f.subject if has_subject and f.subject else None
         chosen = [tid for tid in pool if str(tid) not in taken and (subject is None or subject_of[tid] == subject)]
         chosen = chosen[: int(f.count)]
