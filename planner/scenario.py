@@ -220,6 +220,14 @@ class SolverSettings(_Strict):
         "bottom lines (a cut budget, a large county) it repairs what the full MIP does not reach in its time "
         "(docs/performance.md).",
     )
+    bottom_lines_first: bool = Field(
+        True,
+        description="While the start heuristic runs, solve the bottom lines (the objective's limits group) alone "
+        "as a MIP in a second process (HiGHS, planner/model/bottom_lines.py). Where its proven least lies above "
+        "the LP's it is the floor of the reported gap, and the row 'limits >= least' goes into the model before "
+        "the region sweeps and the full MIP: valid for every plan, it hands their LP what only the MIP proved "
+        "(docs/model.md).",
+    )
     region_bound: bool = Field(
         True,
         description="Prove a bound region by region alongside the solve (planner/model/lagrange.py): the "

@@ -250,3 +250,26 @@ def test_the_stopping_rule_is_the_gap_on_what_the_plan_can_change() -> None:
     assert rel == 0.0 and absolute == pytest.approx(23_600.0)
     assert changeable_gap(0.01, 151.56e6, None) == (0.01, None)  # no floor known: the whole objective's
     assert changeable_gap(0.01, 149.2e6, 149.2e6) == (0.01, None)  # nothing above the floor
+
+
+def test_the_bottom_lines_own_mip_proves_more_than_their_lp_under_strict_distance(
+    strict_today: tuple[BuiltModel, SolverRun, int],
+) -> None:
+    # 确山 under strict distance: the LP of the bottom lines says every plan pays 150.1 M, where only whole projects
+    # relieve the pupils over the limits; the MIP of the group alone proves 155.7 M (8.5 s into its search here),
+    # and reports each bound as it rises, so the solve can read it while its own search goes on
+    from planner.model.bottom_lines import least_limits, limits_cost
+    from planner.model.optimise import unavoidable_floor
+    from planner.model.regions import model_arrays
+
+    built, _r, _failing = strict_today
+    with _values_kept(built):
+        floor = unavoidable_floor(built, built.ctx.scenario.solver, 30.0)
+    variables = built.prob.variables()
+    cost, constant = limits_cost(built.ctx, variables)
+    told: list[float] = []
+    least = least_limits(model_arrays(built.prob, variables), cost, constant, 40.0, told.append)
+    assert floor is not None and least is not None
+    assert least.bound >= floor + 5e6  # 155.7 M against 150.1 M: 28 pupils over the limits at 200,000 each
+    assert told and told == sorted(told) and told[-1] <= least.bound * (1 + 1e-9)
+    assert any(b > floor for b in told)  # a bound above the LP's was told before the search ended

@@ -28,7 +28,9 @@ lies, school by school, and splits into pieces that each finish:
 The blocks are solved smallest first, each with its share (by columns) of the time left, so the small ones
 finish and hand unused time to the large ones. In :func:`planner.model.optimise.optimise` the bound runs in a
 forked child alongside the full MIP or the region heuristic (:func:`start_region_bound`), reporting after
-every block; the best bound the solve proves is reported, with the solver's real status rule.
+every block; the best bound the solve proves is reported, with the solver's real status rule. After its blocks
+the child solves the bottom lines alone (:func:`planner.model.bottom_lines.least_limits`) with the time left and
+sends their proven least too: the floor of what the plan can change where it lies above the LP's.
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ import numpy as np
 import pulp
 
 from planner.model.backend import fork_child, on_mip_progress, stop_child
+from planner.model.bottom_lines import LeastLimits, least_limits, limits_cost
 from planner.model.context import ModelContext
 from planner.model.regions import highs_lp, highs_solver, model_arrays, unit_of_key
 
@@ -86,6 +89,8 @@ class RegionBound:
     seconds: float
     #: dualized rows kept in a block as its own restriction (:func:`block_restrictions`), summed over blocks
     restricted_rows: int = 0
+    #: the least of the bottom lines, proven after the blocks (:func:`planner.model.bottom_lines.least_limits`)
+    least_limits: LeastLimits | None = None
 
     @property
     def solved_blocks(self) -> int:
@@ -435,8 +440,12 @@ def start_region_bound(
     duals: np.ndarray | None,
     time_limit_s: float,
     gap_abs: float = 0.0,
+    with_least: bool = True,
 ) -> BoundChild | None:
-    """Start :func:`region_bound` of ``ctx``'s model in a forked child (None where ``fork`` is missing)."""
+    """Start :func:`region_bound` of ``ctx``'s model in a forked child (None where ``fork`` is missing).
+
+    With ``with_least``, the child then solves the bottom lines alone with the time left and sends their least too.
+    """
     if not hasattr(os, "fork"):  # pragma: no cover - Windows
         return None
     t0 = time.perf_counter()
@@ -446,7 +455,14 @@ def start_region_bound(
         variables = ctx.prob.variables()
         arrays = model_arrays(ctx.prob, variables)
         block = column_blocks(ctx, variables, regions)
-        region_bound(arrays, block, duals, time_limit_s - (time.perf_counter() - t0), sender.send, gap_abs)
+        result = region_bound(arrays, block, duals, time_limit_s - (time.perf_counter() - t0), sender.send, gap_abs)
+        if not with_least:
+            return
+        # then, on the same core, the least of the bottom lines: the floor of what the plan can change
+        cost, constant = limits_cost(ctx, variables)
+        least = least_limits(arrays, cost, constant, time_limit_s - (time.perf_counter() - t0))
+        if result is not None and least is not None:
+            sender.send(replace(result, least_limits=least))
 
     pid, receiver = fork_child(child)
     return BoundChild(pid, receiver)
@@ -463,7 +479,10 @@ def latest_region_bound(child: BoundChild) -> RegionBound | None:
 
 
 def collect_region_bound(child: BoundChild, wait_s: float = 0.0) -> RegionBound | None:
-    """The latest bound ``child`` reported, waiting at most ``wait_s`` for it to finish; the child is stopped."""
+    """The latest bound ``child`` reported, waiting at most ``wait_s`` for it to finish; the child is stopped.
+
+    Whatever it sent after its blocks completed (the least of the bottom lines) is read too.
+    """
     deadline = time.perf_counter() + max(wait_s, 0.0)
     try:
         while child.latest is None or not child.latest.complete:
@@ -473,6 +492,7 @@ def collect_region_bound(child: BoundChild, wait_s: float = 0.0) -> RegionBound 
                 child.latest = child.receiver.recv()
             except (EOFError, OSError):
                 break
+        latest_region_bound(child)
     finally:
         child.stop()
     return child.latest

@@ -44,6 +44,7 @@ from planner.model.balance import (
     settle_cv_terms,
     settle_failing,
 )
+from planner.model.bottom_lines import LeastLimits, collect_least, hold_least, release_least, start_least_child
 from planner.model.build import OBJECTIVE_GROUPS, BuiltModel, build_model, set_objective
 from planner.model.context import ModelContext
 from planner.model.inputs import INDICATORS, SCHOOL_INDICATORS, TEACHER_INDICATORS, ModelInputs
@@ -317,6 +318,11 @@ def optimise(
     rounds: list[dict[str, object]] = []
     # what no plan can change, so that every gap is measured on the rest (and HiGHS stops on that gap)
     floor = unavoidable_floor(built, scenario.solver, max(FLOOR_SHARE * scenario.solver.time_limit_s, 1.0))
+    # the bottom lines alone as a MIP on the core the start heuristic leaves idle (planner/model/bottom_lines.py)
+    least_child = None
+    if (scenario.solver.bottom_lines_first and scenario.solver.name == "highs" and scenario.solver.start_heuristic
+            and floor is not None):  # fmt: skip
+        least_child = start_least_child(built.ctx, scenario.solver.time_limit_s * scenario.solver.start_share)
     start = None
     if scenario.solver.start_heuristic:
         start = lp_guided_start(
@@ -327,8 +333,18 @@ def optimise(
             guide=guide_values,
             floor=floor,
         )
+    least = collect_least(least_child) if least_child is not None else None
+    raised = raised_floor(floor, least, rounds, "beside the start heuristic")
     # a bound region by region, in a second process alongside whatever finds the plan (planner/model/lagrange.py)
-    bound_child = region_bound_child(built, scenario.solver, start, deadline, floor)
+    bound_child = region_bound_child(built, scenario.solver, start, deadline, raised,
+                                     least_known=least is not None and least.proved)  # fmt: skip
+    # what only the MIP proved, as a row every plan meets, guides the region sweeps (or the region heuristic)
+    # below; it is taken out before the full MIP (docs/performance.md: with it, one run's full MIP ended on a
+    # plan that broke a balance)
+    held = least is not None and raised is not None and floor is not None and raised > floor
+    if held:
+        hold_least(built.ctx, least)
+    floor = raised
 
     def outside_bound() -> float | None:
         # the bound by regions so far: the full MIP stops as soon as it proves the MIP's plan within the tolerance
@@ -367,6 +383,8 @@ def optimise(
             rounds.append(judged)
             if judged["kept"] == "sweep":
                 cuts += _cuts_at_plan(built, "sweep", ceilings)
+    if held:
+        release_least(built.ctx)
     if regions is not None:
         result = regions.result
     elif quick:
@@ -470,6 +488,11 @@ def optimise(
                            "seconds": lagrangian.seconds})  # fmt: skip
             log.info("region bound %.9g (%d of %d blocks solved%s)", lagrangian.bound, lagrangian.solved_blocks,
                      len(lagrangian.blocks), "" if lagrangian.complete else ", stopped at the time limit")  # fmt: skip
+            floor = raised_floor(floor, lagrangian.least_limits, rounds, "after the bound's blocks")
+            if lagrangian.least_limits is not None:
+                bounds.append(lagrangian.least_limits.bound)  # every other group is non-negative
+    if least is not None:
+        bounds.append(least.bound)  # every other group is non-negative
     if bounds and result.has_solution:
         result = with_bound(result, max(bounds))
     result = on_changeable(result, floor)
@@ -651,9 +674,16 @@ def region_sweep(
 
 
 def region_bound_child(
-    built: BuiltModel, settings: SolverSettings, start: StartResult | None, deadline: float, floor: float | None
+    built: BuiltModel,
+    settings: SolverSettings,
+    start: StartResult | None,
+    deadline: float,
+    floor: float | None,
+    least_known: bool = False,
 ) -> BoundChild | None:
     """Start the Lagrangian bound by regions (:mod:`planner.model.lagrange`) until ``deadline``, or None.
+
+    After its blocks the child solves the bottom lines alone (the floor) unless ``least_known`` (proven already).
 
     Only with HiGHS (``solver.region_bound``), where the county has two regions or more (with one, the
     bound would be the full MIP again) and at least a few seconds are left. Its multipliers are the start
@@ -671,7 +701,7 @@ def region_bound_child(
     gap_abs = 0.0
     if start is not None and start.objective is not None and floor is not None and start.objective > floor:
         gap_abs = 0.1 * settings.gap_rel * (start.objective - floor) / (len(regions) + 1)
-    return start_region_bound(built.ctx, regions, duals, left, gap_abs)
+    return start_region_bound(built.ctx, regions, duals, left, gap_abs, with_least=not least_known)
 
 
 def unavoidable_floor(built: BuiltModel, settings: SolverSettings, time_limit_s: float) -> float | None:
@@ -700,6 +730,27 @@ def unavoidable_floor(built: BuiltModel, settings: SolverSettings, time_limit_s:
         return None
     log.info("penalties no plan avoids: at least %.6g (LP of the bottom lines, %.1f s)", lp.objective, lp.seconds)
     return float(lp.objective)
+
+
+def raised_floor(
+    floor: float | None, least: LeastLimits | None, rounds: list[dict[str, object]], where: str = ""
+) -> float | None:
+    """The floor of what the plan can change: the higher of ``floor`` (the LP's, or a least proven before) and the
+    bottom lines' least proven by their own MIP (``least``, :func:`planner.model.bottom_lines.least_limits`),
+    recorded in ``rounds`` with ``where`` it was solved.
+
+    Both bound the penalties every plan pays; the higher leaves only what a plan can still change in the gap's
+    denominator (确山 under the strict distance rule: 150.1 M by the LP, 155.7 M by the MIP).
+    """
+    if least is None:
+        return floor
+    rounds.append({"phase": "least_limits", "where": where, "bound": least.bound, "value": least.value,
+                   "proved": least.proved, "floor_before": floor, "seconds": least.seconds})  # fmt: skip
+    if floor is None or least.bound <= floor:
+        return floor
+    log.info("penalties no plan avoids: at least %.9g (the bottom lines' MIP %s; before, %.9g)", least.bound, where,
+             floor)  # fmt: skip
+    return least.bound
 
 
 def proven_at_true_cvs(
