@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 
 import pytest
 from model_instances import tiny_primary
 
 from planner.model.backend import SolverRun, on_changeable
 from planner.model.build import BuiltModel
-from planner.model.optimise import at_true_cvs, optimise
+from planner.model.optimise import at_objective, at_true_cvs, optimise
 from planner.model.polish import ctx_objective
 from planner.scenario import scenario_from_dict
 
@@ -273,3 +274,38 @@ def test_the_bottom_lines_own_mip_proves_more_than_their_lp_under_strict_distanc
     assert least.bound >= floor + 5e6  # 155.7 M against 150.1 M: 28 pupils over the limits at 200,000 each
     assert told and told == sorted(told) and told[-1] <= least.bound * (1 + 1e-9)
     assert any(b > floor for b in told)  # a bound above the LP's was told before the search ended
+
+
+def test_the_plan_the_full_mip_starts_from_stays_when_every_later_plan_is_worse(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # a full MIP that ends on a worse plan than it started from (on 确山 under strict distance, once: a plan that
+    # broke the primary equipment CV, 179.2 M on its true CVs, where the swept plan it started from scored 159.5 M):
+    # here one that may spend nothing, so school A stays 150 pupils over its places
+    import planner.model.optimise as opt
+
+    real_solve = opt.solve
+
+    def spending_nothing(built: BuiltModel, settings: object, *args: object, **kwargs: object) -> SolverRun:
+        ctx = built.ctx
+        ctx.constrain(ctx.capital_yuan, "<=", 0.0, "spend_nothing")
+        try:
+            r = real_solve(built, settings, *args, **{**kwargs, "outside_bound": None})
+        finally:
+            del built.prob.constraints["spend_nothing"]
+            ctx.n_constraints -= 1
+        return at_objective(replace(r, bound=None), r.objective)  # its bound was the restricted model's
+
+    levers = {"catchments": False, "new_schools": False, "expansions": True, "resources": False, "rotation": False,
+              "hires": False}  # fmt: skip
+    sc = scenario_from_dict({"name": "t", "levers": levers, "solver": {"time_limit_s": 30, "cv_iterations": 0}})
+    best = optimise(tiny_primary(), sc)
+    monkeypatch.setattr("planner.model.optimise.solve", spending_nothing)
+    # and no polish that would mend it (there, the crossing was one no round or repair could mend)
+    monkeypatch.setattr("planner.model.optimise._polished", lambda built, scenario, result, *a, **k: result)
+    kept = optimise(tiny_primary(), sc)
+    assert best.built.ctx.capital_yuan.value() > 0  # the best plan builds
+    # the full MIP's plan spent nothing and scored worse; the plan it started from (the start heuristic's) is kept
+    assert kept.built.ctx.capital_yuan.value() == pytest.approx(best.built.ctx.capital_yuan.value())
+    assert kept.result.objective == pytest.approx(best.result.objective, rel=1e-9)
+    assert kept.built.ctx.objective["limits"].value() == pytest.approx(best.built.ctx.objective["limits"].value())
