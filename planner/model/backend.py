@@ -63,8 +63,9 @@ import signal
 import sys
 import tempfile
 import time
+import weakref
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from multiprocessing.connection import Connection
 from typing import TYPE_CHECKING, Any
 
@@ -651,6 +652,22 @@ def stop_child(pid: int, receiver: Connection) -> None:
         os.kill(pid, signal.SIGKILL)
     with contextlib.suppress(ChildProcessError):
         os.waitpid(pid, 0)
+
+
+@dataclass
+class ForkedChild:
+    """A :func:`fork_child` child and the receiving end of its pipe.
+
+    ``stop`` kills and reaps the child; it also runs when the object is dropped unread (a solve that raised), so
+    no child outlives its solve.
+    """
+
+    pid: int
+    receiver: Connection
+    stop: weakref.finalize = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.stop = weakref.finalize(self, stop_child, self.pid, self.receiver)
 
 
 def run_in_child(

@@ -35,16 +35,14 @@ import logging
 import math
 import os
 import time
-import weakref
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from multiprocessing.connection import Connection
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pulp
 
-from planner.model.backend import fork_child, on_mip_progress, stop_child
+from planner.model.backend import ForkedChild, fork_child, on_mip_progress
 from planner.model.context import ModelContext
 from planner.model.regions import highs_lp, highs_solver, model_arrays
 
@@ -152,21 +150,16 @@ def least_limits(
 
 
 @dataclass
-class LeastChild:
-    """A forked child computing :func:`least_limits` of a model; read it with :func:`collect_least`.
+class LeastChild(ForkedChild):
+    """A forked child computing :func:`least_limits` of a model, started at ``started``
+    (``time.perf_counter()``); read it with :func:`collect_least`.
 
     ``best`` is the highest bound read so far (a :class:`LeastLimits`, ``proved`` once the MIP ended at its
-    optimum). ``stop`` kills and reaps the child; it also runs when the object is dropped unread.
+    optimum).
     """
 
-    pid: int
-    receiver: Connection
-    started: float
+    started: float = 0.0
     best: LeastLimits | None = None
-    stop: weakref.finalize = field(init=False, repr=False)
-
-    def __post_init__(self) -> None:
-        self.stop = weakref.finalize(self, stop_child, self.pid, self.receiver)
 
 
 def start_least_child(ctx: ModelContext, time_limit_s: float) -> LeastChild | None:

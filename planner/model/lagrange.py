@@ -39,16 +39,14 @@ import logging
 import math
 import os
 import time
-import weakref
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
-from multiprocessing.connection import Connection
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 import pulp
 
-from planner.model.backend import fork_child, on_mip_progress, stop_child
+from planner.model.backend import ForkedChild, fork_child, on_mip_progress
 from planner.model.bottom_lines import LeastLimits, least_limits, limits_cost
 from planner.model.context import ModelContext
 from planner.model.regions import highs_lp, highs_solver, model_arrays, unit_of_key
@@ -99,20 +97,10 @@ class RegionBound:
 
 
 @dataclass
-class BoundChild:
-    """A forked child computing :func:`region_bound`; read it with :func:`collect_region_bound`.
+class BoundChild(ForkedChild):
+    """A forked child computing :func:`region_bound`; read it with :func:`collect_region_bound`."""
 
-    ``stop`` kills and reaps the child; it also runs when the object is dropped unread (a solve that
-    raised), so no child outlives its solve.
-    """
-
-    pid: int
-    receiver: Connection
     latest: RegionBound | None = None
-    stop: weakref.finalize = field(init=False, repr=False)
-
-    def __post_init__(self) -> None:
-        self.stop = weakref.finalize(self, stop_child, self.pid, self.receiver)
 
 
 def column_blocks(ctx: ModelContext, variables: list[pulp.LpVariable], regions: list[list[str]]) -> np.ndarray:
