@@ -30,7 +30,8 @@ finish and hand unused time to the large ones. In :func:`planner.model.optimise.
 forked child alongside the full MIP or the region heuristic (:func:`start_region_bound`), reporting after
 every block; the best bound the solve proves is reported, with the solver's real status rule. After its blocks
 the child solves the bottom lines alone (:func:`planner.model.bottom_lines.least_limits`) with the time left and
-sends their proven least too: the floor of what the plan can change where it lies above the LP's.
+sends their proven least too, the floor of what the plan can change where it lies above the LP's, unless the
+solve's other child proved it beside the start heuristic.
 """
 
 from __future__ import annotations
