@@ -433,7 +433,9 @@ def optimise(
     if before_mip is not None and result.has_solution:
         # a plan found after it that breaks a balance the cuts did not see, and that no round or repair mends,
         # does not replace it (确山, strict distance, the row of the least left in: 179.2 M against 159.5 M)
-        best = (before_mip.score, before_mip.values, at_objective(result, before_mip.score), before_mip.cv)
+        # (reported like every round's plan: at the model's objective there, which no proven bound exceeds, raised
+        # to its true score where that is higher)
+        best = (before_mip.score, before_mip.values, at_objective(result, before_mip.objective), before_mip.cv)
     for it in range(scenario.solver.cv_iterations + 1):
         if not result.has_solution:
             break
@@ -783,9 +785,11 @@ def proven_by(result: SolverRun, bounds: list[float | None], floor: float | None
 
 @dataclass(frozen=True)
 class Candidate:
-    """A plan kept aside: its true score (:func:`true_score`), the values of every variable, its CVs by formula."""
+    """A plan kept aside: its true score (:func:`true_score`), the model's objective at it (the cuts then in the
+    model), the values of every variable, its CVs by formula."""
 
     score: float
+    objective: float
     values: dict[str, float | None]
     cv: pd.DataFrame
 
@@ -794,7 +798,7 @@ def candidate(built: BuiltModel, scenario: Scenario, ceilings: dict[tuple[str, s
     """The plan on the variables as a :class:`Candidate`, scored on its true CVs."""
     cv = model_cv(part_state(built.ctx), built.ctx.inp)
     values = {v.name: v.varValue for v in built.prob.variables()}
-    return Candidate(true_score(built, scenario, cv, ceilings), values, cv)
+    return Candidate(true_score(built, scenario, cv, ceilings), ctx_objective(built), values, cv)
 
 
 def at_true_cvs(result: SolverRun, score: float) -> SolverRun:
