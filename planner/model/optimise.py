@@ -395,8 +395,10 @@ def optimise(
         if start is not None and start.objective is not None and not cut_at_start:
             # the start's plan is a point the full MIP will pass near: its CV cuts go in before the solve
             cuts += _cuts_at_plan(built, "start", ceilings)
-        # the plan the full MIP starts from stays a candidate, judged on its true CVs like every plan after it
-        before_mip = candidate(built, scenario, ceilings)
+        # the plan the full MIP starts from stays a candidate, judged on its true CVs like every plan after it,
+        # where a solve made it (a start registered but not completed by one has its slacks at 0, not a plan's)
+        if start is not None and start.objective is not None:
+            before_mip = candidate(built, scenario, ceilings)
         # keep a share of the time for the CV rounds (a plan that breaks a CV is re-solved with cuts at its point)
         reserve = CV_RESERVE_SHARE * scenario.solver.time_limit_s if scenario.solver.cv_iterations else 0.0
         main = max(deadline - time.perf_counter() - reserve, 0.2 * scenario.solver.time_limit_s)
