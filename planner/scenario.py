@@ -224,9 +224,9 @@ class SolverSettings(_Strict):
         True,
         description="While the start heuristic runs, solve the bottom lines (the objective's limits group) alone "
         "as a MIP in a second process (HiGHS, planner/model/bottom_lines.py). Where its proven least lies above "
-        "the LP's it is the floor of the reported gap, and the row 'limits >= least' goes into the model before "
-        "the region sweeps and the full MIP: valid for every plan, it hands their LP what only the MIP proved "
-        "(docs/model.md).",
+        "the LP's it is the floor of the reported gap, and the row 'limits >= least' guides the region sweeps "
+        "(valid for every plan, it hands their sub-MIPs what only the MIP proved); it is taken out before the "
+        "full MIP (docs/model.md).",
     )
     region_bound: bool = Field(
         True,

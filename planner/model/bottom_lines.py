@@ -44,7 +44,7 @@ import pulp
 
 from planner.model.backend import ForkedChild, fork_child, on_mip_progress
 from planner.model.context import ModelContext
-from planner.model.regions import highs_lp, highs_solver, model_arrays
+from planner.model.regions import expression_vector, highs_lp, highs_solver, model_arrays
 
 log = logging.getLogger(__name__)
 
@@ -73,13 +73,7 @@ class LeastLimits:
 
 def limits_cost(ctx: ModelContext, variables: list[pulp.LpVariable]) -> tuple[np.ndarray, float]:
     """The ``limits`` group as a cost vector over ``variables`` (their order) and its constant."""
-    pos = {id(v): i for i, v in enumerate(variables)}
-    cost = np.zeros(len(variables))
-    group = ctx.objective["limits"]
-    for v, c in group.terms.items():
-        if c and id(v) in pos:
-            cost[pos[id(v)]] += c
-    return cost, float(group.const)
+    return expression_vector(ctx.objective["limits"].expr(), variables)
 
 
 def least_limits(

@@ -395,10 +395,7 @@ def model_arrays(prob: pulp.LpProblem, variables: list[pulp.LpVariable]) -> dict
 
     pos = {id(v): i for i, v in enumerate(variables)}
     n = len(variables)
-    cost = np.zeros(n)
-    if prob.objective is not None:
-        for v, c in prob.objective.items():
-            cost[pos[id(v)]] += c
+    cost, offset = expression_vector(prob.objective, variables)
     starts, index, value, row_lo, row_up = [0], [], [], [], []
     for c in prob.constraints.values():
         for v, coef in c.items():
@@ -418,7 +415,7 @@ def model_arrays(prob: pulp.LpProblem, variables: list[pulp.LpVariable]) -> dict
         "row_lo": np.array(row_lo, dtype=float),
         "row_up": np.array(row_up, dtype=float),
         "cost": cost,
-        "offset": float(prob.objective.constant) if prob.objective is not None else 0.0,
+        "offset": offset,
         "lower": np.array([-math.inf if v.lowBound is None else float(v.lowBound) for v in variables]),
         "upper": np.array([math.inf if v.upBound is None else float(v.upBound) for v in variables]),
         "is_int": np.array([v.cat == pulp.LpInteger for v in variables]),
@@ -532,7 +529,7 @@ def region_fix_and_optimise(
     inc = np.array([(v.varValue if v.varValue is not None else 0.0) for v in variables], dtype=float)
     inc[is_int] = np.round(inc[is_int])
     free_names = region_columns(ctx, regions, incumbent_units(ctx))
-    cost, offset = _objective_vector(prob, variables)
+    cost, offset = expression_vector(prob.objective, variables)
 
     def _value(x: np.ndarray, rounded: np.ndarray) -> float:
         # the objective at the plan's values with integers rounded, as every report recomputes it
@@ -693,14 +690,18 @@ def _rounded(x: np.ndarray, is_int: np.ndarray) -> np.ndarray:
     return out
 
 
-def _objective_vector(prob: pulp.LpProblem, variables: list[pulp.LpVariable]) -> tuple[np.ndarray, float]:
+def expression_vector(
+    expr: pulp.LpAffineExpression | None, variables: list[pulp.LpVariable]
+) -> tuple[np.ndarray, float]:
+    """``expr`` (an objective, or one of its groups) as a cost vector over ``variables`` (their order) and its
+    constant; ``None`` reads as zero. Every variable of ``expr`` must be among ``variables``."""
     pos = {id(v): i for i, v in enumerate(variables)}
     cost = np.zeros(len(variables))
-    if prob.objective is None:
+    if expr is None:
         return cost, 0.0
-    for v, c in prob.objective.items():
+    for v, c in expr.items():
         cost[pos[id(v)]] += c
-    return cost, float(prob.objective.constant)
+    return cost, float(expr.constant)
 
 
 def _incumbent_from(ctx: ModelContext, values: np.ndarray, name_pos: dict[str, int]) -> dict[tuple[str, str], str]:
