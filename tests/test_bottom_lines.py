@@ -8,6 +8,7 @@ expansion EA adds 4 classrooms to A for 5 M yuan. With catchments fixed and 4 M 
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from model_instances import tiny_primary
 
@@ -15,6 +16,8 @@ from planner.model import lagrange
 from planner.model.backend import run
 from planner.model.bottom_lines import (
     LeastLimits,
+    LeastPlan,
+    SharedPlan,
     collect_least,
     hold_least,
     least_limits,
@@ -23,8 +26,16 @@ from planner.model.bottom_lines import (
     start_least_child,
 )
 from planner.model.build import build_model
-from planner.model.optimise import add_baseline_cuts, optimise, raised_floor, unavoidable_floor
+from planner.model.optimise import (
+    add_baseline_cuts,
+    bottom_lines_dominate,
+    from_least_plan,
+    optimise,
+    raised_floor,
+    unavoidable_floor,
+)
 from planner.model.regions import model_arrays
+from planner.model.start import StartResult, registered_plan
 from planner.scenario import Scenario, scenario_from_dict
 
 pytestmark = pytest.mark.xdist_group("tiny_models")
@@ -152,3 +163,113 @@ def test_the_solve_reports_the_least_as_its_floor() -> None:
     sol = optimise(tiny_primary(capital_budget_yuan=4_000_000.0), off)
     assert sol.result.floor == pytest.approx(6 * sc.weights.limits, rel=1e-6)
     assert not [r for r in sol.rounds if r.get("phase") == "least_limits"]
+
+
+def _row_violation(arrays: dict, x: np.ndarray) -> float:
+    """The largest amount by which plan ``x`` breaks a row or a column bound of ``arrays``, or an integer's
+    integrality (computed here from the arrays, not by the solver)."""
+    activity = arrays["a"] @ x
+    rows = max(float(np.max(arrays["row_lo"] - activity, initial=0.0)), float(np.max(activity - arrays["row_up"],
+                                                                                   initial=0.0)))  # fmt: skip
+    cols = max(float(np.max(arrays["lower"] - x, initial=0.0)), float(np.max(x - arrays["upper"], initial=0.0)))
+    ints = x[arrays["is_int"].astype(bool)]
+    return max(rows, cols, float(np.max(np.abs(ints - np.round(ints)), initial=0.0)))
+
+
+def test_the_early_child_hands_over_a_plan_at_the_least() -> None:
+    # catchments free, no money: today's plan leaves 150 pupils over A's 450 places; re-zoning v3 (150 pupils,
+    # 14 min) or v2 (200, 20 min) to B's 540 places leaves none, so the least is 0 and the child's plan is at it
+    sc = _scenario(catchments=True)
+    built = build_model(tiny_primary(capital_budget_yuan=0.0), sc)
+    add_baseline_cuts(built)
+    variables = built.prob.variables()
+    arrays = model_arrays(built.prob, variables)
+    child = start_least_child(built.ctx, 30.0)
+    assert child is not None and all(a is b for a, b in zip(child.variables, variables, strict=True))
+    least = collect_least(child, wait_s=60.0)
+    assert least is not None and least.proved and least.bound == pytest.approx(0.0, abs=1e-6)
+    plan = child.plan
+    assert isinstance(plan, LeastPlan) and plan.value == pytest.approx(0.0, abs=1e-6)
+    assert _row_violation(arrays, plan.x) <= 1e-6  # a plan of the whole model
+    for v, x in zip(variables, plan.x, strict=True):
+        v.varValue = float(x)
+    assert built.ctx.objective["limits"].value() == pytest.approx(plan.value, abs=1e-6)  # PuLP's own reading
+    pupils_a = built.ctx.pupils[("A", "primary")].value()
+    assert pupils_a <= 450 + 1e-6  # v3 or v2 gone to B
+
+
+def _today_as_start(built, sc: Scenario) -> StartResult:
+    """Today's plan (nothing built, today's catchments), evaluated, on the variables, as a start heuristic's."""
+    nothing = registered_plan(built, sc.solver, 30.0)
+    assert nothing.has_solution
+    return StartResult(None, 0, 0, nothing.objective, "test: today's plan", 0.0)
+
+
+def test_the_bottom_lines_plan_replaces_a_start_over_them() -> None:
+    sc = _scenario(catchments=True)
+    w = sc.weights.limits
+    built = build_model(tiny_primary(capital_budget_yuan=0.0), sc)
+    ceilings, _ = add_baseline_cuts(built)
+    child = start_least_child(built.ctx, 30.0)
+    assert child is not None and collect_least(child, wait_s=60.0) is not None and child.plan is not None
+    start = _today_as_start(built, sc)
+    assert built.ctx.objective["limits"].value() == pytest.approx(150 * w, rel=1e-6)  # A's 150 over its places
+    rounds: list[dict[str, object]] = []
+    kept, _cuts = from_least_plan(built, sc, start, child, 0.0, ceilings, rounds)
+    assert kept is not start and kept is not None and kept.objective is not None
+    assert rounds[-1]["phase"] == "least_start" and rounds[-1]["kept"] == "least"
+    assert rounds[-1]["least_true_score"] < rounds[-1]["plan_true_score"]
+    # the variables hold the re-decided plan: nobody over a limit, A back within its places, and its objective
+    # as PuLP reads it at those values
+    assert built.ctx.objective["limits"].value() == pytest.approx(0.0, abs=1e-6)
+    assert built.ctx.pupils[("A", "primary")].value() <= 450 + 1e-6
+    assert built.prob.objective.value() == pytest.approx(kept.objective, rel=1e-6)
+    assert kept.objective < start.objective - 100 * w
+
+
+def test_the_child_goes_on_where_the_bottom_lines_are_most_of_the_start() -> None:
+    sc = _scenario(catchments=True)
+    w = sc.weights.limits
+    built = build_model(tiny_primary(capital_budget_yuan=0.0), sc)
+    add_baseline_cuts(built)
+    start = _today_as_start(built, sc)  # 150 pupils over A's places: the bottom lines are all it pays above 0
+    assert bottom_lines_dominate(built, start, LeastLimits(0.0, None, False, 0.1), 0.0)
+    # a bound of 149.9 pupils: a tenth of a pupil left over it (0.02 M) against the plan's other terms (0.1 M)
+    others = start.objective - 150 * w
+    assert 0.1 * w < others < w  # so the bottom lines are a sixth of what it pays above the bound
+    assert not bottom_lines_dominate(built, start, LeastLimits(149.9 * w, None, False, 0.1), 0.0)
+    assert bottom_lines_dominate(built, None, None, 0.0)  # no plan of a solve's: always
+
+
+def test_a_start_at_the_least_is_kept_as_it_is() -> None:
+    sc = _scenario(catchments=True)
+    built = build_model(tiny_primary(capital_budget_yuan=0.0), sc)
+    ceilings, _ = add_baseline_cuts(built)
+    child = start_least_child(built.ctx, 30.0)
+    assert child is not None and collect_least(child, wait_s=60.0) is not None and child.plan is not None
+    best = run(built.prob, "highs", time_limit_s=30, gap_rel=1e-9)  # the optimum: at the least already
+    assert best.status == "optimal"
+    values = {v.name: v.varValue for v in built.prob.variables()}
+    start = StartResult(None, 0, 0, best.objective, "test: the optimum", 0.0)
+    rounds: list[dict[str, object]] = []
+    kept, cuts = from_least_plan(built, sc, start, child, 0.0, ceilings, rounds)
+    assert kept is start and cuts == 0 and not rounds
+    assert {v.name: v.varValue for v in built.prob.variables()} == values
+
+
+def test_the_shared_plan_hands_over_the_latest_whole_plan() -> None:
+    import os
+
+    shared = SharedPlan(3)
+    assert shared.read() is None  # nothing written yet
+    shared.write(LeastPlan(5.0, np.array([1.0, 0.0, 2.5])))
+    shared.write(LeastPlan(1.0, np.array([1.0, 2.0])))  # not this model's columns: ignored
+    got = shared.read()
+    assert got is not None and got.value == 5.0 and got.x.tolist() == [1.0, 0.0, 2.5]
+    pid = os.fork()  # what a forked child writes, the parent reads
+    if pid == 0:  # pragma: no cover - the child
+        shared.write(LeastPlan(4.0, np.array([0.0, 1.0, 3.0])))
+        os._exit(0)
+    os.waitpid(pid, 0)
+    got = shared.read()
+    assert got is not None and got.value == 4.0 and got.x.tolist() == [0.0, 1.0, 3.0]

@@ -44,7 +44,14 @@ from planner.model.balance import (
     settle_cv_terms,
     settle_failing,
 )
-from planner.model.bottom_lines import LeastLimits, collect_least, hold_least, release_least, start_least_child
+from planner.model.bottom_lines import (
+    LeastChild,
+    LeastLimits,
+    collect_least,
+    hold_least,
+    release_least,
+    start_least_child,
+)
 from planner.model.build import OBJECTIVE_GROUPS, BuiltModel, build_model, set_objective
 from planner.model.context import ModelContext
 from planner.model.inputs import INDICATORS, SCHOOL_INDICATORS, TEACHER_INDICATORS, ModelInputs
@@ -53,6 +60,7 @@ from planner.model.polish import ctx_objective, polish, polish_resources
 from planner.model.regions import REGION_UNITS, partition_units, region_fix_and_optimise, use_regions
 from planner.model.start import (
     StartResult,
+    least_guided_start,
     lp_guided_start,
     mip_start,
     register_start,
@@ -87,6 +95,13 @@ SWEEP_SHARE = 0.2
 #: and at a 40 s limit a fifth, or 0.4, left the county seat too little to improve (确山, −10%: 155 parts passing,
 #: against 158)
 GUIDED_SWEEP_SHARE = 0.5
+#: least share of the time limit for re-deciding the bottom lines' MIP's plan around its catchments
+#: (:func:`from_least_plan`; on the 2× county a tenth, 12 s, stopped it at 4.8% from its bound and the solve ended at
+#: 6.77e8; a fifth reached 0.07% and 6.52e8)
+LEAST_START_SHARE = 0.2
+#: the plan of the bottom lines' MIP beside the start heuristic is tried only where the start's excess on the bottom
+#: lines is more than this share of what it pays above their least (:func:`bottom_lines_dominate`)
+LEAST_KEEP_SHARE = 0.5
 #: most sweeps before the full MIP (each over the same regions; they stop at the first that improves nothing)
 SWEEPS_BEFORE_MIP = 3
 #: a sweep before the full MIP that recovers less than this share of the start's distance to the LP bound is the last
@@ -333,7 +348,16 @@ def optimise(
             guide=guide_values,
             floor=floor,
         )
-    least = collect_least(least_child) if least_child is not None else None
+    least = None
+    want_least = False
+    if least_child is not None:
+        least = collect_least(least_child)
+        # its plan is wanted only where the start heuristic ran out of time with a plan whose excess on the bottom
+        # lines is most of what it can change (the 2× county). On 确山 under strict distance the start's restricted
+        # MIP is proven on its rounded catchments and the region sweeps guided by the row below repair them
+        # (539 M → 159.6 M); the child's plan tried there scored 201–203 M on its true CVs and the solve ended at
+        # 161–182 M (docs/performance.md)
+        want_least = ran_short(start) and bottom_lines_dominate(built, start, least, floor)
     raised = raised_floor(floor, least, rounds, "beside the start heuristic")
     # a bound region by region, in a second process alongside whatever finds the plan (planner/model/lagrange.py)
     bound_child = region_bound_child(built, scenario.solver, start, deadline, raised,
@@ -345,6 +369,11 @@ def optimise(
     if held:
         hold_least(built.ctx, least)
     floor = raised
+
+    if want_least and least_child is not None:
+        # the bottom lines' plan re-decided, where it beats the start, before the sweeps or the region heuristic
+        start, added = from_least_plan(built, scenario, start, least_child, floor, ceilings, rounds)
+        cuts += added
 
     def outside_bound() -> float | None:
         # the bound by regions so far: the full MIP stops as soon as it proves the MIP's plan within the tolerance
@@ -741,6 +770,100 @@ def unavoidable_floor(built: BuiltModel, settings: SolverSettings, time_limit_s:
         return None
     log.info("penalties no plan avoids: at least %.6g (LP of the bottom lines, %.1f s)", lp.objective, lp.seconds)
     return float(lp.objective)
+
+
+def ran_short(start: StartResult | None) -> bool:
+    """Whether the start heuristic ended without a plan of its own, or with one its restricted MIP did not prove
+    within its tolerance (stopped at its share of the time: the 2× county's, 31% from its bound)."""
+    return start is None or start.objective is None or start.status != "optimal"
+
+
+def bottom_lines_dominate(
+    built: BuiltModel, start: StartResult | None, least: LeastLimits | None, floor: float | None
+) -> bool:
+    """Whether the start heuristic's plan (on the variables) pays more on the bottom lines, above the best bound
+    of their least so far (``least``, else ``floor``), than :data:`LEAST_KEEP_SHARE` of all it pays above that
+    bound; true when it has no plan of its own (the 2× county: 2.9e8 of 3.2e8; 确山 under strict distance: 318 M of
+    384 M; its contiguous redraw: 0.4 M of 3.3 M)."""
+    if start is None or start.objective is None:
+        return True
+    bound = least.bound if least is not None else (floor if floor is not None else 0.0)
+    excess = float(built.ctx.objective["limits"].value() or 0.0) - bound
+    return excess > LEAST_KEEP_SHARE * max(start.objective - bound, 0.0)
+
+
+def pays_above_least(
+    built: BuiltModel, settings: SolverSettings, start: StartResult | None, least: float, floor: float | None
+) -> bool:
+    """Whether the plan on the variables pays more on the bottom lines than ``least`` by more than the solve's
+    tolerance on what it can change above ``floor``; true when there is no plan of a solve's yet (``start`` has
+    none)."""
+    if start is None or start.objective is None:
+        return True
+    held = float(built.ctx.objective["limits"].value() or 0.0)
+    room = max(ctx_objective(built) - (floor if floor is not None else 0.0), 0.0)
+    return held - least > settings.gap_rel * room
+
+
+def from_least_plan(
+    built: BuiltModel,
+    scenario: Scenario,
+    start: StartResult | None,
+    child: LeastChild,
+    floor: float | None,
+    ceilings: dict[tuple[str, str], float],
+    rounds: list[dict[str, object]],
+) -> tuple[StartResult | None, int]:
+    """The plan on the variables, or the bottom lines' MIP's best plan re-decided around its catchments where the
+    plan pays more on the bottom lines (:func:`pays_above_least`), whichever scores better on its true CVs.
+
+    Called after the start heuristic where it ran short (:func:`ran_short`) and the bottom lines are most of what its
+    plan pays (:func:`bottom_lines_dominate`), before the region sweeps or the region heuristic: there (the 2×
+    county) the sweeps do not reach the least and this does. Not on 确山 under the strict distance rule, where the
+    sweeps guided by the row of the least take the start's 539 M to the least's bottom lines: tried there, the
+    MIP's plan (its catchments chosen for the bottom lines alone) scored 201 M on its true CVs and the solve ended
+    at 161 M against 158.7 M (docs/performance.md).
+
+    The re-decision (:func:`planner.model.start.least_guided_start`) gets :data:`LEAST_START_SHARE` of the limit.
+    The CV cuts at the bottom lines' plan go in first: its catchments fix every part's pupils, where the cuts are
+    exact. The cuts stay, like the start's (:func:`_cuts_at_plan`). The variables end on the plan kept; the
+    judgement goes into ``rounds`` (``phase: least_start``). Returns the start kept and the cuts added.
+    """
+    settings = scenario.solver
+    plan = child.plan
+    if plan is None or len(plan.x) != len(child.variables):
+        return start, 0
+    if not pays_above_least(built, settings, start, plan.value, floor):
+        log.info("start: the plan so far pays %.6g on the bottom lines, their MIP's plan %.6g: kept",
+                 built.ctx.objective["limits"].value(), plan.value)  # fmt: skip
+        return start, 0
+    t = time.perf_counter()
+    variables = built.prob.variables()
+    earlier = {v.name: v.varValue for v in variables}
+    has_plan = start is not None and start.objective is not None
+    here = true_score(built, scenario, model_cv(part_state(built.ctx), built.ctx.inp), ceilings) if has_plan else None
+    values = {v.name: float(x) for v, x in zip(child.variables, plan.x, strict=True)}
+    restore_values(built, values)
+    added = _cuts_at_plan(built, "least", ceilings)
+    values = {v.name: v.varValue for v in built.prob.variables()}  # the cuts' auxiliaries settled at the plan
+    limit = LEAST_START_SHARE * settings.time_limit_s
+    found = least_guided_start(built, settings, start, values, assignment_groups(built), limit, floor)
+    score = true_score(built, scenario, model_cv(part_state(built.ctx), built.ctx.inp), ceilings) if found else None
+    keep = score is not None and (here is None or score < here - 1e-9 * max(1.0, abs(here)))
+    rounds.append({"phase": "least_start", "kept": "least" if keep else "plan", "least_plan_limits": plan.value,
+                   "plan_true_score": here, "least_true_score": score, "seconds": time.perf_counter() - t})  # fmt: skip
+    if keep:
+        log.info("start: the bottom lines' plan re-decided scores %.6g on its true CVs, the plan so far %s", score,
+                 "none" if here is None else f"{here:.6g}")  # fmt: skip
+        return found, added
+    log.info("start: keeping the plan so far (true score %s; the bottom lines' plan re-decided: %s)",
+             "none" if here is None else f"{here:.6g}", "none" if score is None else f"{score:.6g}")  # fmt: skip
+    for v in built.prob.variables():
+        if v.name not in earlier:  # the cuts' auxiliaries: from 0, settled at the plan so far
+            v.varValue = 0.0
+    restore_values(built, earlier)
+    settle_cv_terms(built.ctx)
+    return start, added
 
 
 def raised_floor(

@@ -372,3 +372,60 @@ def registered_plan(built: BuiltModel, settings: SolverSettings, time_limit_s: f
 def _judgements(built: BuiltModel) -> set[str]:
     """Names of the integers a plan's decisions decide (:data:`planner.model.balance.DECIDED_INTEGERS`)."""
     return {v.name for g in DECIDED_INTEGERS for v in built.ctx.vars.get(g, {}).values()}
+
+
+def least_guided_start(
+    built: BuiltModel,
+    settings: SolverSettings,
+    start: StartResult | None,
+    plan: Mapping[str, float | None],
+    assignments: list[list[pulp.LpVariable]],
+    time_limit_s: float,
+    floor: float | None = None,
+) -> StartResult | None:
+    """Re-decide a plan within the bottom lines around its catchments.
+
+    ``plan`` is the best plan of the MIP of the ``limits`` group alone (:class:`planner.model.bottom_lines.
+    LeastPlan`, by variable name): it keeps the bottom lines at their least, and leaves everything else where
+    that search put it. With its catchments fixed (``assignments``, as in :func:`lp_guided_start`), every other
+    decision (projects, rooms, equipment, teachers, the school rule) is optimised by a restricted MIP started from
+    the plan itself, which is feasible. Where the start heuristic's rounding of the LP's catchments left pupils
+    over the bottom lines that its projects cannot relieve, this is the better start (确山 under the strict
+    distance rule, the 2× county; docs/performance.md); which one the solve keeps is the caller's judgement
+    (:func:`planner.model.optimise.from_least_plan`).
+
+    The restricted MIP stops like the start heuristic's, at ``settings.gap_rel`` of the whole objective (or of
+    what the plan can change above the LP bound of ``start``, with ``floor``). Returns its plan (on the variables)
+    as a :class:`StartResult` with ``start``'s LP bound and duals, or None when it found none (the variables then
+    hold what they held before).
+    """
+    t0 = time.perf_counter()
+    variables = built.prob.variables()
+    before = {v.name: v.varValue for v in variables}
+    fix = {v.name: float(round(plan.get(v.name) or 0.0)) for group in assignments for v in group}
+    if not fix or time_limit_s < 1.0:
+        return None
+    lp_bound = start.lp_bound if start is not None else None
+    tol = None
+    if floor is not None and lp_bound is not None and lp_bound > floor:
+        tol = settings.gap_rel * (lp_bound - floor)
+    for v in variables:  # the plan is feasible: the restricted MIP starts from all of it
+        value = plan.get(v.name)
+        v.varValue = None if value is None else (float(round(value)) if v.cat == pulp.LpInteger else float(value))
+    sub = solve_fixed(built, [v for v in variables if v.name in fix], fix, settings, time_limit_s, tol)
+    seconds = time.perf_counter() - t0
+    if not sub.has_solution or sub.objective is None:
+        log.info("start heuristic: the bottom lines' plan, re-decided around its catchments, gave no plan (%s)",
+                 sub.status)  # fmt: skip
+        restore_values(built, before)
+        return None
+    for v in variables:
+        if v.cat == pulp.LpInteger and v.varValue is not None:
+            v.varValue = float(round(v.varValue))
+    settle_failing(built.ctx)
+    log.info("start heuristic: the bottom lines' plan, re-decided around its catchments: %.6g in %.1f s (%s)",
+             sub.objective, seconds, sub.describe())  # fmt: skip
+    ints = sum(1 for v in variables if v.cat == pulp.LpInteger)
+    duals = start.lp_duals if start is not None else None
+    return StartResult(lp_bound, len(fix), ints - len(fix), sub.objective, f"bottom lines' catchments: {sub.status}",
+                       (start.seconds if start is not None else 0.0) + seconds, duals)  # fmt: skip
