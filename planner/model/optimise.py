@@ -784,7 +784,7 @@ def bottom_lines_dominate(
     """Whether the start heuristic's plan (on the variables) pays more on the bottom lines, above the best bound
     of their least so far (``least``, else ``floor``), than :data:`LEAST_KEEP_SHARE` of all it pays above that
     bound; true when it has no plan of its own (the 2× county: 2.9e8 of 3.2e8; 确山 under strict distance: 318 M of
-    384 M; its contiguous redraw: 0.4 M of 3.3 M)."""
+    322 M; its contiguous redraw: 0.4 M of 3.3 M)."""
     if start is None or start.objective is None:
         return True
     bound = least.bound if least is not None else (floor if floor is not None else 0.0)
