@@ -42,7 +42,7 @@ import mmap
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -153,12 +153,10 @@ def least_limits(
 
         on_mip_progress(h, progress)
     if on_plan is not None:
-        n_cols = len(cost)
 
         def found(event: Any) -> None:
             x = np.asarray(event.data_out.mip_solution, dtype=float)
-            if len(x) == n_cols:  # a solution of this model's columns, nothing else
-                on_plan(LeastPlan(float(event.data_out.objective_function_value) + constant, x))
+            on_plan(LeastPlan(float(event.data_out.objective_function_value) + constant, x))
 
         h.cbMipImprovingSolution.subscribe(found)
     ran = h.run()
@@ -233,9 +231,9 @@ class LeastChild(ForkedChild):
     when the child was started), which the child writes to ``shared``.
     """
 
-    started: float = 0.0
-    variables: list[pulp.LpVariable] = field(default_factory=list)
-    shared: SharedPlan | None = None
+    started: float
+    variables: list[pulp.LpVariable]
+    shared: SharedPlan
     best: LeastLimits | None = None
     plan: LeastPlan | None = None
 
@@ -245,7 +243,7 @@ def start_least_child(ctx: ModelContext, time_limit_s: float) -> LeastChild | No
 
     The child sends every bound HiGHS proves as it rises (a float) and the outcome at the end (a
     :class:`LeastLimits`), and writes each better plan to the memory it shares with the parent
-    (:class:`SharedPlan`, read with the rest by :func:`read_least`). None where ``fork`` is missing, the
+    (:class:`SharedPlan`, read with the rest by :func:`collect_least`). None where ``fork`` is missing, the
     time is too short, or the ``limits`` group is a constant (its least is known).
     """
     if not hasattr(os, "fork") or time_limit_s < 1.0 or ctx.objective["limits"].is_constant():
@@ -268,38 +266,33 @@ def start_least_child(ctx: ModelContext, time_limit_s: float) -> LeastChild | No
     return LeastChild(pid, receiver, t0, variables, shared)
 
 
-def read_least(child: LeastChild, wait_s: float = 0.0) -> LeastLimits | None:
-    """Read what ``child`` sent so far, waiting at most ``wait_s`` for its outcome; the child goes on.
+def collect_least(child: LeastChild, wait_s: float = 0.0) -> LeastLimits | None:
+    """What ``child`` sent so far, waiting at most ``wait_s`` for its outcome; the child is stopped.
 
     Keeps the highest bound in ``child.best`` (a bound read from the search's progress is valid before the MIP
-    ends: ``proved`` False, no plan value) and the best plan in ``child.plan``; returns ``child.best``.
+    ends: ``proved`` False, no plan value) and the best plan it wrote in ``child.plan`` (read before the child is
+    stopped, so never half-written); returns ``child.best``.
     """
     deadline = time.perf_counter() + max(wait_s, 0.0)
     try:
-        while child.best is None or not child.best.proved:
-            if not child.receiver.poll(max(deadline - time.perf_counter(), 0.0)):
-                break
-            message = child.receiver.recv()
-            if isinstance(message, LeastLimits):
-                child.best = message if child.best is None or message.bound >= child.best.bound else child.best
-                break  # the child's last word
-            if child.best is None or message > child.best.bound:
-                child.best = LeastLimits(float(message), None, False, time.perf_counter() - child.started)
-    except (EOFError, OSError):  # the child has ended (or was stopped): what it sent is what there is
-        pass
-    plan = child.shared.read() if child.shared is not None else None
-    if plan is not None and (child.plan is None or plan.value <= child.plan.value):
-        child.plan = plan
-    return child.best
-
-
-def collect_least(child: LeastChild, wait_s: float = 0.0) -> LeastLimits | None:
-    """The highest bound ``child`` proved so far, waiting at most ``wait_s`` for its outcome (:func:`read_least`);
-    the child is stopped."""
-    try:
-        return read_least(child, wait_s)
+        try:
+            while child.best is None or not child.best.proved:
+                if not child.receiver.poll(max(deadline - time.perf_counter(), 0.0)):
+                    break
+                message = child.receiver.recv()
+                if isinstance(message, LeastLimits):
+                    child.best = message if child.best is None or message.bound >= child.best.bound else child.best
+                    break  # the child's last word
+                if child.best is None or message > child.best.bound:
+                    child.best = LeastLimits(float(message), None, False, time.perf_counter() - child.started)
+        except (EOFError, OSError):  # the child has ended (or was stopped): what it sent is what there is
+            pass
+        plan = child.shared.read()
+        if plan is not None and (child.plan is None or plan.value <= child.plan.value):
+            child.plan = plan
     finally:
         child.stop()
+    return child.best
 
 
 def hold_least(ctx: ModelContext, least: LeastLimits) -> None:

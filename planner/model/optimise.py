@@ -620,15 +620,10 @@ def judge_sweep(
     171.5 M: a CV pushed 1 point over its ceiling. ``earlier``: the variables' values before the sweeps (their
     CV cuts settled). The variables end on the plan kept; returns the record for the solve's rounds.
     """
-    ctx, inp = built.ctx, built.ctx.inp
     swept = {v.name: v.varValue for v in built.prob.variables()}
-    swept_score = true_score(built, scenario, model_cv(part_state(ctx), inp), ceilings)
-    for v in built.prob.variables():
-        if v.name not in earlier:  # the sweep's own cuts' auxiliaries: from 0, settled at the earlier plan
-            v.varValue = 0.0
-    restore_values(built, earlier)
-    settle_cv_terms(ctx)
-    earlier_score = true_score(built, scenario, model_cv(part_state(ctx), inp), ceilings)
+    swept_score = plan_score(built, scenario, ceilings)
+    back_to(built, earlier)  # the sweep's own cuts' auxiliaries settled at the earlier plan
+    earlier_score = plan_score(built, scenario, ceilings)
     keep = swept_score < earlier_score - 1e-9 * max(1.0, abs(earlier_score))
     if keep:
         restore_values(built, swept)
@@ -831,7 +826,7 @@ def from_least_plan(
     """
     settings = scenario.solver
     plan = child.plan
-    if plan is None or len(plan.x) != len(child.variables):
+    if plan is None:
         return start, 0
     if not pays_above_least(built, settings, start, plan.value, floor):
         log.info("start: the plan so far pays %.6g on the bottom lines, their MIP's plan %.6g: kept",
@@ -841,14 +836,14 @@ def from_least_plan(
     variables = built.prob.variables()
     earlier = {v.name: v.varValue for v in variables}
     has_plan = start is not None and start.objective is not None
-    here = true_score(built, scenario, model_cv(part_state(built.ctx), built.ctx.inp), ceilings) if has_plan else None
+    here = plan_score(built, scenario, ceilings) if has_plan else None
     values = {v.name: float(x) for v, x in zip(child.variables, plan.x, strict=True)}
     restore_values(built, values)
     added = _cuts_at_plan(built, "least", ceilings)
     values = {v.name: v.varValue for v in built.prob.variables()}  # the cuts' auxiliaries settled at the plan
     limit = LEAST_START_SHARE * settings.time_limit_s
     found = least_guided_start(built, settings, start, values, assignment_groups(built), limit, floor)
-    score = true_score(built, scenario, model_cv(part_state(built.ctx), built.ctx.inp), ceilings) if found else None
+    score = plan_score(built, scenario, ceilings) if found else None
     keep = score is not None and (here is None or score < here - 1e-9 * max(1.0, abs(here)))
     rounds.append({"phase": "least_start", "kept": "least" if keep else "plan", "least_plan_limits": plan.value,
                    "plan_true_score": here, "least_true_score": score, "seconds": time.perf_counter() - t})  # fmt: skip
@@ -858,11 +853,7 @@ def from_least_plan(
         return found, added
     log.info("start: keeping the plan so far (true score %s; the bottom lines' plan re-decided: %s)",
              "none" if here is None else f"{here:.6g}", "none" if score is None else f"{score:.6g}")  # fmt: skip
-    for v in built.prob.variables():
-        if v.name not in earlier:  # the cuts' auxiliaries: from 0, settled at the plan so far
-            v.varValue = 0.0
-    restore_values(built, earlier)
-    settle_cv_terms(built.ctx)
+    back_to(built, earlier)
     return start, added
 
 
@@ -966,6 +957,21 @@ def true_score(
     return float(total)
 
 
+def plan_score(built: BuiltModel, scenario: Scenario, ceilings: dict[tuple[str, str], float]) -> float:
+    """The true score (:func:`true_score`) of the plan on the variables, at its CVs by formula (:func:`model_cv`)."""
+    return true_score(built, scenario, model_cv(part_state(built.ctx), built.ctx.inp), ceilings)
+
+
+def back_to(built: BuiltModel, earlier: Mapping[str, float | None]) -> None:
+    """Put the plan ``earlier`` (every variable's value, taken before CV cuts went in) back on the variables: the
+    cuts' own auxiliaries added since start from 0 and are settled at that plan with the rest."""
+    for v in built.prob.variables():
+        if v.name not in earlier:
+            v.varValue = 0.0
+    restore_values(built, earlier)
+    settle_cv_terms(built.ctx)
+
+
 def true_judge(
     built: BuiltModel, scenario: Scenario, ceilings: dict[tuple[str, str], float]
 ) -> Callable[[np.ndarray], float]:
@@ -976,7 +982,7 @@ def true_judge(
     def judge(values: np.ndarray) -> float:
         for v, val in zip(variables, values, strict=True):
             v.varValue = float(val)
-        return true_score(built, scenario, model_cv(part_state(built.ctx), built.ctx.inp), ceilings)
+        return plan_score(built, scenario, ceilings)
 
     return judge
 
