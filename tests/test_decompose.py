@@ -340,6 +340,45 @@ def test_a_region_stopped_at_its_limit_in_a_sweep_that_improved_nothing_gets_the
     assert stopped[1]["objective"] == pytest.approx(proved[0]["objective"], rel=1e-9)
 
 
+def test_a_region_stopped_with_nothing_in_a_sweep_that_gained_little_gets_the_time_left(
+    tiny, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # from the do-nothing plan, the first region's sub-MIP is stopped at its limit with no plan (reported here, as
+    # the county seat's region of 确山 under strict distance was on a slower start); the other regions improve a
+    # little. Held to a gain larger than that, the sweeps used to stop there and leave the first region's repair
+    # undone: it now gets the time left, alone, and its repair is kept
+    import planner.model.regions as regions_module
+    from planner.model.start import mip_start
+
+    *_, sc, inp = tiny
+    real = regions_module._HighsBackend.solve
+    calls: list[int] = []
+
+    def solve(self, lower, upper, start, limit_s):  # type: ignore[no-untyped-def]
+        calls.append(int((lower < upper).sum()))
+        if len(calls) == 2:  # call 1 evaluates the incumbent; call 2 is the first region of the first sweep
+            return None, None, False
+        return real(self, lower, upper, start, limit_s)
+
+    monkeypatch.setattr(regions_module._HighsBackend, "solve", solve)
+    built = build_model(inp, sc)
+    mip_start(built.prob)
+    res = region_fix_and_optimise(built, sc.solver, 60.0, lp_bound=0.0, region_units=2, merge=False,
+                                  min_gain=1e18)  # fmt: skip
+    objective = _check_plan(built, inp)
+    first = res.sweeps[0]
+    assert 1 <= first["improved"] and first["objective"] < res.start_objective - 1.0  # the others repaired a little
+    assert len(res.sweeps) == 2  # then the stopped region alone, once
+    # one call per region of the first sweep, then one more: the stopped region's (its columns are recomputed,
+    # as settlements follow their new schools, so a few more or fewer than the first time)
+    n_regions = len(regions_module.partition_units(inp, 2))
+    assert n_regions >= 2 and len(calls) == 1 + n_regions + 1
+    assert abs(calls[-1] - calls[1]) < min(calls[2:-1])
+    second = res.sweeps[1]
+    assert second["improved"] == 1 and second["objective"] < first["objective"] - 1.0  # its repair kept
+    assert objective == pytest.approx(second["objective"], rel=1e-9)
+
+
 def solve_full(built, sc: Scenario):  # type: ignore[no-untyped-def]
     """The full model solved to its optimum (the plan on the variables)."""
     return solve(built, _with_solver(sc, gap_rel=0.0).solver, time_limit_s=60.0, warm=False)
