@@ -12,13 +12,15 @@ Exit codes
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import math
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from planner import __version__
 from planner.errors import PlannerError
@@ -35,14 +37,46 @@ class _Output:
     def __init__(self, quiet: bool, as_json: bool) -> None:
         self.quiet = quiet or as_json
         self.as_json = as_json
+        #: where the JSON goes (:func:`_stdout_for_json`); None: ``sys.stdout``
+        self.stream: TextIO | None = None
 
     def say(self, text: str = "") -> None:
         if not self.quiet:
             print(text)
 
-    def result(self, data: dict[str, Any]) -> None:
+    def result(self, data: dict[str, Any], indent: int | None = 2) -> None:
         if self.as_json:
-            print(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+            print(json.dumps(data, ensure_ascii=False, indent=indent, default=str), file=self.stream or sys.stdout,
+                  flush=True)  # fmt: skip
+
+
+@contextlib.contextmanager
+def _stdout_for_json(out: _Output) -> Iterator[None]:
+    """With ``--json``, keep standard output for the JSON alone.
+
+    C libraries write to file descriptor 1 themselves: HiGHS prints its banner there when the first solver is
+    made, which put two lines of text before the object a script parses. For the command's duration descriptor
+    1 goes to standard error, and the JSON is written to a copy of the original descriptor.
+    """
+    if not out.as_json:
+        yield
+        return
+    sys.stdout.flush()
+    try:
+        saved = os.dup(1)
+    except OSError:  # no descriptor 1 (standard output closed): nothing to keep clean
+        yield
+        return
+    os.dup2(2, 1)
+    try:
+        with os.fdopen(os.dup(saved), "w", encoding="utf-8") as stream:
+            out.stream = stream
+            yield
+    finally:
+        out.stream = None
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
 
 
 def _positive_number(text: str) -> float:
@@ -369,7 +403,8 @@ def _cmd_run(args: argparse.Namespace, out: _Output) -> int:
     out.say(result["plan_summary"])
     out.say("")
     out.say(f"✓ 结果目录 run directory: {target}")
-    out.result({"ok": True, "run_dir": str(target), "status": result["status"], "costs": result["costs"],
+    out.result({"ok": True, "run_dir": str(target), "status": result["status"], "gap": result["gap"],
+                "objective": result["objective"], "bound": result["bound"], "costs": result["costs"],
                 "rezoning": result["rezoning"], "timings_s": result["timings_s"]})  # fmt: skip
     return EXIT_OK
 
@@ -515,7 +550,7 @@ def _cmd_serve(args: argparse.Namespace, out: _Output) -> int:
     def announce(url: str) -> None:
         # the address is printed even with --quiet: a person has to open it
         if out.as_json:
-            print(json.dumps({"ok": True, "url": url}), flush=True)
+            out.result({"ok": True, "url": url}, indent=None)
         else:
             print(f"planner serve: {url}  (Ctrl-C 停止 stop)", flush=True)
 
@@ -549,20 +584,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     debug = getattr(args, "debug", False)
     logging.basicConfig(level=logging.INFO if debug else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     out = _Output(getattr(args, "quiet", False), getattr(args, "json", False))
-    try:
-        return COMMANDS[args.command](args, out)
-    except PlannerError as exc:
-        print(f"错误 error: {exc}", file=sys.stderr)
-        if out.as_json:
-            print(json.dumps({"ok": False, "error": str(exc)}, ensure_ascii=False))
-        return exc.exit_code
-    except KeyboardInterrupt:
-        print("已中断 interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    except Exception as exc:
-        if debug:
-            raise
-        print(
-            f"内部错误 internal error: {type(exc).__name__}: {exc} (re-run with --debug for details)", file=sys.stderr
-        )
-        return EXIT_INTERNAL
+    with _stdout_for_json(out):
+        try:
+            return COMMANDS[args.command](args, out)
+        except PlannerError as exc:
+            print(f"错误 error: {exc}", file=sys.stderr)
+            out.result({"ok": False, "error": str(exc)}, indent=None)
+            return exc.exit_code
+        except KeyboardInterrupt:
+            print("已中断 interrupted", file=sys.stderr)
+            return EXIT_INTERRUPTED
+        except Exception as exc:
+            if debug:
+                raise
+            print(f"内部错误 internal error: {type(exc).__name__}: {exc} (re-run with --debug for details)",
+                  file=sys.stderr)  # fmt: skip
+            out.result({"ok": False, "error": f"internal error: {type(exc).__name__}: {exc}"}, indent=None)
+            return EXIT_INTERNAL

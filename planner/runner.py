@@ -60,8 +60,9 @@ def run_plan(
     Returns
     -------
     dict
-        ``run_dir``, ``status``, ``gap``, ``costs``, ``rezoning`` (pupils re-zoned per stage and their trip
-        changes, :func:`planner.plan.rezoning.rezoning_summary` records), ``timings_s``, and the texts
+        ``run_dir``, ``status``, ``gap`` (on what the plan can change), ``objective``, ``bound``, ``costs``,
+        ``rezoning`` (pupils re-zoned per stage and their trip changes,
+        :func:`planner.plan.rezoning.rezoning_summary` records), ``timings_s``, and the texts
         ``county_summary``, ``access_text``, ``plan_summary`` (what ``planner run`` prints).
 
     Raises
@@ -169,6 +170,8 @@ def run_plan(
         "run_dir": str(target),
         "status": plan.solver.description,
         "gap": plan.solver.gap,
+        "objective": plan.solver.objective,
+        "bound": plan.solver.bound,
         "costs": plan.costs,
         "rezoning": rezoning,
         "timings_s": {k: round(v, 3) for k, v in timings.items()},

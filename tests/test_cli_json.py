@@ -1,0 +1,48 @@
+"""``--json`` is for scripts: standard output holds one JSON object and nothing else.
+
+HiGHS prints its banner on file descriptor 1 when a process makes its first solver, below Python's
+``sys.stdout``; these tests run the command in a fresh process, where that banner appears, and parse the
+whole of standard output.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from tiny_county import write_tiny_county
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _planner(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "planner", *args], cwd=ROOT, capture_output=True, text=True,
+                          encoding="utf-8", timeout=600, check=False)  # fmt: skip
+
+
+def test_run_json_is_the_whole_of_standard_output(tmp_path: Path) -> None:
+    data = write_tiny_county(tmp_path / "tiny")
+    out = tmp_path / "run"
+    done = _planner("run", str(ROOT / "scenarios" / "combined.yaml"), "--data", str(data), "--out", str(out),
+                    "--time-limit", "20", "--no-marginal", "--no-maps", "--json")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)  # the whole of it: no banner before, nothing after
+    assert result["ok"] is True and Path(result["run_dir"]) == out
+    assert "HiGHS" in done.stderr  # the banner still shows, on standard error
+    # the figures a script asks for are the run's own, as its manifest records them
+    manifest = json.loads((out / "manifest.json").read_text("utf-8"))
+    assert result["status"] == manifest["status"] and result["gap"] == manifest["gap"]
+    assert result["objective"] == manifest["solver"]["objective"] and result["bound"] == manifest["solver"]["bound"]
+    assert result["gap"] is not None and 0.0 <= result["gap"] <= 0.01  # the tiny county is proven
+    assert result["costs"]["capital_yuan"] == manifest["costs"]["capital_yuan"]
+
+
+def test_bad_input_json_is_one_object_and_exit_2(tmp_path: Path) -> None:
+    missing = tmp_path / "no-such.yaml"
+    done = _planner("run", str(missing), "--json")
+    assert done.returncode == 2
+    result = json.loads(done.stdout)
+    assert result["ok"] is False and "no-such.yaml" in result["error"] and "does not exist" in result["error"]
+    assert "no-such.yaml" in done.stderr  # the person reading the terminal sees it too
