@@ -239,6 +239,10 @@ def test_the_child_goes_on_where_the_bottom_lines_are_most_of_the_start() -> Non
     assert 0.1 * w < others < w  # so the bottom lines are a sixth of what it pays above the bound
     assert not bottom_lines_dominate(built, start, LeastLimits(149.9 * w, None, False, 0.1), 0.0)
     assert bottom_lines_dominate(built, None, None, 0.0)  # no plan of a solve's: always
+    # after the sweeps the plan's own objective counts, not the start's: the same 150 pupils over A's places are
+    # less than half of a plan that pays 400 pupils' worth above 0 in all, more than half of one at 200
+    assert not bottom_lines_dominate(built, start, LeastLimits(0.0, None, False, 0.1), 0.0, objective=400 * w)
+    assert bottom_lines_dominate(built, start, LeastLimits(0.0, None, False, 0.1), 0.0, objective=200 * w)
 
 
 def test_a_start_at_the_least_is_kept_as_it_is() -> None:

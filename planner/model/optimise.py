@@ -95,6 +95,11 @@ SWEEP_SHARE = 0.2
 #: and at a 40 s limit a fifth, or 0.4, left the county seat too little to improve (确山, −10%: 155 parts passing,
 #: against 158)
 GUIDED_SWEEP_SHARE = 0.5
+#: the same where the start's bottom lines are most of what it pays (:func:`bottom_lines_dominate`): the sweeps'
+#: region sub-MIPs are what repairs them, the full MIP from such a start does not (确山 under strict distance: the
+#: county seat's region takes 539 M to 160–200 M in 6.5–10 s, its share of a fifth was 8 s, and the full MIP from
+#: 539 M reached 194 M in 44 s); the sweeps stop by their own rules long before it where they repair quickly
+FAR_SWEEP_SHARE = 0.4
 #: least share of the time limit for re-deciding the bottom lines' MIP's plan around its catchments
 #: (:func:`from_least_plan`; on the 2× county a tenth, 12 s, stopped it at 4.8% from its bound and the solve ended at
 #: 6.77e8; a fifth reached 0.07% and 6.52e8)
@@ -401,7 +406,11 @@ def optimise(
         cuts += _cuts_at_plan(built, "start", ceilings)
         cut_at_start = True
         earlier = {v.name: v.varValue for v in built.prob.variables()}
-        share = GUIDED_SWEEP_SHARE if guided(start) else SWEEP_SHARE
+        share = SWEEP_SHARE
+        if guided(start):
+            share = GUIDED_SWEEP_SHARE
+        elif bottom_lines_dominate(built, start, least, floor):
+            share = FAR_SWEEP_SHARE
         sweep_rounds = region_sweep(built, scenario.solver, start, share * scenario.solver.time_limit_s, floor=floor,
                                     judge=true_judge(built, scenario, ceilings))  # fmt: skip
         rounds.extend(sweep_rounds)
@@ -412,6 +421,14 @@ def optimise(
             rounds.append(judged)
             if judged["kept"] == "sweep":
                 cuts += _cuts_at_plan(built, "sweep", ceilings)
+        if (least_child is not None and not want_least
+                and bottom_lines_dominate(built, start, least, floor, objective=ctx_objective(built))):  # fmt: skip
+            # the sweeps left the bottom lines most of what the plan pays (确山 under strict distance on a fresh
+            # machine: the county seat's region stopped at its share with nothing, 539 M kept, the solve 214.8 M):
+            # the bottom lines' plan, read before the child stopped, re-decided is the full MIP's better start
+            start, added = from_least_plan(built, scenario, start, least_child, floor, ceilings, rounds,
+                                           after="sweeps")  # fmt: skip
+            cuts += added
     if held:
         release_least(built.ctx)
     before_mip: Candidate | None = None
@@ -774,17 +791,23 @@ def ran_short(start: StartResult | None) -> bool:
 
 
 def bottom_lines_dominate(
-    built: BuiltModel, start: StartResult | None, least: LeastLimits | None, floor: float | None
+    built: BuiltModel,
+    start: StartResult | None,
+    least: LeastLimits | None,
+    floor: float | None,
+    objective: float | None = None,
 ) -> bool:
-    """Whether the start heuristic's plan (on the variables) pays more on the bottom lines, above the best bound
+    """Whether the plan on the variables (the start heuristic's) pays more on the bottom lines, above the best bound
     of their least so far (``least``, else ``floor``), than :data:`LEAST_KEEP_SHARE` of all it pays above that
-    bound; true when it has no plan of its own (the 2× county: 2.9e8 of 3.2e8; 确山 under strict distance: 318 M of
-    322 M; its contiguous redraw: 0.4 M of 3.3 M)."""
+    bound; true when the start has no plan of its own (the 2× county: 2.9e8 of 3.2e8; 确山 under strict distance:
+    318 M of 322 M; its contiguous redraw: 0.4 M of 3.3 M). ``objective``: the plan's objective where it is no
+    longer the start's (after the region sweeps)."""
     if start is None or start.objective is None:
         return True
     bound = least.bound if least is not None else (floor if floor is not None else 0.0)
     excess = float(built.ctx.objective["limits"].value() or 0.0) - bound
-    return excess > LEAST_KEEP_SHARE * max(start.objective - bound, 0.0)
+    pays = start.objective if objective is None else objective
+    return excess > LEAST_KEEP_SHARE * max(pays - bound, 0.0)
 
 
 def pays_above_least(
@@ -808,6 +831,7 @@ def from_least_plan(
     floor: float | None,
     ceilings: dict[tuple[str, str], float],
     rounds: list[dict[str, object]],
+    after: str = "start",
 ) -> tuple[StartResult | None, int]:
     """The plan on the variables, or the bottom lines' MIP's best plan re-decided around its catchments where the
     plan pays more on the bottom lines (:func:`pays_above_least`), whichever scores better on its true CVs.
@@ -817,7 +841,8 @@ def from_least_plan(
     county) the sweeps do not reach the least and this does. Not on 确山 under the strict distance rule, where the
     sweeps guided by the row of the least take the start's 539 M to the least's bottom lines: tried there, the
     MIP's plan (its catchments chosen for the bottom lines alone) scored 201 M on its true CVs and the solve ended
-    at 161 M against 158.7 M (docs/performance.md).
+    at 161 M against 158.7 M (docs/performance.md). Tried there too, ``after="sweeps"``, where the sweeps left the
+    bottom lines most of what the plan pays (their county seat's region stopped at its share with nothing).
 
     The re-decision (:func:`planner.model.start.least_guided_start`) gets :data:`LEAST_START_SHARE` of the limit.
     The CV cuts at the bottom lines' plan go in first: its catchments fix every part's pupils, where the cuts are
@@ -845,7 +870,8 @@ def from_least_plan(
     found = least_guided_start(built, settings, start, values, assignment_groups(built), limit, floor)
     score = plan_score(built, scenario, ceilings) if found else None
     keep = score is not None and (here is None or score < here - 1e-9 * max(1.0, abs(here)))
-    rounds.append({"phase": "least_start", "kept": "least" if keep else "plan", "least_plan_limits": plan.value,
+    rounds.append({"phase": "least_start", "after": after, "kept": "least" if keep else "plan",
+                   "least_plan_limits": plan.value,
                    "plan_true_score": here, "least_true_score": score, "seconds": time.perf_counter() - t})  # fmt: skip
     if keep:
         log.info("start: the bottom lines' plan re-decided scores %.6g on its true CVs, the plan so far %s", score,
