@@ -340,13 +340,15 @@ def test_a_region_stopped_at_its_limit_in_a_sweep_that_improved_nothing_gets_the
     assert stopped[1]["objective"] == pytest.approx(proved[0]["objective"], rel=1e-9)
 
 
-def test_a_region_stopped_with_nothing_in_a_sweep_that_gained_little_gets_the_time_left(
+def test_a_region_stopped_with_nothing_in_a_sweep_that_gained_little_gets_the_time_left_while_far(
     tiny, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # from the do-nothing plan, the first region's sub-MIP is stopped at its limit with no plan (reported here, as
     # the county seat's region of 确山 under strict distance was on a slower start); the other regions improve a
     # little. Held to a gain larger than that, the sweeps used to stop there and leave the first region's repair
-    # undone: it now gets the time left, alone, and its repair is kept
+    # undone: while the plan is still more than half its start's distance from the LP bound (a weak bound here) the
+    # stopped region gets the time left, alone, and its repair is kept; with the bound at the swept plan (near), the
+    # sweep is the last, as before
     import planner.model.regions as regions_module
     from planner.model.start import mip_start
 
@@ -361,22 +363,31 @@ def test_a_region_stopped_with_nothing_in_a_sweep_that_gained_little_gets_the_ti
         return real(self, lower, upper, start, limit_s)
 
     monkeypatch.setattr(regions_module._HighsBackend, "solve", solve)
-    built = build_model(inp, sc)
-    mip_start(built.prob)
-    res = region_fix_and_optimise(built, sc.solver, 60.0, lp_bound=0.0, region_units=2, merge=False,
-                                  min_gain=1e18)  # fmt: skip
-    objective = _check_plan(built, inp)
-    first = res.sweeps[0]
-    assert 1 <= first["improved"] and first["objective"] < res.start_objective - 1.0  # the others repaired a little
-    assert len(res.sweeps) == 2  # then the stopped region alone, once
+
+    def sweeps(lp_bound: float) -> tuple[list[dict[str, float]], float, float]:
+        calls.clear()
+        built = build_model(inp, sc)
+        mip_start(built.prob)
+        res = region_fix_and_optimise(built, sc.solver, 60.0, lp_bound=lp_bound, region_units=2, merge=False,
+                                      min_gain=1e18)  # fmt: skip
+        return res.sweeps, res.start_objective, _check_plan(built, inp)
+
+    far, start_objective, objective = sweeps(-1e12)
+    first = far[0]
+    assert 1 <= first["improved"] and first["objective"] < start_objective - 1.0  # the others repaired a little
+    assert len(far) == 2  # then the stopped region alone, once
     # one call per region of the first sweep, then one more: the stopped region's (its columns are recomputed,
     # as settlements follow their new schools, so a few more or fewer than the first time)
     n_regions = len(regions_module.partition_units(inp, 2))
     assert n_regions >= 2 and len(calls) == 1 + n_regions + 1
     assert abs(calls[-1] - calls[1]) < min(calls[2:-1])
-    second = res.sweeps[1]
+    second = far[1]
     assert second["improved"] == 1 and second["objective"] < first["objective"] - 1.0  # its repair kept
     assert objective == pytest.approx(second["objective"], rel=1e-9)
+    # a bound just under the first sweep's plan: it is near, so that sweep is the last
+    near, _, objective = sweeps(first["objective"] - 1.0)
+    assert len(near) == 1 and near[0]["objective"] == pytest.approx(first["objective"], rel=1e-9)
+    assert len(calls) == 1 + n_regions and objective == pytest.approx(first["objective"], rel=1e-9)
 
 
 def solve_full(built, sc: Scenario):  # type: ignore[no-untyped-def]
