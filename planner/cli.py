@@ -50,13 +50,32 @@ class _Output:
                   flush=True)  # fmt: skip
 
 
+def _swallow_solver_banner() -> None:
+    """Let HiGHS print its banner now, into ``/dev/null``: it prints it on file descriptor 1, once a process, when
+    the first solver is made, and ``--quiet`` prints nothing but errors (``--json`` nothing but its object)."""
+    try:
+        import highspy
+    except ImportError:  # pragma: no cover - a dependency; without it no solve prints anything either
+        return
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "w", encoding="utf-8") as null:
+            os.dup2(null.fileno(), 1)
+            highspy.Highs()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
 @contextlib.contextmanager
 def _stdout_for_json(out: _Output) -> Iterator[None]:
     """With ``--json``, keep standard output for the JSON alone.
 
-    C libraries write to file descriptor 1 themselves: HiGHS prints its banner there when the first solver is
-    made, which put two lines of text before the object a script parses. For the command's duration descriptor
-    1 goes to standard error, and the JSON is written to a copy of the original descriptor.
+    C libraries write to file descriptor 1 themselves: HiGHS's banner put two lines of text before the object a
+    script parses (it is swallowed first, :func:`_swallow_solver_banner`; this keeps anything else a library
+    prints there out of the JSON too). For the command's duration descriptor 1 goes to standard error, and the
+    JSON is written to a copy of the original descriptor.
     """
     if not out.as_json:
         yield
@@ -584,6 +603,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     debug = getattr(args, "debug", False)
     logging.basicConfig(level=logging.INFO if debug else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     out = _Output(getattr(args, "quiet", False), getattr(args, "json", False))
+    if out.quiet:
+        _swallow_solver_banner()
     with _stdout_for_json(out):
         try:
             return COMMANDS[args.command](args, out)
