@@ -441,3 +441,23 @@ def test_cost_to_meet_prices_a_nine_year_school_once(tmp_path: Path) -> None:
     need = plan.after.standards.threshold("junior", "equipment") * pupils - float(s["equipment_value_yuan"])
     assert need > 0
     assert row["cost_yuan"].iloc[0] == pytest.approx(need * county.parameters.unit_costs.equipment_yuan_per_yuan)
+
+
+def test_passing_and_unmet_moving_apart_are_explained(tiny, tmp_path: Path) -> None:
+    # 确山's −10% re-solve on a slower machine: 157 schools passing against the plan's 160, and 153 unmet
+    # school-indicators against 168. The table is the tiny county's chain with its −10% row set to that trade
+    # (fewer passing, fewer unmet); the justification must say why the two counts move apart, with the counts
+    county, *_, plan, marginal, costs, _ = tiny
+    t = marginal.copy()
+    base = t[t["label"] == "0%"].iloc[0]
+    minus = t["label"] == "-10%"
+    t.loc[minus, "schools_passing"] = int(base["schools_passing"]) - 3
+    t.loc[minus, "unmet_indicators"] = int(base["unmet_indicators"]) - 15
+    plus = t["label"] == "+10%"
+    t.loc[plus, "schools_passing"] = int(base["schools_passing"])  # the +10% row: no trade, no note
+    t.loc[plus, "unmet_indicators"] = max(int(base["unmet_indicators"]) - 1, 0)
+    paths = write_budget_justification(plan, county, tmp_path / "out", marginal=t, cost_to_meet=costs)
+    md = paths[1].read_text(encoding="utf-8")
+    assert "注：此处达标学校少3所，未达标校-指标数却少15个，两者方向相反" in md
+    assert "先计达标学校数（按校计）" in md
+    assert md.count("两者方向相反") == 1

@@ -445,12 +445,35 @@ def _marginal(d: _Doc, marginal: pd.DataFrame | None) -> None:
                 f"未达标校-指标数{change}，缺口指数{float(b0['shortfall_index']):.3f}→{r.shortfall_index:.3f}"
                 f"（{di:+.3f}），达标学校{int(r.schools_passing)}所"
                 f"（基准{int(b0['schools_passing'])}所）。")  # fmt: skip
+            trade = _passing_against_unmet(int(b0["schools_passing"]), int(r.schools_passing), n0, n1)
+            if trade:
+                d.p(trade)
     if (m["status"] != "optimal").any():
         labels = "、".join(m.loc[m["status"] != "optimal", "label"])
         d.p("注：" + labels + "的测算为限时求解，未证明最优，各预算之间的差异"
             "是所得方案之间的差异，可能不单调。")  # fmt: skip
     d.p("未达标校-指标数：规划后评估中低于标准的“学校学段×指标”个数；缺口指数：这些学校-指标的Σ(1−实际值/标准)，"
         "每项在0（刚好不达标）到1（完全没有该项资源）之间。两者均由评估程序对各次求解结果重新评估得出。")  # fmt: skip
+
+
+def _passing_against_unmet(passing0: int, passing1: int, unmet0: int, unmet1: int) -> str:
+    """The sentence a finance bureau needs where a re-solve passes fewer schools with fewer unmet school-indicators
+    (or more with more) than the plan: why the two counts move apart; empty where they do not.
+
+    The objective counts what inspectors count first, whole schools passing, then the balance (CVs), then single
+    shortfalls; so a budget's plan may leave more single indicators unmet to make more schools pass whole.
+    """
+    if not ((passing1 < passing0 and unmet1 < unmet0) or (passing1 > passing0 and unmet1 > unmet0)):
+        return ""
+    fewer = passing1 < passing0
+    k, j = abs(passing1 - passing0), abs(unmet1 - unmet0)
+    how = ("资金分散补齐了更多学校的个别指标，却少使这些学校整校达标" if fewer
+           else "资金集中用于使更多学校整校达标，个别指标的缺口多留了一些")  # fmt: skip
+    return (
+        f"注：此处达标学校{'少' if fewer else '多'}{k}所，未达标校-指标数却{'少' if fewer else '多'}{j}个，"
+        f"两者方向相反：该方案{how}。规划按督导评估的先后计分，先计达标学校数（按校计），其次差异系数，"
+        "最后才计单项缺口，故以达标学校数为先。"
+    )
 
 
 def _notes(d: _Doc, plan: Plan, county: County) -> None:
