@@ -459,5 +459,5 @@ def test_passing_and_unmet_moving_apart_are_explained(tiny, tmp_path: Path) -> N
     paths = write_budget_justification(plan, county, tmp_path / "out", marginal=t, cost_to_meet=costs)
     md = paths[1].read_text(encoding="utf-8")
     assert "注：此处达标学校少3所，未达标校-指标数却少15个，两者方向相反" in md
-    assert "先计达标学校数（按校计）" in md
+    assert "先计达标学校数（按校计）" in md and "基准方案以多3所学校整校达标为先" in md
     assert md.count("两者方向相反") == 1

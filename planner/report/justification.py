@@ -461,18 +461,18 @@ def _passing_against_unmet(passing0: int, passing1: int, unmet0: int, unmet1: in
     (or more with more) than the plan: why the two counts move apart; empty where they do not.
 
     The objective counts what inspectors count first, whole schools passing, then the balance (CVs), then single
-    shortfalls; so a budget's plan may leave more single indicators unmet to make more schools pass whole.
+    shortfalls; so a budget's plan may leave more single indicators unmet and make more schools pass whole. The
+    sentence states that order and the counts, not a story of where the money went (确山's −10%: fewer unmet
+    items, but a larger shortfall index).
     """
     if not ((passing1 < passing0 and unmet1 < unmet0) or (passing1 > passing0 and unmet1 > unmet0)):
         return ""
     fewer = passing1 < passing0
     k, j = abs(passing1 - passing0), abs(unmet1 - unmet0)
-    how = ("资金分散补齐了更多学校的个别指标，却少使这些学校整校达标" if fewer
-           else "资金集中用于使更多学校整校达标，个别指标的缺口多留了一些")  # fmt: skip
     return (
         f"注：此处达标学校{'少' if fewer else '多'}{k}所，未达标校-指标数却{'少' if fewer else '多'}{j}个，"
-        f"两者方向相反：该方案{how}。规划按督导评估的先后计分，先计达标学校数（按校计），其次差异系数，"
-        "最后才计单项缺口，故以达标学校数为先。"
+        "两者方向相反。规划按督导评估的先后计分：先计达标学校数（按校计），其次差异系数，最后才计单项缺口；"
+        f"{'基准方案' if fewer else '该方案'}以多{k}所学校整校达标为先，未达标的单项个数不是优先减少的目标。"
     )
 
 
