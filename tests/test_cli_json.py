@@ -23,12 +23,18 @@ def _planner(*args: str) -> subprocess.CompletedProcess[str]:
                           encoding="utf-8", timeout=600, check=False)  # fmt: skip
 
 
-def test_run_json_is_the_whole_of_standard_output(tmp_path: Path) -> None:
+def _tiny_run(tmp_path: Path, flag: str) -> tuple[subprocess.CompletedProcess[str], Path]:
+    """``planner run`` of the combined scenario on the tiny county with ``flag``, in a fresh process."""
     data = write_tiny_county(tmp_path / "tiny")
     out = tmp_path / "run"
     done = _planner("run", str(ROOT / "scenarios" / "combined.yaml"), "--data", str(data), "--out", str(out),
-                    "--time-limit", "20", "--no-marginal", "--no-maps", "--json")  # fmt: skip
+                    "--time-limit", "20", "--no-marginal", "--no-maps", flag)  # fmt: skip
     assert done.returncode == 0, done.stderr
+    return done, out
+
+
+def test_run_json_is_the_whole_of_standard_output(tmp_path: Path) -> None:
+    done, out = _tiny_run(tmp_path, "--json")
     result = json.loads(done.stdout)  # the whole of it: no banner before, nothing after
     assert result["ok"] is True and Path(result["run_dir"]) == out
     # the figures a script asks for are the run's own, as its manifest records them
@@ -49,10 +55,6 @@ def test_bad_input_json_is_one_object_and_exit_2(tmp_path: Path) -> None:
 
 
 def test_quiet_run_prints_nothing(tmp_path: Path) -> None:
-    data = write_tiny_county(tmp_path / "tiny")
-    out = tmp_path / "run"
-    done = _planner("run", str(ROOT / "scenarios" / "combined.yaml"), "--data", str(data), "--out", str(out),
-                    "--time-limit", "20", "--no-marginal", "--no-maps", "--quiet")  # fmt: skip
-    assert done.returncode == 0, done.stderr
+    done, out = _tiny_run(tmp_path, "--quiet")
     assert done.stdout == "" and done.stderr == ""  # no banner, no progress bar, no summary
     assert (out / "manifest.json").is_file()
