@@ -50,6 +50,27 @@ class _Output:
                   flush=True)  # fmt: skip
 
 
+@contextlib.contextmanager
+def _descriptor_1(target: int) -> Iterator[int | None]:
+    """File descriptor 1 pointed at ``target`` for the block, where C libraries write below ``sys.stdout``; yields a
+    copy of the original descriptor, or None where there is none (standard output closed: nothing is moved)."""
+    if sys.stdout is not None:  # None when the process started with descriptor 1 closed
+        sys.stdout.flush()
+    try:
+        saved = os.dup(1)
+    except OSError:
+        yield None
+        return
+    os.dup2(target, 1)
+    try:
+        yield saved
+    finally:
+        if sys.stdout is not None:
+            sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
 def _swallow_solver_banner() -> None:
     """Let HiGHS print its banner now, into ``/dev/null``: it prints it on file descriptor 1, once a process, when
     the first solver is made, and ``--quiet`` prints nothing but errors (``--json`` nothing but its object)."""
@@ -57,15 +78,8 @@ def _swallow_solver_banner() -> None:
         import highspy
     except ImportError:  # pragma: no cover - a dependency; without it no solve prints anything either
         return
-    sys.stdout.flush()
-    saved = os.dup(1)
-    try:
-        with open(os.devnull, "w", encoding="utf-8") as null:
-            os.dup2(null.fileno(), 1)
-            highspy.Highs()
-    finally:
-        os.dup2(saved, 1)
-        os.close(saved)
+    with open(os.devnull, "w", encoding="utf-8") as null, _descriptor_1(null.fileno()):
+        highspy.Highs()
 
 
 @contextlib.contextmanager
@@ -80,22 +94,16 @@ def _stdout_for_json(out: _Output) -> Iterator[None]:
     if not out.as_json:
         yield
         return
-    sys.stdout.flush()
-    try:
-        saved = os.dup(1)
-    except OSError:  # no descriptor 1 (standard output closed): nothing to keep clean
-        yield
-        return
-    os.dup2(2, 1)
-    try:
+    with _descriptor_1(2) as saved:
+        if saved is None:  # standard output closed: there is nowhere to keep clean
+            yield
+            return
         with os.fdopen(os.dup(saved), "w", encoding="utf-8") as stream:
             out.stream = stream
-            yield
-    finally:
-        out.stream = None
-        sys.stdout.flush()
-        os.dup2(saved, 1)
-        os.close(saved)
+            try:
+                yield
+            finally:
+                out.stream = None
 
 
 def _positive_number(text: str) -> float:

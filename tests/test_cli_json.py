@@ -9,6 +9,7 @@ whole of standard output.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -58,3 +59,15 @@ def test_quiet_run_prints_nothing(tmp_path: Path) -> None:
     done, out = _tiny_run(tmp_path, "--quiet")
     assert done.stdout == "" and done.stderr == ""  # no banner, no progress bar, no summary
     assert (out / "manifest.json").is_file()
+
+
+def test_closed_standard_output_is_no_traceback(tmp_path: Path) -> None:
+    # a script that closes standard output (``planner ... -q >&-``): Python's sys.stdout is None there, and the
+    # banner's and the JSON's handling of descriptor 1 must leave the command's own message and exit code alone
+    missing = tmp_path / "no-such.yaml"
+    for flag in ("--quiet", "--json"):
+        done = subprocess.run([sys.executable, "-m", "planner", "run", str(missing), flag], cwd=ROOT, stdout=None,
+                              stderr=subprocess.PIPE, text=True, encoding="utf-8", timeout=120, check=False,
+                              preexec_fn=lambda: os.close(1))  # fmt: skip
+        assert done.returncode == 2, (flag, done.stderr)
+        assert "Traceback" not in done.stderr and "no-such.yaml" in done.stderr, flag
