@@ -279,16 +279,12 @@ def lp_guided_start(
             # its evaluation goes on the variables: the registered decisions, each part's judgement settled
             # (the do-nothing start's own values count every part failing)
             restore_values(built, ref_values)
-            for v in ints:
-                if v.varValue is not None:
-                    v.varValue = float(round(v.varValue))
+            _round_integers(ints)
             return StartResult(lp.objective, len(fix), len(ints) - len(fix), ref.objective,
                                "registered start kept", time.perf_counter() - t0, duals)  # fmt: skip
     for v in variables:
         v.varValue = found[v.name]
-    for v in ints:
-        if v.varValue is not None:
-            v.varValue = float(round(v.varValue))
+    _round_integers(ints)
     settle_failing(built.ctx)
     log.info("start heuristic: LP bound %.6g, %d of %d integers fixed, start plan %.6g (%s)",
              lp.objective, len(fix), len(ints), sub.objective, sub.describe())  # fmt: skip
@@ -296,6 +292,13 @@ def lp_guided_start(
     # ``guided`` is the kept plan's (empty unless the plan came from the catchment tries)
     return StartResult(lp.objective, len(fix), len(ints) - len(fix), sub.objective, sub.status, seconds, duals,
                        len(guided))  # fmt: skip
+
+
+def _round_integers(ints: list[pulp.LpVariable]) -> None:
+    """Each integer variable's value rounded to its integer (a solver hands them back within its tolerance)."""
+    for v in ints:
+        if v.varValue is not None:
+            v.varValue = float(round(v.varValue))
 
 
 def _rounded(assignments: list[list[pulp.LpVariable]], lp_value: Mapping[str, float | None]) -> dict[str, float]:
@@ -419,9 +422,7 @@ def least_guided_start(
                  sub.status)  # fmt: skip
         restore_values(built, before)
         return None
-    for v in variables:
-        if v.cat == pulp.LpInteger and v.varValue is not None:
-            v.varValue = float(round(v.varValue))
+    _round_integers([v for v in variables if v.cat == pulp.LpInteger])
     settle_failing(built.ctx)
     log.info("start heuristic: the bottom lines' plan, re-decided around its catchments: %.6g in %.1f s (%s)",
              sub.objective, seconds, sub.describe())  # fmt: skip
